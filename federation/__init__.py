@@ -1,0 +1,1 @@
+"""Replication between tiers: knows no FastAPI and no SQLAlchemy, only peers and stores."""

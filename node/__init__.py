@@ -1,0 +1,1 @@
+"""The tiersync node: FastAPI app, settings, storage, API and CLI."""

@@ -1,0 +1,67 @@
+"""create_app(): one node per call, so many nodes can live in one process."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from federation.hlc import Clock, wall_ms
+from node import migrate
+from node.api import error_handlers, health
+from node.context import NodeContext
+from node.db import Database
+from node.records import routes as record_routes
+from node.records.service import NodeIdentity
+from node.settings import Settings
+from node.units import service as units_service
+from node.views import routes as view_routes
+
+Startup = Callable[[NodeContext], Any]
+
+
+def open_node(settings: Settings, *, clock: Clock = wall_ms) -> NodeContext:
+    """Open (and migrate) a node's database; used by the app and by the CLI alike."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url, clock=clock)
+    migrate.upgrade(db.engine)
+    db.ensure_identity(settings.code)
+    units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
+    return NodeContext(
+        settings=settings, db=db, identity=NodeIdentity(code=settings.code, name=settings.name)
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = wall_ms,
+    background: list[Startup] | None = None,
+) -> FastAPI:
+    """Build a node. `background` hooks start tasks (the replicator) once the node is open."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = await run_in_threadpool(open_node, settings, clock=clock)
+        app.state.ctx = ctx
+        stops = [hook(ctx) for hook in background or []]
+        try:
+            yield
+        finally:
+            for stop in stops:
+                if stop is not None:
+                    await stop()
+            ctx.db.dispose()
+
+    app = FastAPI(
+        title=f"tiersync node {settings.code}",
+        version="0.1.0",
+        description="A tiersync node: records, views, directives and replication of one unit.",
+        lifespan=lifespan,
+    )
+    error_handlers.install(app)
+    app.include_router(health.router)
+    app.include_router(record_routes.router)
+    app.include_router(view_routes.router)
+    return app

@@ -1,0 +1,133 @@
+"""Engines and transactions: SQLite (embedded default) and PostgreSQL through one code path.
+
+Writes go through `Database.write()`, which serialises writers on the node_state row so that log
+positions (`seq`) are handed out in commit order: a reader that has seen seq N can never later
+find a commit with a smaller seq. That is what makes a cursor on seq safe to resume from.
+"""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy.engine import make_url
+
+from federation.hlc import Clock, tick, wall_ms
+from node.errors import Conflict
+from node.models import NodeState
+
+node_state = NodeState.__table__
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the database lock at BEGIN, so it never fails later on a lock upgrade.
+        immediate = conn.get_execution_options().get("tiersync_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass
+class WriteTxn:
+    """An open write transaction and the node's clock within it."""
+
+    conn: Connection
+    last_hlc: int
+    clock: Clock
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def tick(self) -> int:
+        """A fresh HLC value, above every value this node ever issued or received."""
+        self.last_hlc = tick(self.last_hlc, self.clock())
+        return self.last_hlc
+
+    def observe(self, remote_hlc: int) -> None:
+        """Move the clock past a version received from elsewhere."""
+        self.last_hlc = max(self.last_hlc, remote_hlc)
+
+
+class Database:
+    """A node's database: one engine, one writer at a time."""
+
+    def __init__(self, url: str, *, clock: Clock = wall_ms) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.clock = clock
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._write_lock = threading.Lock()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTxn]:
+        """One transaction holding the node_state row lock; commits on success, else rolls back."""
+        with self._write_lock, self.engine.connect() as conn:
+            conn.execution_options(tiersync_write=True)
+            with conn.begin():
+                last = conn.execute(
+                    select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
+                ).scalar_one()
+                txn = WriteTxn(conn=conn, last_hlc=last, clock=self.clock)
+                yield txn
+                conn.execute(
+                    update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)
+                )
+
+    def ensure_identity(self, code: str) -> None:
+        """Create the node_state row, or refuse a database that belongs to another node."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(node_state.c.code).where(node_state.c.id == 1)).first()
+            if row is None:
+                conn.execute(
+                    node_state.insert().values(
+                        id=1, code=code, last_hlc=0, created_at=datetime.now(UTC)
+                    )
+                )
+            elif row.code != code:
+                raise Conflict(f"database belongs to node {row.code}, not {code}")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

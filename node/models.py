@@ -1,0 +1,192 @@
+"""ORM tables of a node. Only repositories query them."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+Code = String(15)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class NodeState(Base):
+    """One row: the node's identity and its hybrid logical clock's high-water mark.
+
+    Every write transaction locks this row first, so log positions are handed out in commit
+    order and a restart never issues a version below one already issued.
+    """
+
+    __tablename__ = "node_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Code)
+    last_hlc: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Record(Base):
+    """The latest version of every record this node holds, which is also its change feed.
+
+    `seq` is this node's log position of the version: each write moves the record to the head
+    of the log, so "the latest change of each record since cursor N" is one range scan on seq.
+    """
+
+    __tablename__ = "records"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(Code)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    hlc: Mapped[int] = mapped_column(BigInteger)
+    origin: Mapped[str] = mapped_column(Code)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    schema_version: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_records_unit_id", "unit", "id"),
+        Index("ix_records_kind_unit_id", "kind", "unit", "id"),
+    )
+
+
+class UnitCount(Base):
+    """Roll-up: live records per kind whose unit is exactly `unit`, kept in the write's txn."""
+
+    __tablename__ = "unit_counts"
+
+    unit: Mapped[str] = mapped_column(Code, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    live: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Unit(Base):
+    """The unit registry: every unit of this node's subtree that it knows of."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16))
+    parent: Mapped[str | None] = mapped_column(Code, index=True)
+    hlc: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class ChildCredential(Base):
+    """A child node enrolled here: only the hash of its token is kept."""
+
+    __tablename__ = "child_credentials"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(Base):
+    """Who did what, when, with what outcome: operator actions and refused peers."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class ChildSync(Base):
+    """At a parent: how far each child's change log has been applied here (the truth)."""
+
+    __tablename__ = "child_sync"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_push_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    records_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    protocol: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BatchMark(Base):
+    """At a parent: child log position `child_seq` was applied by local position `local_seq`.
+
+    Lets the parent tell a child how far up every ancestor holds its changes (tombstone GC).
+    """
+
+    __tablename__ = "batch_marks"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    child_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    local_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class Upstream(Base):
+    """At a child: one row about its link to the parent."""
+
+    __tablename__ = "upstream"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    acked_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    durable_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_push_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Quarantined(Base):
+    """A record a parent could not accept for a reason other than jurisdiction."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    child: Mapped[str] = mapped_column(Code, index=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConflictEntry(Base):
+    """A version that lost to a concurrent one: kept for an operator to read."""
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kept_version: Mapped[str] = mapped_column(String(64))
+    lost_version: Mapped[str] = mapped_column(String(64))
+    lost_unit: Mapped[str] = mapped_column(Code)
+    lost_deleted: Mapped[bool] = mapped_column(Boolean)
+    lost_data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

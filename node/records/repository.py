@@ -1,0 +1,132 @@
+"""SQL for records, the change feed and the per-unit roll-up. Nothing else builds record SQL."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from node.models import Record, UnitCount
+from schemas.codes import subtree_upper_bound
+
+records = Record.__table__
+unit_counts = UnitCount.__table__
+_HEAD_COLUMNS = (
+    records.c.id,
+    records.c.kind,
+    records.c.unit,
+    records.c.hlc,
+    records.c.origin,
+    records.c.deleted,
+)
+_ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
+
+
+def in_subtree(column: Any, root: str) -> Any:
+    """An index-friendly range test for "column is root or below it"."""
+    return and_(column >= root, column < subtree_upper_bound(root))
+
+
+def fetch_heads(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
+    """The current head (kind, unit, version, deleted) of each id this node holds."""
+    heads: dict[uuid.UUID, Row[Any]] = {}
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        for row in conn.execute(select(*_HEAD_COLUMNS).where(records.c.id.in_(chunk))):
+            heads[row.id] = row
+    return heads
+
+
+def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(records.insert(), rows)
+
+
+def update_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = (
+        update(records)
+        .where(records.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in rows[0] if name != "id"})
+    )
+    conn.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
+
+
+def add_live_counts(conn: Connection, deltas: dict[tuple[str, str], int]) -> None:
+    """Apply (unit, kind) → delta to the roll-up with one upsert per batch."""
+    rows = [{"unit": u, "kind": k, "live": d} for (u, k), d in deltas.items() if d]
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(unit_counts)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[unit_counts.c.unit, unit_counts.c.kind],
+            set_={"live": unit_counts.c.live + stmt.excluded.live},
+        ),
+        rows,
+    )
+
+
+def get_row(conn: Connection, record_id: uuid.UUID) -> Row[Any] | None:
+    return conn.execute(select(records).where(records.c.id == record_id)).first()
+
+
+def list_page(
+    conn: Connection,
+    *,
+    kind: str | None,
+    unit: str,
+    after: tuple[str, uuid.UUID] | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """Live records of a subtree in (unit, id) order: keyset pagination stable under writes."""
+    stmt = select(records).where(in_subtree(records.c.unit, unit), records.c.deleted.is_(False))
+    if kind is not None:
+        stmt = stmt.where(records.c.kind == kind)
+    if after is not None:
+        after_unit, after_id = after
+        stmt = stmt.where(
+            or_(
+                records.c.unit > after_unit,
+                and_(records.c.unit == after_unit, records.c.id > after_id),
+            )
+        )
+    return list(conn.execute(stmt.order_by(records.c.unit, records.c.id).limit(limit)))
+
+
+def changes_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
+    """The latest version of each record changed after log position `seq`, in log order."""
+    stmt = select(records).where(records.c.seq > seq).order_by(records.c.seq).limit(limit)
+    return list(conn.execute(stmt))
+
+
+def max_seq(conn: Connection) -> int:
+    return conn.execute(select(func.coalesce(func.max(records.c.seq), 0))).scalar_one()
+
+
+def live_counts_by_kind(conn: Connection, root: str) -> dict[str, int]:
+    stmt = (
+        select(unit_counts.c.kind, func.sum(unit_counts.c.live))
+        .where(in_subtree(unit_counts.c.unit, root))
+        .group_by(unit_counts.c.kind)
+    )
+    return {kind: int(n) for kind, n in conn.execute(stmt) if n}
+
+
+def live_counts_by_child(conn: Connection, root: str, child_len: int) -> dict[str, dict[str, int]]:
+    """Live counts per kind for each child prefix of length `child_len` under `root`."""
+    child = func.substr(unit_counts.c.unit, 1, child_len)
+    stmt = (
+        select(child.label("child"), unit_counts.c.kind, func.sum(unit_counts.c.live))
+        .where(in_subtree(unit_counts.c.unit, root), func.length(unit_counts.c.unit) >= child_len)
+        .group_by(child, unit_counts.c.kind)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for code, kind, n in conn.execute(stmt):
+        if n:
+            out.setdefault(code, {})[kind] = int(n)
+    return out
+

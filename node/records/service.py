@@ -1,0 +1,229 @@
+"""Local record writes and reads: jurisdiction, validation, ownership; storage via store.py."""
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Row
+
+from federation.hlc import format_version
+from node.db import Database, WriteTxn
+from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from node.records import repository
+from node.records.store import Version, store_versions
+from schemas.codes import is_within
+from schemas.errors import details_from_validation_error
+from schemas.kinds import SCHEMA_VERSION, validate_data
+from schemas.records import (
+    BulkRejection,
+    BulkResult,
+    RecordCreate,
+    RecordIn,
+    RecordPage,
+    RecordRead,
+)
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """A bulk row that was not even JSON; it is rejected with this reason."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    code: str
+    name: str
+
+
+def to_read(row: Row[Any]) -> RecordRead:
+    return RecordRead(
+        id=row.id,
+        kind=row.kind,
+        unit=row.unit,
+        data=row.data,
+        version=format_version(row.hlc, row.origin),
+        deleted=row.deleted,
+        origin=row.origin,
+        schema_version=row.schema_version,
+        seq=row.seq,
+        updated_at=row.updated_at,
+    )
+
+
+def _checked_data(node: NodeIdentity, body: RecordIn) -> dict[str, Any]:
+    """Jurisdiction first (403), then the kind's own validation (422 naming the field)."""
+    if not is_within(body.unit, node.code):
+        raise Forbidden(
+            f"unit {body.unit} is outside this node's jurisdiction ({node.code})",
+            [FieldError("unit", f"not in the subtree of {node.code}")],
+        )
+    try:
+        return validate_data(body.kind, body.data)
+    except ValidationError as exc:
+        details = [
+            FieldError(d.field, d.reason)
+            for d in details_from_validation_error(exc, prefix=("data",))
+        ]
+        raise Invalid(f"invalid {body.kind} data", details) from exc
+
+
+def _check_ownership(node: NodeIdentity, head: Row[Any] | None, body: RecordIn, rid: Any) -> None:
+    if head is None:
+        return
+    if head.origin != node.code:
+        raise Conflict(
+            f"record {rid} belongs to node {head.origin}; change it there "
+            "(or send it a correction request)",
+            [FieldError("id", f"owned by {head.origin}")],
+        )
+    if head.kind != body.kind:
+        raise Conflict(
+            f"record {rid} is a {head.kind}, not a {body.kind}",
+            [FieldError("kind", f"id already used by a {head.kind}")],
+        )
+
+
+def _write_one(txn: WriteTxn, node: NodeIdentity, rid: uuid.UUID, body: RecordIn,
+               data: dict[str, Any], deleted: bool = False) -> None:
+    version = Version(
+        id=rid,
+        kind=body.kind,
+        unit=body.unit,
+        data=data,
+        hlc=txn.tick(),
+        origin=node.code,
+        deleted=deleted,
+        schema_version=SCHEMA_VERSION,
+    )
+    store_versions(txn, [version])
+
+
+def _read_back(txn: WriteTxn, rid: uuid.UUID) -> RecordRead:
+    row = repository.get_row(txn.conn, rid)
+    assert row is not None
+    return to_read(row)
+
+
+def create_record(db: Database, *, node: NodeIdentity, body: RecordCreate) -> RecordRead:
+    """Create a record; an id that already exists (even deleted) is a 409."""
+    data = _checked_data(node, body)
+    rid = body.id or uuid.uuid4()
+    with db.write() as txn:
+        if repository.fetch_heads(txn.conn, [rid]):
+            raise Conflict(f"record {rid} already exists", [FieldError("id", "already exists")])
+        _write_one(txn, node, rid, body, data)
+        return _read_back(txn, rid)
+
+
+def put_record(
+    db: Database, *, node: NodeIdentity, record_id: uuid.UUID, body: RecordIn
+) -> tuple[RecordRead, bool]:
+    """Create or replace; returns the record and whether it was created (or revived)."""
+    data = _checked_data(node, body)
+    with db.write() as txn:
+        head = repository.fetch_heads(txn.conn, [record_id]).get(record_id)
+        _check_ownership(node, head, body, record_id)
+        _write_one(txn, node, record_id, body, data)
+        return _read_back(txn, record_id), head is None or head.deleted
+
+
+def delete_record(db: Database, *, node: NodeIdentity, record_id: uuid.UUID) -> None:
+    """Replace the record by a tombstone that replicates like any change."""
+    with db.write() as txn:
+        row = repository.get_row(txn.conn, record_id)
+        if row is None or row.deleted:
+            raise NotFound(f"record {record_id} not found")
+        body = RecordIn(kind=row.kind, unit=row.unit, data={})
+        if not is_within(row.unit, node.code):
+            raise Forbidden(f"record {record_id} is outside this node's jurisdiction")
+        _check_ownership(node, row, body, record_id)
+        _write_one(txn, node, record_id, body, row.data, deleted=True)
+
+
+def get_record(db: Database, *, record_id: uuid.UUID) -> RecordRead:
+    with db.read() as conn:
+        row = repository.get_row(conn, record_id)
+    if row is None or row.deleted:
+        raise NotFound(f"record {record_id} not found")
+    return to_read(row)
+
+
+def encode_cursor(unit: str, rid: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{unit}|{rid}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        unit, _, rid = raw.partition("|")
+        return unit, uuid.UUID(rid)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise Invalid("malformed cursor", [FieldError("cursor", "not a cursor from this API")]) from exc
+
+
+def list_records(
+    db: Database, *, kind: str | None, unit: str, limit: int, cursor: str | None
+) -> RecordPage:
+    after = decode_cursor(cursor) if cursor else None
+    with db.read() as conn:
+        rows = repository.list_page(conn, kind=kind, unit=unit, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].unit, rows[-1].id) if more and rows else None
+    return RecordPage(items=[to_read(r) for r in rows], next_cursor=next_cursor)
+
+
+def bulk_write(db: Database, *, node: NodeIdentity, items: list[Any]) -> BulkResult:
+    """Store every valid record (create or replace) and list every invalid one with its index."""
+    rejected: list[BulkRejection] = []
+    accepted: dict[uuid.UUID, tuple[int, RecordIn, dict[str, Any]]] = {}
+    for index, raw in enumerate(items):
+        if isinstance(raw, Unparsable):
+            rejected.append(BulkRejection(index=index, id=None, error=raw.reason))
+            continue
+        try:
+            body = RecordCreate.model_validate(raw)
+            data = _checked_data(node, body)
+        except ValidationError as exc:
+            rejected.append(_rejection(index, raw, _describe(exc)))
+            continue
+        except (Forbidden, Invalid) as exc:
+            rejected.append(_rejection(index, raw, _describe_error(exc)))
+            continue
+        # A later row with the same id replaces an earlier one, as sequential PUTs would.
+        accepted[body.id or uuid.uuid4()] = (index, body, data)
+    with db.write() as txn:
+        heads = repository.fetch_heads(txn.conn, list(accepted))
+        versions: list[Version] = []
+        for rid, (index, body, data) in accepted.items():
+            try:
+                _check_ownership(node, heads.get(rid), body, rid)
+            except Conflict as exc:
+                rejected.append(_rejection(index, {"id": str(rid)}, _describe_error(exc)))
+                continue
+            versions.append(
+                Version(rid, body.kind, body.unit, data, txn.tick(), node.code, False,
+                        SCHEMA_VERSION)
+            )
+        store_versions(txn, versions)
+    rejected.sort(key=lambda r: r.index)
+    return BulkResult(accepted=len(items) - len(rejected), rejected=rejected)
+
+
+def _rejection(index: int, raw: Any, error: str) -> BulkRejection:
+    rid = raw.get("id") if isinstance(raw, dict) else None
+    return BulkRejection(index=index, id=str(rid) if rid is not None else None, error=error)
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(f"{d.field}: {d.reason}" for d in details_from_validation_error(exc))
+
+
+def _describe_error(exc: Forbidden | Invalid | Conflict) -> str:
+    parts = [f"{d.field}: {d.reason}" if d.field else d.reason for d in exc.details]
+    return exc.message + (" (" + "; ".join(parts) + ")" if parts else "")

@@ -1,0 +1,79 @@
+"""Node configuration: options > TIERSYNC_* environment variables > TOML file > defaults."""
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from schemas.codes import NODE_LEVELS, Level, UnitCode, level_of
+
+DEFAULT_CONFIG_FILE = "tiersync.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIERSYNC_", extra="ignore")
+
+    code: UnitCode = Field(description="this node's unit code")
+    name: str = Field("", description="display name")
+    level: Level | None = Field(None, description="prefecture, county, township or village")
+    data_dir: Path = Field(Path(".tiersync"), description="where the node keeps its files")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in data_dir")
+    parent_url: str | None = Field(None, description="the parent node's base URL; unset at the top")
+    parent_token: str | None = Field(None, description="this node's credential at its parent")
+    push_delay_ms: int = Field(50, ge=0, description="batching window before a push")
+    retry_max_s: float = Field(30.0, gt=0, description="cap of the backoff between failed pushes")
+    batch_max_records: int = Field(1000, ge=1, le=10_000)
+    batch_max_bytes: int = Field(4_000_000, ge=10_000)
+    stale_after_s: float = Field(3600.0, gt=0, description="a child silent this long is stale")
+
+    @model_validator(mode="after")
+    def _level_matches_code(self) -> "Settings":
+        derived = level_of(self.code)
+        if derived not in NODE_LEVELS:
+            raise ValueError(f"code {self.code} is a {derived} code; a node is {NODE_LEVELS}")
+        if self.level is None:
+            self.level = derived
+        elif self.level != derived:
+            raise ValueError(f"level {self.level} does not match code {self.code} ({derived})")
+        if not self.name:
+            self.name = self.code
+        return self
+
+    @property
+    def node_level(self) -> Level:
+        return self.level or level_of(self.code)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tiersync.db').resolve()}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from a TOML file (if present), the environment, then explicit overrides."""
+    toml_path = config_file or Path(DEFAULT_CONFIG_FILE)
+    given = {k: v for k, v in overrides.items() if v is not None}
+
+    class _FromFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if toml_path.is_file():
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+            return tuple(sources)
+
+    return Settings.model_validate(_FromFile(**given).model_dump())

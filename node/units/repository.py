@@ -1,0 +1,59 @@
+"""SQL for the unit registry and child credentials."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from node.models import ChildCredential, Unit
+from node.records.repository import in_subtree
+
+units = Unit.__table__
+credentials = ChildCredential.__table__
+
+
+def upsert_unit(conn: Connection, row: dict[str, Any]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(units).values(**row)
+    changed = {k: stmt.excluded[k] for k in ("name", "level", "parent", "hlc", "seq")}
+    conn.execute(stmt.on_conflict_do_update(index_elements=[units.c.code], set_=changed))
+
+
+def get_unit(conn: Connection, code: str) -> Row[Any] | None:
+    return conn.execute(select(units).where(units.c.code == code)).first()
+
+
+def child_names(conn: Connection, parent: str) -> dict[str, str]:
+    stmt = select(units.c.code, units.c.name).where(units.c.parent == parent)
+    return {code: name for code, name in conn.execute(stmt)}
+
+
+def units_in_subtree(conn: Connection, root: str) -> list[Row[Any]]:
+    stmt = select(units).where(in_subtree(units.c.code, root)).order_by(units.c.code)
+    return list(conn.execute(stmt))
+
+
+def units_changed_since(conn: Connection, seq: int) -> list[Row[Any]]:
+    return list(conn.execute(select(units).where(units.c.seq > seq).order_by(units.c.seq)))
+
+
+def put_credential(conn: Connection, *, code: str, token_hash: str, at: datetime) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(credentials).values(
+        code=code, token_hash=token_hash, created_at=at, revoked=False
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[credentials.c.code],
+            set_={"token_hash": token_hash, "created_at": at, "revoked": False},
+        )
+    )
+
+
+def get_credential(conn: Connection, code: str) -> Row[Any] | None:
+    return conn.execute(select(credentials).where(credentials.c.code == code)).first()
+
+
+def revoke_credential(conn: Connection, code: str) -> None:
+    conn.execute(update(credentials).where(credentials.c.code == code).values(revoked=True))

@@ -1,0 +1,148 @@
+"""The record envelope of `/api/v1/records` (CONTRACT.md, Records).
+
+`data` is validated separately, per kind, with `schemas.kinds.validate_data`; report its errors
+with `schemas.errors.details_from_validation_error(exc, prefix=("data",))`.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.codes import UnitCode
+from schemas.kinds import Kind
+
+_PERSON_DATA: dict[str, Any] = {
+    "id_number": "632322198807150035",
+    "name": "才让多杰",
+    "sex": "male",
+    "birth_date": "1988-07-15",
+}
+_RECORD_ID = "5f0c3b4e-8a8e-4d47-9b1a-2b6f7d9e0c11"
+_READ_EXAMPLE: dict[str, Any] = {
+    "id": _RECORD_ID,
+    "kind": "person",
+    "unit": "632322101201",
+    "data": {**_PERSON_DATA, "status": "registered"},
+    "version": "1732610000000-632322101201-0001",
+    "deleted": False,
+    "origin": "632322101201",
+    "schema_version": 1,
+    "seq": 42,
+    "updated_at": "2024-11-26T08:33:20Z",
+}
+
+
+class RecordIn(BaseModel):
+    """A record as a client writes it: its kind, owning unit and payload."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"kind": "person", "unit": "632322101201", "data": _PERSON_DATA}]
+        },
+    )
+
+    kind: Kind = Field(description="Record kind, e.g. person, household, incident")
+    unit: UnitCode = Field(description="Code of the unit the record belongs to")
+    data: dict[str, Any] = Field(description="Kind-specific payload")
+
+
+class RecordCreate(RecordIn):
+    """Body of `POST /api/v1/records`; `id` may be given (idempotent imports), else generated."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": _RECORD_ID, "kind": "person", "unit": "632322101201", "data": _PERSON_DATA}
+            ]
+        }
+    )
+
+    id: UUID | None = Field(default=None, description="Record id; generated when absent")
+
+
+RecordPut = RecordIn
+"""Body of `PUT /api/v1/records/{id}`."""
+
+
+class RecordRead(BaseModel):
+    """A stored record version as the API returns it."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={"examples": [_READ_EXAMPLE]},
+    )
+
+    id: UUID = Field(description="Record id")
+    kind: Kind = Field(description="Record kind")
+    unit: str = Field(description="Code of the unit the record belongs to")
+    data: dict[str, Any] = Field(description="Kind-specific payload (normalised)")
+    version: str = Field(description="Opaque version of this state of the record")
+    deleted: bool = Field(default=False, description="True for a deletion (tombstone)")
+    origin: str = Field(description="Code of the node that made this version")
+    schema_version: int = Field(description="Data schema version the payload was written with")
+    seq: int = Field(description="Position of this version in this node's change log")
+    updated_at: datetime = Field(description="When this version was made")
+
+
+class RecordPage(BaseModel):
+    """One page of `GET /api/v1/records`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_READ_EXAMPLE],
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
+    items: list[RecordRead] = Field(description="Records in this page")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; null on the last page"
+    )
+
+
+class BulkRejection(BaseModel):
+    """A record of a bulk import that was not stored, with its position and reason."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "index": 3,
+                    "id": None,
+                    "error": "data.id_number: ID number check character is wrong: "
+                    "expected 5, got 6",
+                }
+            ]
+        }
+    )
+
+    index: int = Field(description="0-based position of the record in the request")
+    id: str | None = Field(default=None, description="The record's id, when it had one")
+    error: str = Field(description="Why it was rejected")
+
+
+class BulkResult(BaseModel):
+    """Result of `POST /api/v1/records/bulk`: every valid record stored, every invalid listed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "accepted": 2,
+                    "rejected": [{"index": 1, "id": None, "error": "data.name: Field required"}],
+                }
+            ]
+        }
+    )
+
+    accepted: int = Field(description="Number of records stored")
+    rejected: list[BulkRejection] = Field(
+        default_factory=list, description="Records not stored, with reasons"
+    )

@@ -1,0 +1,109 @@
+"""Fixtures: databases on both engines, and nodes built in-process.
+
+PostgreSQL tests run against TIERSYNC_TEST_PG_URL (default: the local server, database `test`),
+each test in a schema of its own. Where PostgreSQL is unreachable they skip with the reason, but
+fail under CI=true: CI must run them.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from sqlalchemy import create_engine, text
+
+from node.app import create_app
+from node.settings import Settings
+
+PG_URL = os.environ.get(
+    "TIERSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_pg_problem: str | None = None
+_pg_checked = False
+
+
+def pg_unavailable() -> str | None:
+    global _pg_checked, _pg_problem
+    if not _pg_checked:
+        _pg_checked = True
+        try:
+            engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+        except Exception as exc:  # any failure means: no usable PostgreSQL here
+            _pg_problem = f"PostgreSQL at {PG_URL} unreachable: {exc.__class__.__name__}: {exc}"
+    return _pg_problem
+
+
+def require_pg() -> None:
+    problem = pg_unavailable()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(problem)
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[Callable[[], str]]:
+    """Factory of PostgreSQL URLs, each bound to a fresh schema dropped after the test."""
+    require_pg()
+    admin = create_engine(PG_URL)
+    schemas: list[str] = []
+
+    def make() -> str:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+        schemas.append(name)
+        return f"{PG_URL}?options=-csearch_path%3D{name}"
+
+    yield make
+    with admin.begin() as conn:
+        for name in schemas:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url_factory(
+    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[[str], str]:
+    """Database URL per node name, on the engine this test is parametrised with."""
+    if engine_name == "postgresql":
+        make_pg = request.getfixturevalue("pg_schema_url")
+        return lambda _name: make_pg()
+    return lambda name: f"sqlite:///{tmp_path / name / 'tiersync.db'}"
+
+
+def node_settings(code: str, tmp_path: Path, database_url: str | None = None, **extra: Any) -> Settings:
+    return Settings(
+        code=code,
+        data_dir=tmp_path / code,
+        database_url=database_url,
+        **extra,
+    )
+
+
+@pytest.fixture
+async def node_client(
+    tmp_path: Path, database_url_factory: Callable[[str], str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """One village node on the parametrised engine, called through ASGITransport."""
+    settings = node_settings(
+        "632322101201", tmp_path, database_url_factory("632322101201"), name="Dongmen Village"
+    )
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://village") as client:
+            yield client
