@@ -15,6 +15,8 @@ from node.db import Database
 from node.records import routes as record_routes
 from node.records.service import NodeIdentity
 from node.settings import Settings
+from node.sync import routes as sync_routes
+from node.sync.runner import replication_hook
 from node.units import service as units_service
 from node.views import routes as view_routes
 
@@ -36,16 +38,24 @@ def open_node(settings: Settings, *, clock: Clock = wall_ms) -> NodeContext:
 def create_app(
     settings: Settings,
     *,
+    transport: Any = None,
     clock: Clock = wall_ms,
+    run_replicator: bool = True,
     background: list[Startup] | None = None,
 ) -> FastAPI:
-    """Build a node. `background` hooks start tasks (the replicator) once the node is open."""
+    """Build a node.
+
+    `transport` (an httpx transport) is how this node reaches its parent: tests route many
+    in-process nodes through one. `run_replicator=False` builds the replicator without its loop,
+    for tests that drive `run_once()` themselves. `background` adds more startup hooks.
+    """
+    hooks = [replication_hook(transport=transport, run=run_replicator), *(background or [])]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = await run_in_threadpool(open_node, settings, clock=clock)
         app.state.ctx = ctx
-        stops = [hook(ctx) for hook in background or []]
+        stops = [hook(ctx) for hook in hooks]
         try:
             yield
         finally:
@@ -64,4 +74,5 @@ def create_app(
     app.include_router(health.router)
     app.include_router(record_routes.router)
     app.include_router(view_routes.router)
+    app.include_router(sync_routes.router)
     return app

@@ -6,7 +6,7 @@ find a commit with a smaller seq. That is what makes a cursor on seq safe to res
 """
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,6 +95,11 @@ class Database:
         self.clock = clock
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
+        self._on_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after every committed write (e.g. to wake the replicator)."""
+        self._on_commit.append(listener)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -102,8 +107,11 @@ class Database:
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[WriteTxn]:
-        """One transaction holding the node_state row lock; commits on success, else rolls back."""
+    def write(self, *, notify: bool = True) -> Iterator[WriteTxn]:
+        """One transaction holding the node_state row lock; commits on success, else rolls back.
+
+        `notify=False` is for bookkeeping that adds nothing to the change log.
+        """
         with self._write_lock, self.engine.connect() as conn:
             conn.execution_options(tiersync_write=True)
             with conn.begin():
@@ -115,6 +123,9 @@ class Database:
                 conn.execute(
                     update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)
                 )
+        if notify:
+            for listener in self._on_commit:
+                listener()
 
     def ensure_identity(self, code: str) -> None:
         """Create the node_state row, or refuse a database that belongs to another node."""

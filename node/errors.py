@@ -1,17 +1,18 @@
 """The node's one error hierarchy; a single handler turns any of them into the JSON error body.
 
-    TiersyncError(message, details=())    500
-    ├── BadRequest                        400
-    ├── Unauthorized                      401  unknown or wrong credential
-    ├── Forbidden                         403  outside this node's jurisdiction
-    ├── NotFound                          404
-    ├── Conflict                          409  id reused with another kind, record owned elsewhere…
-    ├── Invalid                           422  field-level validation; carries details
-    └── Unavailable                       503  database unreachable, migrations not at head
+TiersyncError(message, details=())    500
+├── BadRequest                        400
+├── Unauthorized                      401  unknown or wrong credential
+├── Forbidden                         403  outside this node's jurisdiction
+├── NotFound                          404
+├── Conflict                          409  id reused with another kind, record owned elsewhere…
+├── Invalid                           422  field-level validation; carries details
+└── Unavailable                       503  database unreachable, migrations not at head
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class TiersyncError(Exception):
         super().__init__(message)
         self.message = message
         self.details = list(details)
+        self.extra: dict[str, Any] = {}  # more members of the error object, e.g. a cursor
 
 
 class BadRequest(TiersyncError):

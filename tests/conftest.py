@@ -9,7 +9,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -18,6 +18,9 @@ from sqlalchemy import create_engine, text
 
 from node.app import create_app
 from node.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.cluster import Cluster
 
 PG_URL = os.environ.get(
     "TIERSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -107,3 +110,27 @@ async def node_client(
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://village") as client:
             yield client
+
+
+@pytest.fixture
+async def cluster(tmp_path: Path) -> AsyncIterator["Cluster"]:
+    from tests.cluster import Cluster
+
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+PREFECTURE, COUNTY, TOWNSHIP, VILLAGE = "6323", "632322", "632322101", "632322101201"
+
+
+@pytest.fixture
+async def chain(cluster: "Cluster") -> "Cluster":
+    """Huangnan → Jianzha → Kangyang → Dongmen, SQLite everywhere."""
+    await cluster.add(PREFECTURE, "Huangnan Prefecture")
+    await cluster.add(COUNTY, "Jianzha County", parent=PREFECTURE)
+    await cluster.add(TOWNSHIP, "Kangyang Town", parent=COUNTY)
+    await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    return cluster

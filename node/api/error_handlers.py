@@ -10,12 +10,19 @@ from starlette.exceptions import HTTPException
 from node.errors import FieldError, TiersyncError
 
 
-def error_response(status: int, code: str, message: str, details: list[FieldError]) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[FieldError],
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
     body = {
         "error": {
             "code": code,
             "message": message,
             "details": [{"field": d.field, "reason": d.reason} for d in details],
+            **(extra or {}),
         }
     }
     return JSONResponse(body, status_code=status)
@@ -30,7 +37,7 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(TiersyncError)
     async def _tiersync(_: Request, exc: TiersyncError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message, exc.details)
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

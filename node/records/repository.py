@@ -7,11 +7,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from node.models import Record, UnitCount
+from node.models import ConflictEntry, Record, UnitCount
 from schemas.codes import subtree_upper_bound
 
 records = Record.__table__
 unit_counts = UnitCount.__table__
+conflicts = ConflictEntry.__table__
 _HEAD_COLUMNS = (
     records.c.id,
     records.c.kind,
@@ -130,3 +131,11 @@ def live_counts_by_child(conn: Connection, root: str, child_len: int) -> dict[st
             out.setdefault(code, {})[kind] = int(n)
     return out
 
+
+def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(conflicts.insert(), rows)
+
+
+def list_conflicts(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
+    return list(conn.execute(select(conflicts).order_by(conflicts.c.id.desc()).limit(limit)))

@@ -1,7 +1,7 @@
 """/api/v1/records: parse, authorise, call the service, return a schema."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response

@@ -88,8 +88,14 @@ def _check_ownership(node: NodeIdentity, head: Row[Any] | None, body: RecordIn, 
         )
 
 
-def _write_one(txn: WriteTxn, node: NodeIdentity, rid: uuid.UUID, body: RecordIn,
-               data: dict[str, Any], deleted: bool = False) -> None:
+def _write_one(
+    txn: WriteTxn,
+    node: NodeIdentity,
+    rid: uuid.UUID,
+    body: RecordIn,
+    data: dict[str, Any],
+    deleted: bool = False,
+) -> None:
     version = Version(
         id=rid,
         kind=body.kind,
@@ -142,7 +148,8 @@ def delete_record(db: Database, *, node: NodeIdentity, record_id: uuid.UUID) -> 
         if not is_within(row.unit, node.code):
             raise Forbidden(f"record {record_id} is outside this node's jurisdiction")
         _check_ownership(node, row, body, record_id)
-        _write_one(txn, node, record_id, body, row.data, deleted=True)
+        # A tombstone carries no personal data: only the id, kind, unit and version travel.
+        _write_one(txn, node, record_id, body, {}, deleted=True)
 
 
 def get_record(db: Database, *, record_id: uuid.UUID) -> RecordRead:
@@ -163,7 +170,9 @@ def decode_cursor(cursor: str) -> tuple[str, uuid.UUID]:
         unit, _, rid = raw.partition("|")
         return unit, uuid.UUID(rid)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise Invalid("malformed cursor", [FieldError("cursor", "not a cursor from this API")]) from exc
+        raise Invalid(
+            "malformed cursor", [FieldError("cursor", "not a cursor from this API")]
+        ) from exc
 
 
 def list_records(
@@ -207,8 +216,9 @@ def bulk_write(db: Database, *, node: NodeIdentity, items: list[Any]) -> BulkRes
                 rejected.append(_rejection(index, {"id": str(rid)}, _describe_error(exc)))
                 continue
             versions.append(
-                Version(rid, body.kind, body.unit, data, txn.tick(), node.code, False,
-                        SCHEMA_VERSION)
+                Version(
+                    rid, body.kind, body.unit, data, txn.tick(), node.code, False, SCHEMA_VERSION
+                )
             )
         store_versions(txn, versions)
     rejected.sort(key=lambda r: r.index)

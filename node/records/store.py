@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from federation.hlc import format_version
 from node.db import WriteTxn
 from node.records import repository
 
@@ -47,11 +48,16 @@ def store_versions(txn: WriteTxn, versions: list[Version]) -> StoreResult:
     deltas: Counter[tuple[str, str]] = Counter()
     stored: list[uuid.UUID] = []
     stale: list[uuid.UUID] = []
+    lost: list[dict[str, Any]] = []
     for version in versions:
         head = heads.get(version.id)
         if head is not None and (head.hlc, head.origin) >= version.order_key():
             stale.append(version.id)
+            if head.origin != version.origin:
+                lost.append(_lost(txn, kept=head, loser=version))
             continue
+        if head is not None and head.origin != version.origin:
+            lost.append(_lost(txn, kept=version, loser=head))
         txn.observe(version.hlc)
         row = {
             "id": version.id,
@@ -77,4 +83,26 @@ def store_versions(txn: WriteTxn, versions: list[Version]) -> StoreResult:
     repository.insert_rows(txn.conn, inserts)
     repository.update_rows(txn.conn, updates)
     repository.add_live_counts(txn.conn, dict(deltas))
+    repository.add_conflicts(txn.conn, lost)
     return StoreResult(stored=stored, stale=stale)
+
+
+def _lost(txn: WriteTxn, *, kept: Any, loser: Any) -> dict[str, Any]:
+    """A conflict-log row: two nodes wrote the same id; the loser is kept for an operator.
+
+    Only versions from different origins conflict: one node's own versions simply supersede.
+    """
+    if isinstance(loser, Version):
+        data, deleted = loser.data, loser.deleted
+    else:  # the head row lost: read its data before it is overwritten
+        row = repository.get_row(txn.conn, loser.id)
+        data, deleted = (row.data if row else {}), loser.deleted
+    return {
+        "record_id": loser.id,
+        "kept_version": format_version(kept.hlc, kept.origin),
+        "lost_version": format_version(loser.hlc, loser.origin),
+        "lost_unit": loser.unit,
+        "lost_deleted": deleted,
+        "lost_data": data,
+        "at": txn.now,
+    }

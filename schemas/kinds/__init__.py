@@ -1,5 +1,6 @@
 """Record kinds: one model per kind for a record's `data`, and `validate_data`."""
 
+import copy
 from enum import StrEnum
 from typing import Any
 
@@ -75,6 +76,15 @@ def validate_data(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     return model_for(kind).model_validate(data).model_dump(mode="json", exclude_none=True)
 
 
+def example_data(kind: str) -> dict[str, Any]:
+    """A fresh copy of the valid example `data` of `kind` (the one shown in OpenAPI)."""
+    extra = model_for(kind).model_config.get("json_schema_extra")
+    assert isinstance(extra, dict)
+    examples = extra["examples"]
+    assert isinstance(examples, list) and isinstance(examples[0], dict)
+    return copy.deepcopy(examples[0])
+
+
 __all__ = [
     "BASE_KINDS",
     "FEDERATION_KINDS",
@@ -93,6 +103,7 @@ __all__ = [
     "Patrol",
     "Person",
     "Receipt",
+    "example_data",
     "model_for",
     "validate_data",
 ]

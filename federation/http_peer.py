@@ -1,0 +1,98 @@
+"""The parent reached over HTTP (httpx); the client or its transport is injected."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from federation.auth import BearerToken
+from federation.codec import encode
+from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
+from federation.peer import OutgoingBatch
+from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, PushAck
+
+PUSH_PATH = "/api/v1/sync/push"
+CURSOR_PATH = "/api/v1/sync/cursor"
+
+
+@dataclass
+class WireStats:
+    """Bytes sent, before and after compression, and records carried."""
+
+    batches: int = 0
+    records: int = 0
+    raw_bytes: int = 0
+    wire_bytes: int = 0
+
+
+@dataclass
+class HttpPeer:
+    base_url: str
+    token: str
+    transport: httpx.AsyncBaseTransport | None = None
+    timeout_s: float = 30.0
+    stats: WireStats = field(default_factory=WireStats)
+    _client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                auth=BearerToken(self.token),
+                transport=self.transport,
+                timeout=self.timeout_s,
+                headers={"X-Tiersync-Protocol": str(PROTOCOL_VERSION)},
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def push(self, batch: OutgoingBatch, *, source: str) -> PushAck:
+        payload = {
+            "protocol": PROTOCOL_VERSION,
+            "source": source,
+            "since": batch.since,
+            "until": batch.until,
+            "head": batch.head,
+            "records": batch.records,
+            "units": batch.units,
+        }
+        encoded = encode(payload)
+        headers = {**encoded.headers, "Content-Type": BATCH_MEDIA_TYPE}
+        response = await self._send("POST", PUSH_PATH, content=encoded.body, headers=headers)
+        self.stats.batches += 1
+        self.stats.records += len(batch.records)
+        self.stats.wire_bytes += len(encoded.body)
+        self.stats.raw_bytes += encoded.raw_size
+        return PushAck.model_validate_json(response.content)
+
+    async def cursor(self, *, source: str) -> int:
+        response = await self._send("GET", CURSOR_PATH, params={"source": source})
+        return int(response.json()["cursor"])
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = await self._http().request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+        if response.status_code < 400:
+            return response
+        raise _error_for(response)
+
+
+def _error_for(response: httpx.Response) -> Exception:
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        error = {}
+    message = error.get("message") or response.text[:200]
+    if response.status_code >= 500 or response.status_code in (408, 429):
+        return PeerUnavailable(f"{response.status_code}: {message}")
+    if response.status_code == 409 and "cursor" in error:
+        return CursorMismatch(int(error["cursor"]), message)
+    if error.get("code") == "protocol_mismatch":
+        return ProtocolMismatch(response.status_code, message)
+    return PeerRejected(response.status_code, message)

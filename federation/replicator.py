@@ -1,0 +1,120 @@
+"""Pushes the local change log to the parent: `run_once()` drains it, `run_forever()` keeps at it.
+
+The child advances its cursor only after the parent's ack, and the ack follows the parent's
+commit, so a crash anywhere loses nothing: the worst case is a batch sent twice, which the parent
+applies idempotently. A 409 means the parent's cursor (the truth) differs: rewind and go on.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from federation.errors import CursorMismatch, FederationError, PeerRejected, PeerUnavailable
+from federation.peer import ChangeStore, Peer
+
+log = logging.getLogger("tiersync.replicator")
+T = TypeVar("T")
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+@dataclass
+class ReplicatorConfig:
+    source: str
+    batch_max_records: int = 1000
+    batch_max_bytes: int = 4_000_000
+    delay_s: float = 0.05
+    retry_min_s: float = 0.2
+    retry_max_s: float = 30.0
+    idle_poll_s: float = 30.0
+
+
+@dataclass
+class Replicator:
+    store: ChangeStore
+    peer: Peer
+    config: ReplicatorConfig
+    blocking: Callable[..., Awaitable[Any]] = _in_thread
+    last_success: datetime | None = None
+    last_error: str | None = None
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def notify(self) -> None:
+        """Something was committed locally: push soon. Safe to call from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run_once(self) -> int:
+        """Push until the parent holds the whole log; returns records pushed. Raises on failure."""
+        pushed = 0
+        since = await self.blocking(self.store.acked)
+        while True:
+            batch = await self.blocking(
+                self.store.read_batch,
+                since,
+                max_records=self.config.batch_max_records,
+                max_bytes=self.config.batch_max_bytes,
+            )
+            if batch.empty:
+                return pushed
+            try:
+                ack = await self.peer.push(batch, source=self.config.source)
+            except CursorMismatch as mismatch:
+                log.warning("rewinding to parent cursor %s (%s)", mismatch.cursor, mismatch.reason)
+                await self.blocking(self.store.rewind, mismatch.cursor)
+                since = mismatch.cursor
+                continue
+            await self.blocking(self.store.save_ack, until=batch.until, durable=ack.durable)
+            pushed += len(batch.records)
+            since = batch.until
+
+    async def run_forever(self) -> None:
+        """Push on every local change (after a short batching window), retrying with backoff."""
+        self._loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            try:
+                await self.run_once()
+            except FederationError as exc:
+                failures += 1
+                await self._failed(exc)
+                delay = self._backoff(failures, rejected=isinstance(exc, PeerRejected))
+                await self._sleep_or_wake(delay, wake_early=False)
+                continue
+            if failures or self.last_error:
+                await self.blocking(self.store.save_error, None)
+            failures = 0
+            self.last_error = None
+            self.last_success = datetime.now(UTC)
+            await self._sleep_or_wake(self.config.idle_poll_s, wake_early=True)
+            await asyncio.sleep(self.config.delay_s)  # batching window: gather a burst
+
+    async def _failed(self, exc: FederationError) -> None:
+        self.last_error = str(exc)
+        level = logging.INFO if isinstance(exc, PeerUnavailable) else logging.ERROR
+        log.log(level, "push failed: %s", exc)
+        await self.blocking(self.store.save_error, self.last_error)
+
+    def _backoff(self, failures: int, *, rejected: bool) -> float:
+        """Capped exponential backoff with full jitter; a refusal waits the cap at once."""
+        cap = self.config.retry_max_s
+        if rejected:
+            return cap
+        ceiling = min(cap, self.config.retry_min_s * 2 ** min(failures - 1, 20))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def _sleep_or_wake(self, seconds: float, *, wake_early: bool) -> None:
+        if not wake_early:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        self._wake.clear()

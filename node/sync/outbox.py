@@ -1,0 +1,103 @@
+"""The child's side of replication: reads its change feed into batches, keeps the acked cursor.
+
+Implements federation.peer.ChangeStore on the node's database.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, func, select
+
+from federation.hlc import format_version
+from federation.peer import OutgoingBatch
+from node.db import Database
+from node.models import Unit
+from node.records import repository as records_repo
+from node.sync import repository
+from node.units import repository as units_repo
+
+_ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record on the wire
+
+
+def record_to_wire(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "kind": row.kind,
+        "unit": row.unit,
+        "data": row.data,
+        "version": format_version(row.hlc, row.origin),
+        "deleted": row.deleted,
+        "schema_version": row.schema_version,
+    }
+
+
+def unit_to_wire(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "name": row.name,
+        "level": row.level,
+        "parent": row.parent,
+        "hlc": row.hlc,
+    }
+
+
+@dataclass
+class SqlChangeStore:
+    db: Database
+
+    def acked(self) -> int:
+        with self.db.read() as conn:
+            row = repository.get_upstream(conn)
+        return int(row.acked_seq) if row else 0
+
+    def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
+        with self.db.read() as conn:
+            records = records_repo.changes_since(conn, seq=since, limit=max_records)
+            units = units_repo.units_changed_since(conn, since)[:max_records]
+            head = max(records_repo.max_seq(conn), _max_unit_seq(conn))
+        # Merge the two feeds in log order, stopping at the count or byte bound.
+        items = sorted(
+            [(r.seq, "r", r) for r in records] + [(u.seq, "u", u) for u in units],
+            key=lambda item: item[0],
+        )
+        out_records: list[dict[str, Any]] = []
+        out_units: list[dict[str, Any]] = []
+        size, until = 0, since
+        for seq, what, row in items[:max_records]:
+            wire = record_to_wire(row) if what == "r" else unit_to_wire(row)
+            size += len(orjson.dumps(wire["data"])) + _ENVELOPE_BYTES if what == "r" else 100
+            if size > max_bytes and (out_records or out_units):
+                break
+            (out_records if what == "r" else out_units).append(wire)
+            until = seq
+        return OutgoingBatch(
+            since=since, until=until, head=head, records=out_records, units=out_units
+        )
+
+    def save_ack(self, *, until: int, durable: int) -> None:
+        with self.db.write(notify=False) as txn:
+            current = repository.get_upstream(txn.conn)
+            repository.save_upstream(
+                txn.conn,
+                acked_seq=until,
+                durable_seq=max(durable, int(current.durable_seq) if current else 0),
+                last_push_at=datetime.now(UTC),
+                last_error=None,
+            )
+
+    def rewind(self, cursor: int) -> None:
+        with self.db.write(notify=False) as txn:
+            repository.save_upstream(txn.conn, acked_seq=cursor)
+
+    def save_error(self, message: str | None) -> None:
+        with self.db.write(notify=False) as txn:
+            values: dict[str, Any] = {"last_error": message}
+            if message:
+                values["last_error_at"] = datetime.now(UTC)
+            repository.save_upstream(txn.conn, **values)
+
+
+def _max_unit_seq(conn: Any) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(Unit.__table__.c.seq), 0))).scalar_one())

@@ -1,0 +1,206 @@
+"""The parent's side of a push: check, apply, advance the child's cursor — one transaction.
+
+The batch, the child's new cursor, the quarantine entries and this node's own change log entries
+commit together, and the ack is sent only after that commit. A repeated batch is a no-op.
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from federation.hlc import parse_version
+from node.db import Database, WriteTxn
+from node.errors import Conflict, FieldError, Forbidden, TiersyncError
+from node.records.store import Version, store_versions
+from node.sync import repository
+from node.units import repository as units_repo
+from schemas.codes import check_code, is_within, level_of, parent_of
+from schemas.kinds import SCHEMA_VERSION, Kind
+from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushAck, PushBatch, UnitChange
+
+_KINDS = {k.value for k in Kind}
+
+
+class CursorGap(Conflict):
+    """The batch starts beyond what this node holds of the child: it must rewind."""
+
+    def __init__(self, cursor: int, since: int) -> None:
+        super().__init__(
+            f"batch starts after {since} but this node holds the child's log only up to {cursor}"
+        )
+        self.code = "cursor_mismatch"
+        self.extra = {"cursor": cursor}
+
+
+class ProtocolMismatch(TiersyncError):
+    status_code = 400
+    code = "protocol_mismatch"
+
+
+def check_protocol(version: int) -> None:
+    if version != PROTOCOL_VERSION:
+        raise ProtocolMismatch(
+            f"peer speaks tiersync protocol {version}; this node speaks {PROTOCOL_VERSION}"
+        )
+
+
+@dataclass(frozen=True)
+class Receiver:
+    db: Database
+    node_code: str
+    has_parent: bool
+
+    def apply_push(self, *, child: str, batch: PushBatch) -> PushAck:
+        check_protocol(batch.protocol)
+        if batch.source != child:
+            raise Forbidden(f"credential of {child} used to push as {batch.source}")
+        try:
+            _check_jurisdiction(child, batch)
+        except Forbidden as refused:
+            self._audit_refusal(child, refused)
+            raise
+        with self.db.write() as txn:
+            cursor = repository.child_cursor(txn.conn, child)
+            if batch.since > cursor:
+                raise CursorGap(cursor, batch.since)
+            versions, quarantined = _sort_records(txn, child, batch.records)
+            result = store_versions(txn, versions)
+            _apply_units(txn, batch.units)
+            repository.add_quarantined(txn.conn, quarantined)
+            cursor = max(cursor, batch.until)
+            repository.save_child_push(
+                txn.conn,
+                code=child,
+                cursor=cursor,
+                at=txn.now,
+                received=len(result.stored),
+                protocol=batch.protocol,
+            )
+            repository.add_batch_mark(
+                txn.conn, code=child, child_seq=batch.until, local_seq=txn.last_hlc
+            )
+            durable = self._durable(txn, child, cursor)
+        return PushAck(
+            cursor=cursor,
+            applied=len(result.stored),
+            stale=len(result.stale),
+            quarantined=len(quarantined),
+            durable=durable,
+        )
+
+    def cursor_of(self, child: str) -> int:
+        with self.db.read() as conn:
+            return repository.child_cursor(conn, child)
+
+    def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:
+        """How far up the child's log every ancestor holds: all of it at the top."""
+        if not self.has_parent:
+            return cursor
+        own = repository.get_upstream(txn.conn)
+        local_durable = int(own.durable_seq) if own else 0
+        return repository.durable_child_seq(txn.conn, code=child, local_durable=local_durable)
+
+    def _audit_refusal(self, child: str, refused: Forbidden) -> None:
+        with self.db.write(notify=False) as txn:
+            repository.add_audit(
+                txn.conn,
+                at=txn.now,
+                actor=f"node:{child}",
+                action="sync.push",
+                outcome="refused",
+                detail=refused.message,
+            )
+
+
+def _check_jurisdiction(child: str, batch: PushBatch) -> None:
+    """Every record, its origin and every unit must lie in the pushing child's subtree."""
+    problems: list[FieldError] = []
+    for i, rec in enumerate(batch.records):
+        origin = rec.version.partition(".")[2]
+        for name, code in (("unit", rec.unit), ("origin", origin)):
+            if not _inside(code, child):
+                problems.append(FieldError(f"records.{i}.{name}", f"{code!r} not under {child}"))
+    for i, unit in enumerate(batch.units):
+        if not _inside(unit.code, child):
+            problems.append(FieldError(f"units.{i}.code", f"{unit.code!r} not under {child}"))
+    if problems:
+        raise Forbidden(
+            f"batch from {child} holds {len(problems)} record(s) outside its jurisdiction; "
+            "nothing was stored",
+            problems[:20],
+        )
+
+
+def _inside(code: str, root: str) -> bool:
+    try:
+        check_code(code)
+    except ValueError:
+        return False
+    return is_within(code, root)
+
+
+def _sort_records(
+    txn: WriteTxn, child: str, records: list[ChangeRecord]
+) -> tuple[list[Version], list[dict[str, Any]]]:
+    """Storable versions (latest per id), and quarantine rows for what cannot be accepted."""
+    latest: dict[uuid.UUID, Version] = {}
+    quarantined: list[dict[str, Any]] = []
+    for rec in records:
+        reason = _unacceptable(rec)
+        if reason:
+            quarantined.append(_quarantine_row(txn, child, rec, reason))
+            continue
+        hlc, origin = parse_version(rec.version)
+        version = Version(
+            rec.id, rec.kind, rec.unit, dict(rec.data), hlc, origin, rec.deleted, rec.schema_version
+        )
+        held = latest.get(rec.id)
+        if held is None or version.order_key() > held.order_key():
+            latest[rec.id] = version
+    return list(latest.values()), quarantined
+
+
+def _unacceptable(rec: ChangeRecord) -> str | None:
+    # Data is validated where it enters the network (the owner node); a parent checks what it
+    # must to store and count it, so a clock-skewed village is never refused for its dates.
+    if rec.kind not in _KINDS:
+        return f"unknown kind {rec.kind!r}"
+    if rec.schema_version > SCHEMA_VERSION:
+        return f"schema version {rec.schema_version} is newer than this node's {SCHEMA_VERSION}"
+    try:
+        parse_version(rec.version)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _quarantine_row(txn: WriteTxn, child: str, rec: ChangeRecord, reason: str) -> dict[str, Any]:
+    return {
+        "child": child,
+        "record_id": rec.id,
+        "kind": rec.kind,
+        "unit": rec.unit,
+        "version": rec.version[:64],
+        "reason": reason,
+        "payload": rec.model_dump(mode="json"),
+        "at": txn.now,
+    }
+
+
+def _apply_units(txn: WriteTxn, units: list[UnitChange]) -> None:
+    for unit in units:
+        held = units_repo.get_unit(txn.conn, unit.code)
+        if held is not None and held.hlc >= unit.hlc:
+            continue
+        txn.observe(unit.hlc)
+        units_repo.upsert_unit(
+            txn.conn,
+            {
+                "code": unit.code,
+                "name": unit.name,
+                "level": level_of(unit.code).value,
+                "parent": parent_of(unit.code),
+                "hlc": unit.hlc,
+                "seq": txn.tick(),
+            },
+        )

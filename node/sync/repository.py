@@ -1,0 +1,86 @@
+"""SQL for replication state: child cursors, batch marks, upstream link, quarantine, audit."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from node.models import AuditEntry, BatchMark, ChildSync, Quarantined, Upstream
+
+child_sync = ChildSync.__table__
+batch_marks = BatchMark.__table__
+upstream = Upstream.__table__
+quarantine = Quarantined.__table__
+audit = AuditEntry.__table__
+
+
+def child_cursor(conn: Connection, code: str) -> int:
+    cursor = conn.execute(select(child_sync.c.cursor).where(child_sync.c.code == code)).scalar()
+    return int(cursor or 0)
+
+
+def save_child_push(
+    conn: Connection, *, code: str, cursor: int, at: datetime, received: int, protocol: int
+) -> None:
+    values = {"cursor": cursor, "last_push_at": at, "protocol": protocol}
+    done = conn.execute(
+        update(child_sync)
+        .where(child_sync.c.code == code)
+        .values(**values, records_received=child_sync.c.records_received + received)
+    )
+    if done.rowcount == 0:
+        conn.execute(insert(child_sync).values(code=code, records_received=received, **values))
+
+
+def children_sync(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(child_sync).order_by(child_sync.c.code)))
+
+
+def add_batch_mark(conn: Connection, *, code: str, child_seq: int, local_seq: int) -> None:
+    exists = conn.execute(
+        select(batch_marks.c.local_seq).where(
+            batch_marks.c.code == code, batch_marks.c.child_seq == child_seq
+        )
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(batch_marks).values(code=code, child_seq=child_seq, local_seq=local_seq)
+        )
+
+
+def durable_child_seq(conn: Connection, *, code: str, local_durable: int) -> int:
+    """The highest child position whose batch this node had applied by `local_durable`."""
+    stmt = select(func.max(batch_marks.c.child_seq)).where(
+        batch_marks.c.code == code, batch_marks.c.local_seq <= local_durable
+    )
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+def get_upstream(conn: Connection) -> Row[Any] | None:
+    return conn.execute(select(upstream).where(upstream.c.id == 1)).first()
+
+
+def save_upstream(conn: Connection, **values: Any) -> None:
+    if conn.execute(update(upstream).where(upstream.c.id == 1).values(**values)).rowcount == 0:
+        conn.execute(insert(upstream).values(id=1, **{"acked_seq": 0, "durable_seq": 0, **values}))
+
+
+def add_quarantined(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(quarantine), rows)
+
+
+def list_quarantined(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
+    return list(conn.execute(select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)))
+
+
+def add_audit(
+    conn: Connection, *, at: datetime, actor: str, action: str, outcome: str, detail: str
+) -> None:
+    conn.execute(
+        insert(audit).values(at=at, actor=actor, action=action, outcome=outcome, detail=detail)
+    )
+
+
+def list_audit(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
+    return list(conn.execute(select(audit).order_by(audit.c.id.desc()).limit(limit)))

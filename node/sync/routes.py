@@ -1,0 +1,83 @@
+"""/api/v1/sync: what children call (push, cursor) and what operators read."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from federation.codec import decode_body
+from node.deps import ContextDep
+from node.errors import FieldError, Invalid
+from node.records import repository as records_repository
+from node.records.routes import ERRORS
+from node.sync import repository
+from node.sync.receive import Receiver, check_protocol
+from node.units.service import authenticate_child
+from schemas.errors import details_from_validation_error
+from schemas.sync import CursorInfo, PushAck, PushBatch
+
+router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=ERRORS | {401: {}, 400: {}})
+
+
+def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
+async def authenticated_child(
+    ctx: ContextDep, token: Annotated[str | None, Depends(bearer)]
+) -> str:
+    return await run_in_threadpool(authenticate_child, ctx.db, token)
+
+
+ChildDep = Annotated[str, Depends(authenticated_child)]
+
+
+def receiver(ctx: ContextDep) -> Receiver:
+    return Receiver(ctx.db, ctx.identity.code, has_parent=bool(ctx.settings.parent_url))
+
+
+@router.post("/push", summary="A child pushes a slice of its change log (docs/protocol.md)")
+async def push(
+    request: Request,
+    ctx: ContextDep,
+    child: ChildDep,
+    x_tiersync_protocol: Annotated[int | None, Header()] = None,
+) -> PushAck:
+    if x_tiersync_protocol is not None:
+        check_protocol(x_tiersync_protocol)
+    try:
+        raw = decode_body(await request.body(), request.headers.get("content-encoding"))
+        batch = PushBatch.model_validate_json(raw)
+    except ValueError as exc:
+        if isinstance(exc, ValidationError):
+            details = [FieldError(d.field, d.reason) for d in details_from_validation_error(exc)]
+        else:
+            details = [FieldError(None, str(exc))]
+        raise Invalid("push body is not a valid batch", details[:20]) from exc
+    return await run_in_threadpool(receiver(ctx).apply_push, child=child, batch=batch)
+
+
+@router.get("/cursor", summary="Where this node stands with the calling child's log")
+async def cursor(ctx: ContextDep, child: ChildDep) -> CursorInfo:
+    return CursorInfo(cursor=await run_in_threadpool(receiver(ctx).cursor_of, child))
+
+
+@router.get("/quarantine", summary="Records set aside with their reason")
+def quarantined(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
+    with ctx.db.read() as conn:
+        rows = repository.list_quarantined(conn)
+    return {"items": [_plain(r._mapping) for r in rows]}
+
+
+@router.get("/conflicts", summary="Versions that lost to a concurrent version of the same id")
+def conflicts(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
+    with ctx.db.read() as conn:
+        rows = records_repository.list_conflicts(conn)
+    return {"items": [_plain(r._mapping) for r in rows]}
+
+
+def _plain(mapping: Any) -> dict[str, Any]:
+    return {k: (str(v) if k in {"record_id", "at"} else v) for k, v in mapping.items()}

@@ -1,0 +1,70 @@
+"""Replication messages between a child node and its parent (docs/protocol.md).
+
+Inbound models forbid unknown fields. A pushed record's `kind` and `unit` are plain strings here:
+a kind or schema version the parent does not know is quarantined, not a failed batch, and a unit
+outside the child's subtree is judged by the parent's jurisdiction check (403 for the batch).
+"""
+
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL_VERSION = 1
+BATCH_MEDIA_TYPE = "application/vnd.tiersync.batch+json"
+
+
+class _Inbound(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChangeRecord(_Inbound):
+    """The latest version of one record, as the sending node holds it."""
+
+    id: UUID
+    kind: str = Field(max_length=32)
+    unit: str = Field(max_length=32)
+    data: dict[str, object]
+    version: str = Field(description="<16 hex HLC>.<origin unit code>")
+    deleted: bool = False
+    schema_version: int = Field(ge=1)
+
+
+class UnitChange(_Inbound):
+    """One entry of the unit registry (code, name, level, parent), newest wins by hlc."""
+
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    level: str
+    parent: str | None
+    hlc: int = Field(ge=0)
+
+
+class PushBatch(_Inbound):
+    """A contiguous slice (since, until] of the child's change log."""
+
+    protocol: int
+    source: str = Field(description="the pushing child's unit code")
+    since: int = Field(ge=0, description="child log position the batch starts after")
+    until: int = Field(ge=0, description="child log position of the batch's last change")
+    head: int = Field(ge=0, description="the child's newest log position (lag = head - until)")
+    records: list[ChangeRecord] = Field(default_factory=list)
+    units: list[UnitChange] = Field(default_factory=list)
+
+
+class PushAck(BaseModel):
+    """The parent's answer once the batch is committed: its cursor is the truth."""
+
+    protocol: int = PROTOCOL_VERSION
+    cursor: int = Field(description="child log position the parent has applied up to")
+    applied: int = Field(description="versions stored (newer than what the parent held)")
+    stale: int = Field(description="versions already held at the same or a newer version")
+    quarantined: int = Field(description="records set aside with a reason; see quarantine")
+    durable: int = Field(description="child log position that every ancestor holds")
+
+
+class CursorInfo(BaseModel):
+    """Where the parent stands with one child: sent with 409 when a push starts elsewhere."""
+
+    protocol: int = PROTOCOL_VERSION
+    cursor: int
+    reason: str = ""
