@@ -87,7 +87,7 @@ def test_not_future_datetime_allows_five_minutes_of_clock_skew() -> None:
 
     now = datetime.now(UTC)
     assert M(at=now + timedelta(minutes=4)).at > now
-    with pytest.raises(ValidationError, match="at .* is in the future"):
+    with pytest.raises(ValidationError, match=r"at \S+ is in the future"):
         M(at=now + timedelta(minutes=10))
     with pytest.raises(ValidationError, match="timezone"):
         M(at=datetime(2020, 1, 1, 12, 0))
@@ -157,7 +157,7 @@ def test_kind_model_forbids_extra_and_strips() -> None:
 
     assert M(name="  a  ", sex="female").name == "a"
     with pytest.raises(ValidationError, match="Extra inputs"):
-        M(name="a", sex="male", other=1)
+        M.model_validate({"name": "a", "sex": "male", "other": 1})
     with pytest.raises(ValidationError):
         M(name="a", sex="unknown")
     assert issubclass(M, BaseModel)

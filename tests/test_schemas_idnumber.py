@@ -96,7 +96,11 @@ def test_non_string_rejected() -> None:
 
 @pytest.mark.parametrize(
     ("region", "birth", "seq"),
-    [("63232", date(1990, 1, 1), 1), ("6323a2", date(1990, 1, 1), 1), ("632322", date(1990, 1, 1), 1000)],
+    [
+        ("63232", date(1990, 1, 1), 1),
+        ("6323a2", date(1990, 1, 1), 1),
+        ("632322", date(1990, 1, 1), 1000),
+    ],
 )
 def test_make_id_number_rejects_bad_parts(region: str, birth: date, seq: int) -> None:
     with pytest.raises(ValueError):
