@@ -1,7 +1,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from node.models import Base
+from node.tables import metadata
 
 config = context.config
 
@@ -9,7 +9,7 @@ config = context.config
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

@@ -19,16 +19,27 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    config = alembic_config(str(engine.url))
+    """Migrate to every head: domains may add migration branches side by side."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, "heads")
 
 
-def head_revision(engine: Engine) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+def head_revisions(engine: Engine) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(str(engine.url))).get_heads())
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    """The applied revision(s) as one display string ("a,b" across branches), None when empty."""
+    return ",".join(sorted(current_revisions(engine))) or None
+
+
+def head_revision(engine: Engine) -> str | None:
+    """The revision(s) the code expects, in the same display form."""
+    return ",".join(sorted(head_revisions(engine))) or None

@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from node.deps import ContextDep
 from node.errors import Unavailable
-from node.migrate import current_revision, head_revision
+from node.migrate import current_revisions, head_revisions
 
 router = APIRouter(tags=["health"])
 
@@ -21,8 +21,8 @@ def healthz(ctx: ContextDep) -> dict[str, str]:
 
 
 @router.get("/readyz", summary="200 when the database schema is at the latest migration")
-def readyz(ctx: ContextDep) -> dict[str, str | None]:
-    current, head = current_revision(ctx.db.engine), head_revision(ctx.db.engine)
-    if current != head:
-        raise Unavailable(f"database at migration {current}, code expects {head}")
-    return {"status": "ready", "migration": current}
+def readyz(ctx: ContextDep) -> dict[str, object]:
+    current, heads = current_revisions(ctx.db.engine), head_revisions(ctx.db.engine)
+    if current != heads:
+        raise Unavailable(f"database at migration {sorted(current)}, code expects {sorted(heads)}")
+    return {"status": "ready", "migrations": sorted(current)}
