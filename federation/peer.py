@@ -22,7 +22,9 @@ class OutgoingBatch:
 
     @property
     def empty(self) -> bool:
-        return not self.records and not self.units
+        """Nothing left to send. A batch of only skipped positions is not empty: pushing it
+        moves the parent's cursor past them."""
+        return self.until == self.since
 
 
 class Peer(Protocol):

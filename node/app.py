@@ -12,6 +12,9 @@ from node import migrate
 from node.api import error_handlers, health
 from node.context import NodeContext
 from node.db import Database
+from node.directives import routes as directive_routes
+from node.directives.runner import directives_hook
+from node.ops import routes as ops_routes
 from node.records import routes as record_routes
 from node.records.service import NodeIdentity
 from node.settings import Settings
@@ -49,7 +52,11 @@ def create_app(
     in-process nodes through one. `run_replicator=False` builds the replicator without its loop,
     for tests that drive `run_once()` themselves. `background` adds more startup hooks.
     """
-    hooks = [replication_hook(transport=transport, run=run_replicator), *(background or [])]
+    hooks = [
+        replication_hook(transport=transport, run=run_replicator),
+        directives_hook(transport=transport, run=run_replicator),
+        *(background or []),
+    ]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,4 +82,6 @@ def create_app(
     app.include_router(record_routes.router)
     app.include_router(view_routes.router)
     app.include_router(sync_routes.router)
+    app.include_router(directive_routes.router)
+    app.include_router(ops_routes.router)
     return app

@@ -17,6 +17,7 @@ from node.models import Unit
 from node.records import repository as records_repo
 from node.sync import repository
 from node.units import repository as units_repo
+from schemas.codes import is_within
 
 _ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record on the wire
 
@@ -46,6 +47,7 @@ def unit_to_wire(row: Row[Any]) -> dict[str, Any]:
 @dataclass
 class SqlChangeStore:
     db: Database
+    node_code: str
 
     def acked(self) -> int:
         with self.db.read() as conn:
@@ -66,6 +68,9 @@ class SqlChangeStore:
         out_units: list[dict[str, Any]] = []
         size, until = 0, since
         for seq, what, row in items[:max_records]:
+            if what == "r" and not is_within(row.origin, self.node_code):
+                until = seq  # came from above (a directive): never pushed back up
+                continue
             wire = record_to_wire(row) if what == "r" else unit_to_wire(row)
             size += len(orjson.dumps(wire["data"])) + _ENVELOPE_BYTES if what == "r" else 100
             if size > max_bytes and (out_records or out_units):

@@ -23,7 +23,7 @@ def build_replicator(ctx: NodeContext, *, transport: Any = None) -> Replicator:
         delay_s=settings.push_delay_ms / 1000,
         retry_max_s=settings.retry_max_s,
     )
-    replicator = Replicator(store=SqlChangeStore(ctx.db), peer=peer, config=config)
+    replicator = Replicator(store=SqlChangeStore(ctx.db, settings.code), peer=peer, config=config)
     ctx.db.on_commit(replicator.notify)
     return replicator
 

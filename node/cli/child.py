@@ -1,0 +1,49 @@
+"""`tiersync child ...`: enrol the units below this node that run nodes of their own."""
+
+from typing import Annotated
+
+import typer
+
+from node.cli.common import JsonOption, node_context, print_json, say
+from node.cli.options import NodeConfig, node_command
+from node.units.service import enrol_child
+from schemas.codes import check_code
+
+app = typer.Typer(help="Enrol child nodes.", no_args_is_help=True)
+
+
+def _code(value: str) -> str:
+    try:
+        return check_code(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command()
+@node_command(exclude={"name"})  # --name names the child here; the node's own comes from config
+def add(
+    config: NodeConfig,
+    code: Annotated[
+        str, typer.Argument(metavar="CODE", help="The child unit's code.", callback=_code)
+    ],
+    name: Annotated[str, typer.Option(help="The child's display name.")] = "",
+    json: JsonOption = False,
+) -> None:
+    """Enrol a direct child unit and print its credential (the last line of output).
+
+    Run with the parent's configuration, whether or not the parent is serving.
+
+    Enrolling a child again issues a new credential and revokes the old one.
+    """
+    settings = config.settings()
+    with node_context(settings) as ctx:
+        enrolled = enrol_child(ctx.db, node_code=settings.code, code=code, name=name)
+    if json:
+        print_json(enrolled)
+        return
+    unit = enrolled.unit
+    say(
+        f"enrolled {unit.level} {unit.code} ({unit.name}) under {settings.code}; "
+        "its TIERSYNC_PARENT_TOKEN, shown only now:"
+    )
+    say(enrolled.token)

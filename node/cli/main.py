@@ -1,0 +1,52 @@
+"""The `tiersync` command: the Typer app and its commands (entry point `node.cli.main:app`)."""
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
+import typer
+
+from node.cli import child, db, importer, init, records, serve
+from node.cli.options import NodeConfig, node_command
+
+app = typer.Typer(
+    name="tiersync",
+    help="tiersync: store-and-forward sync for four-level governance centres.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(show: bool) -> None:
+    if show:
+        try:
+            typer.echo(f"tiersync {version('tiersync')}")
+        except PackageNotFoundError:
+            typer.echo("tiersync (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+@node_command()
+def main(
+    ctx: typer.Context,
+    config: NodeConfig,
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """tiersync: store-and-forward sync for four-level governance centres.
+
+    Every command reads the node's configuration from these options (before or after the
+    command name), TIERSYNC_* environment variables and a TOML file, in that order.
+    """
+    ctx.obj = config
+
+
+app.command()(serve.serve)
+app.command()(init.init)
+app.command("import")(importer.import_file)
+app.add_typer(db.app, name="db")
+app.add_typer(child.app, name="child")
+app.add_typer(records.app, name="records")
