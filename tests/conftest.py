@@ -22,6 +22,8 @@ from node.settings import Settings
 if TYPE_CHECKING:
     from tests.cluster import Cluster
 
+pytest_plugins = ["tests.processes"]
+
 PG_URL = os.environ.get(
     "TIERSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

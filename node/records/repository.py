@@ -133,8 +133,24 @@ def live_counts_by_child(conn: Connection, root: str, child_len: int) -> dict[st
 
 
 def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(conflicts.insert(), rows)
+    """Log lost versions once each: a resent batch must not repeat an entry."""
+    if not rows:
+        return
+    known = set(
+        conn.execute(
+            select(conflicts.c.record_id, conflicts.c.lost_version).where(
+                conflicts.c.record_id.in_({row["record_id"] for row in rows})
+            )
+        ).tuples()
+    )
+    fresh = []
+    for row in rows:
+        key = (row["record_id"], row["lost_version"])
+        if key not in known:
+            known.add(key)
+            fresh.append(row)
+    if fresh:
+        conn.execute(conflicts.insert(), fresh)
 
 
 def list_conflicts(conn: Connection, limit: int = 1000) -> list[Row[Any]]:

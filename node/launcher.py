@@ -1,0 +1,152 @@
+"""Start and stop real `tiersync serve` processes on loopback: for the demo, tests and benchmarks.
+
+Each node is a separate process with its own data directory, configured only through TIERSYNC_*
+environment variables, exactly as an operator would run it.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas.codes import level_of
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def tiersync_command() -> list[str]:
+    """The console script next to this interpreter, else `python -m node.cli.main`."""
+    script = Path(sys.executable).parent / "tiersync"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "node.cli.main"]
+
+
+@dataclass
+class NodeSpec:
+    code: str
+    name: str
+    data_dir: Path
+    port: int
+    host: str = "127.0.0.1"
+    parent: "NodeSpec | None" = None
+    token: str | None = None
+    database_url: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TIERSYNC_")}
+        env.update(
+            TIERSYNC_CODE=self.code,
+            TIERSYNC_NAME=self.name,
+            TIERSYNC_LEVEL=level_of(self.code).value,
+            TIERSYNC_DATA_DIR=str(self.data_dir),
+        )
+        if self.database_url:
+            env["TIERSYNC_DATABASE_URL"] = self.database_url
+        if self.parent is not None:
+            env["TIERSYNC_PARENT_URL"] = self.parent.url
+            if self.token:
+                env["TIERSYNC_PARENT_TOKEN"] = self.token
+        env.update(self.extra_env)
+        return env
+
+
+def run_cli(spec: NodeSpec, *args: str, timeout: float = 60) -> str:
+    """Run a `tiersync` command with a node's configuration; its stdout, or raise with stderr."""
+    done = subprocess.run(
+        [*tiersync_command(), *args],
+        env=spec.env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"tiersync {' '.join(args)} failed ({done.returncode}): {done.stderr}")
+    return done.stdout
+
+
+def enrol(parent: NodeSpec, child: NodeSpec) -> None:
+    """`tiersync child add` at the parent; the credential is the output's last line."""
+    output = run_cli(parent, "child", "add", child.code, "--name", child.name)
+    child.parent = parent
+    child.token = output.strip().splitlines()[-1]
+
+
+@dataclass
+class NodeProcess:
+    spec: NodeSpec
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "NodeProcess":
+        self.spec.data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_path or self.spec.data_dir / "serve.log"
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [*tiersync_command(), "serve", "--host", self.spec.host,
+                 "--port", str(self.spec.port), "--log-level", "warning"],
+                env=self.spec.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C at the demo's terminal is handled by the demo
+            )
+        return self
+
+    def wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"node {self.spec.code} exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(self.spec.url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.05)
+        raise TimeoutError(f"node {self.spec.code} not healthy within {timeout} s")
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks run, as in a power cut."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM and wait; SIGKILL if it does not stop in time."""
+        if not self.alive:
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            assert self.process is not None
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _signal(self, signum: int) -> None:
+        if self.alive:
+            assert self.process is not None
+            self.process.send_signal(signum)
+            if signum == signal.SIGKILL:
+                self.process.wait(10)
+
+
+def stop_all(processes: list[NodeProcess]) -> None:
+    for proc in reversed(processes):
+        proc.stop()

@@ -1,0 +1,66 @@
+"""Fixtures for real `tiersync serve` processes on 127.0.0.1 (see node/launcher.py)."""
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from node.launcher import NodeProcess, NodeSpec, enrol, free_port, stop_all
+
+
+class Topology:
+    """Specs enrolled top-down, processes started on demand, all stopped at teardown."""
+
+    def __init__(self, root: Path, **env: str) -> None:
+        self.root = root
+        self.env = env
+        self.specs: dict[str, NodeSpec] = {}
+        self.procs: dict[str, NodeProcess] = {}
+
+    def add(self, code: str, name: str, parent: str | None = None) -> NodeSpec:
+        spec = NodeSpec(code, name, self.root / code, free_port(), extra_env=dict(self.env))
+        if parent is not None:
+            enrol(self.specs[parent], spec)
+        self.specs[code] = spec
+        return spec
+
+    def start(self, code: str) -> NodeProcess:
+        proc = NodeProcess(self.specs[code]).start()
+        self.procs[code] = proc
+        proc.wait_healthy()
+        return proc
+
+    def client(self, code: str) -> httpx.Client:
+        return httpx.Client(base_url=self.specs[code].url, timeout=30)
+
+    def stop(self) -> None:
+        stop_all(list(self.procs.values()))
+
+
+@pytest.fixture
+def topology(tmp_path: Path) -> Iterator[Callable[..., Topology]]:
+    made: list[Topology] = []
+
+    def make(**env: str) -> Topology:
+        topo = Topology(tmp_path, **env)
+        made.append(topo)
+        return topo
+
+    yield make
+    for topo in made:
+        topo.stop()
+
+
+def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.05) -> Any:
+    """Poll `check` until it returns a truthy value; fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
