@@ -6,6 +6,8 @@ import typer
 
 from node.cli.common import JsonOption, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
+from node.context import NodeContext
+from node.units import repository as units_repository
 from node.units.service import enrol_child
 from schemas.codes import check_code
 
@@ -19,6 +21,13 @@ def _code(value: str) -> str:
         raise typer.BadParameter(str(exc)) from None
 
 
+def _current_name(ctx: NodeContext, code: str) -> str:
+    """A re-enrolled child keeps its name unless --name gives a new one."""
+    with ctx.db.read() as conn:
+        unit = units_repository.get_unit(conn, code)
+    return str(unit.name) if unit is not None else ""
+
+
 @app.command()
 @node_command(exclude={"name"})  # --name names the child here; the node's own comes from config
 def add(
@@ -26,7 +35,9 @@ def add(
     code: Annotated[
         str, typer.Argument(metavar="CODE", help="The child unit's code.", callback=_code)
     ],
-    name: Annotated[str, typer.Option(help="The child's display name.")] = "",
+    name: Annotated[
+        str, typer.Option(help="The child's display name (default: as before, else the code).")
+    ] = "",
     json: JsonOption = False,
 ) -> None:
     """Enrol a direct child unit and print its credential (the last line of output).
@@ -37,7 +48,9 @@ def add(
     """
     settings = config.settings()
     with node_context(settings) as ctx:
-        enrolled = enrol_child(ctx.db, node_code=settings.code, code=code, name=name)
+        enrolled = enrol_child(
+            ctx.db, node_code=settings.code, code=code, name=name or _current_name(ctx, code)
+        )
     if json:
         print_json(enrolled)
         return

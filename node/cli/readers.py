@@ -59,9 +59,13 @@ def read_ndjson(path: Path) -> Iterator[Row]:
             if not line.strip():
                 continue
             try:
-                yield Row(number, orjson.loads(line))
+                item = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 yield Row(number, Unparsable(f"not JSON: {exc}"))
+                continue
+            if not isinstance(item, dict):
+                item = Unparsable(f"not a JSON object but {type(item).__name__}")
+            yield Row(number, item)
 
 
 def read_csv(path: Path) -> Iterator[Row]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from node.cli.common import JsonOption, console, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
@@ -15,7 +16,6 @@ from schemas.kinds import Kind
 from schemas.records import RecordRead
 
 app = typer.Typer(help="Read records held by this node.", no_args_is_help=True)
-PREVIEW_WIDTH = 60
 
 
 def _unit(value: str | None) -> str | None:
@@ -25,17 +25,24 @@ def _unit(value: str | None) -> str | None:
         raise typer.BadParameter(str(exc)) from None
 
 
-def preview(data: dict[str, Any]) -> str:
-    """The first fields of a record's data, on one short line."""
-    text = ", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list))
-    return text if len(text) <= PREVIEW_WIDTH else text[: PREVIEW_WIDTH - 1] + "…"
+def preview(data: dict[str, Any], width: int) -> Text:
+    """The first fields of a record's data, cut to `width` cells."""
+    text = Text(", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list)))
+    text.truncate(width, overflow="ellipsis")
+    return text
 
 
 def record_table(items: list[RecordRead]) -> Table:
-    table = Table("id", "kind", "unit", "updated", "data", box=None, pad_edge=False)
+    table = Table(box=None, pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=36)  # whole: it is what `records get` takes
+    table.add_column("kind", no_wrap=True)
+    table.add_column("unit", no_wrap=True)
+    table.add_column("data")
+    # What is left of the line after id, kind and unit (Rich drops columns that do not fit).
+    kind_width = max(len("kind"), *(len(r.kind) for r in items))
+    width = max(10, console.width - 36 - kind_width - 15 - 6)
     for r in items:
-        updated = r.updated_at.strftime("%Y-%m-%d %H:%M")
-        table.add_row(str(r.id), r.kind, r.unit, updated, preview(r.data))
+        table.add_row(str(r.id), r.kind, r.unit, preview(r.data, width))
     return table
 
 
@@ -63,7 +70,7 @@ def list_(
     if not page.items:
         say("no records")
         return
-    console.print(record_table(page.items), soft_wrap=True, markup=False)
+    console.print(record_table(page.items))
     if page.next_cursor:
         say(f"more: --cursor {page.next_cursor}")
 

@@ -1,1 +1,62 @@
-"""ORM tables of this domain (subclass node.models.Base; add a migration branch for them)."""
+"""ORM tables of the operator tools: the digest tree, children's digest reports, bundles.
+
+Migration branch "ops" (migrations/versions/0301_ops_tables.py).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from node.models import Base, Code, JsonDoc
+
+
+class DigestBucket(Base):
+    """Sum (mod 2**40) and count of the 40-bit hashes of (id, version) of every record whose
+    origin is `origin`, of kind `kind`, whose id starts with byte `bucket`.
+
+    Kept in the transaction that stores each version (node/ops/digest_tree.py), so a subtree's
+    digest is a range-summed read, never a scan of the records.
+    """
+
+    __tablename__ = "ops_digests"
+
+    origin: Mapped[str] = mapped_column(Code, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ChildReport(Base):
+    """At a parent: a child's last push as seen by the operator tools, and its digest report."""
+
+    __tablename__ = "ops_child_reports"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    head: Mapped[int] = mapped_column(BigInteger, default=0)
+    until: Mapped[int] = mapped_column(BigInteger, default=0)
+    pushed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    child_digest: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
+    own_digest: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
+    matches: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    verify_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BundleEntry(Base):
+    """A bundle written or read here: exports wait for a receipt, imports are remembered."""
+
+    __tablename__ = "ops_bundles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    direction: Mapped[str] = mapped_column(String(8))  # "up" or "down"
+    action: Mapped[str] = mapped_column(String(8))  # "export" or "import"
+    peer: Mapped[str] = mapped_column(Code)
+    since: Mapped[int] = mapped_column(BigInteger, default=0)
+    until: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acked: Mapped[bool] = mapped_column(Boolean, default=False)

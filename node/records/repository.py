@@ -136,13 +136,10 @@ def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Log lost versions once each: a resent batch must not repeat an entry."""
     if not rows:
         return
-    known = set(
-        conn.execute(
-            select(conflicts.c.record_id, conflicts.c.lost_version).where(
-                conflicts.c.record_id.in_({row["record_id"] for row in rows})
-            )
-        ).tuples()
+    stmt = select(conflicts.c.record_id, conflicts.c.lost_version).where(
+        conflicts.c.record_id.in_({row["record_id"] for row in rows})
     )
+    known = {(rid, version) for rid, version in conn.execute(stmt)}
     fresh = []
     for row in rows:
         key = (row["record_id"], row["lost_version"])
