@@ -77,6 +77,7 @@ class Cluster:
     router: Router = field(default_factory=Router)
     nodes: dict[str, Node] = field(default_factory=dict)
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    live: bool = False  # run each node's replicator loop instead of driving run_once()
 
     async def add(self, code: str, name: str = "", parent: str | None = None,
                   **settings: Any) -> Node:
@@ -96,7 +97,7 @@ class Cluster:
         return await self.start(config)
 
     async def start(self, config: Settings) -> Node:
-        app = create_app(config, transport=self.router, run_replicator=False)
+        app = create_app(config, transport=self.router, run_replicator=self.live)
         manager = await self.stack.enter_async_context(LifespanManager(app))
         transport = httpx.ASGITransport(app=manager.app)
         self.router.apps[config.code] = transport

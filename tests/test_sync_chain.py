@@ -1,5 +1,9 @@
 """Replication up a four-level chain, in one process."""
 
+import asyncio
+import time
+from pathlib import Path
+
 from tests.cluster import Cluster
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
 from tests.factories import household, person
@@ -39,3 +43,34 @@ async def test_delete_travels_as_tombstone(chain: Cluster) -> None:
     assert (await top.client.get(f"/api/v1/records/{doomed['id']}")).status_code == 404
     assert (await top.client.get(f"/api/v1/records/{keep['id']}")).status_code == 200
     assert (await top.summary())["counts"] == {"person": 1}
+
+
+async def test_live_replicators_push_promptly_and_survive_an_outage(tmp_path: Path) -> None:
+    cluster = Cluster(tmp_path, live=True)
+    try:
+        await cluster.add(PREFECTURE, "Huangnan Prefecture")
+        await cluster.add(COUNTY, "Jianzha County", parent=PREFECTURE, push_delay_ms=10)
+        await cluster.add(TOWNSHIP, "Kangyang Town", parent=COUNTY, push_delay_ms=10)
+        await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP, push_delay_ms=10,
+                          retry_max_s=0.2)
+        top = cluster.nodes[PREFECTURE]
+        record = await cluster.nodes[VILLAGE].write(person())
+        started = time.monotonic()
+        while (await top.client.get(f"/api/v1/records/{record['id']}")).status_code != 200:
+            assert time.monotonic() - started < 5, "record did not reach the prefecture"
+            await asyncio.sleep(0.01)
+        # The township's link drops; the village keeps accepting writes, then catches up.
+        cluster.router.down.add(TOWNSHIP)
+        for _ in range(5):
+            await cluster.nodes[VILLAGE].write(person())
+        await asyncio.sleep(0.3)
+        assert (await top.summary())["counts"] == {"person": 1}
+        cluster.router.down.discard(TOWNSHIP)
+        deadline = time.monotonic() + 10
+        while (await top.summary())["counts"] != {"person": 6}:
+            assert time.monotonic() < deadline, "village did not catch up after the outage"
+            await asyncio.sleep(0.05)
+        status = cluster.nodes[VILLAGE].replicator
+        assert status.last_error is None
+    finally:
+        await cluster.close()
