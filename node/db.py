@@ -18,9 +18,9 @@ from sqlalchemy.engine import make_url
 
 from federation.hlc import Clock, tick, wall_ms
 from node.errors import Conflict
-from node.models import NodeState
+from node.models import NodeState, table
 
-node_state = NodeState.__table__
+node_state = table(NodeState)
 
 
 def _json_dumps(value: Any) -> str:

@@ -8,7 +8,8 @@ from node.context import NodeContext
 
 
 def get_context(request: Request) -> NodeContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    ctx: NodeContext = request.app.state.ctx
+    return ctx
 
 
 ContextDep = Annotated[NodeContext, Depends(get_context)]

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     Uuid,
 )
@@ -33,6 +34,11 @@ Code = String(15)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table(model: type[Base]) -> Table:
+    """A mapped class's Table, typed as one (repositories use Core for batch statements)."""
+    return cast(Table, model.__table__)
 
 
 class NodeState(Base):

@@ -1,4 +1,4 @@
-"""The whole chain as real processes: SIGKILL a middle node mid-sync, lose nothing, double nothing."""
+"""The chain as real processes: SIGKILL middle nodes mid-sync, lose nothing, double nothing."""
 
 from collections.abc import Callable
 

@@ -51,8 +51,9 @@ async def test_live_replicators_push_promptly_and_survive_an_outage(tmp_path: Pa
         await cluster.add(PREFECTURE, "Huangnan Prefecture")
         await cluster.add(COUNTY, "Jianzha County", parent=PREFECTURE, push_delay_ms=10)
         await cluster.add(TOWNSHIP, "Kangyang Town", parent=COUNTY, push_delay_ms=10)
-        await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP, push_delay_ms=10,
-                          retry_max_s=0.2)
+        await cluster.add(
+            VILLAGE, "Dongmen Village", parent=TOWNSHIP, push_delay_ms=10, retry_max_s=0.2
+        )
         top = cluster.nodes[PREFECTURE]
         record = await cluster.nodes[VILLAGE].write(person())
         started = time.monotonic()

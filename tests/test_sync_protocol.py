@@ -30,9 +30,18 @@ async def ids_at(node: Node, kind: str = "person") -> list[str]:
             return out
 
 
-async def raw_push(parent: Node, child: Node, records: list[dict[str, Any]], **fields: Any) -> httpx.Response:
-    batch = {"protocol": PROTOCOL_VERSION, "source": child.code, "since": 0, "until": 1,
-             "head": 1, "records": records, "units": []} | fields
+async def raw_push(
+    parent: Node, child: Node, records: list[dict[str, Any]], **fields: Any
+) -> httpx.Response:
+    batch = {
+        "protocol": PROTOCOL_VERSION,
+        "source": child.code,
+        "since": 0,
+        "until": 1,
+        "head": 1,
+        "records": records,
+        "units": [],
+    } | fields
     return await parent.client.post(
         "/api/v1/sync/push",
         json=batch,
@@ -42,9 +51,15 @@ async def raw_push(parent: Node, child: Node, records: list[dict[str, Any]], **f
 
 def wire_record(unit: str, origin: str | None = None, **overrides: Any) -> dict[str, Any]:
     body = person(unit=unit)
-    return {"id": str(uuid.uuid4()), "kind": "person", "unit": unit, "data": body["data"],
-            "version": f"{1 << 50:016x}.{origin or unit}", "deleted": False,
-            "schema_version": 1} | overrides
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": "person",
+        "unit": unit,
+        "data": body["data"],
+        "version": f"{1 << 50:016x}.{origin or unit}",
+        "deleted": False,
+        "schema_version": 1,
+    } | overrides
 
 
 async def test_lost_ack_resends_without_duplicates(chain: Cluster) -> None:
@@ -180,8 +195,15 @@ async def test_wrong_credential_is_401_and_stores_nothing(chain: Cluster) -> Non
     for token in ("nonsense", f"tsk_{VILLAGE}_forgedsecret", ""):
         response = await township.client.post(
             "/api/v1/sync/push",
-            json={"protocol": 1, "source": VILLAGE, "since": 0, "until": 1, "head": 1,
-                  "records": [record], "units": []},
+            json={
+                "protocol": 1,
+                "source": VILLAGE,
+                "since": 0,
+                "until": 1,
+                "head": 1,
+                "records": [record],
+                "units": [],
+            },
             headers={"Authorization": f"Bearer {token}"},
         )
         assert response.status_code == 401

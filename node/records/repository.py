@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from node.models import ConflictEntry, Record, UnitCount
+from node.models import ConflictEntry, Record, UnitCount, table
 from schemas.codes import subtree_upper_bound
 
-records = Record.__table__
-unit_counts = UnitCount.__table__
-conflicts = ConflictEntry.__table__
+records = table(Record)
+unit_counts = table(UnitCount)
+conflicts = table(ConflictEntry)
 _HEAD_COLUMNS = (
     records.c.id,
     records.c.kind,
@@ -29,9 +29,9 @@ def in_subtree(column: Any, root: str) -> Any:
     return and_(column >= root, column < subtree_upper_bound(root))
 
 
-def fetch_heads(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
+def fetch_heads(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """The current head (kind, unit, version, deleted) of each id this node holds."""
-    heads: dict[uuid.UUID, Row[Any]] = {}
+    heads: dict[uuid.UUID, Any] = {}
     for start in range(0, len(ids), _ID_CHUNK):
         chunk = ids[start : start + _ID_CHUNK]
         for row in conn.execute(select(*_HEAD_COLUMNS).where(records.c.id.in_(chunk))):

@@ -190,7 +190,7 @@ def list_records(
 def bulk_write(db: Database, *, node: NodeIdentity, items: list[Any]) -> BulkResult:
     """Store every valid record (create or replace) and list every invalid one with its index."""
     rejected: list[BulkRejection] = []
-    accepted: dict[uuid.UUID, tuple[int, RecordIn, dict[str, Any]]] = {}
+    accepted: dict[uuid.UUID, tuple[int, RecordCreate, dict[str, Any]]] = {}
     for index, raw in enumerate(items):
         if isinstance(raw, Unparsable):
             rejected.append(BulkRejection(index=index, id=None, error=raw.reason))

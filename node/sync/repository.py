@@ -5,13 +5,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from node.models import AuditEntry, BatchMark, ChildSync, Quarantined, Upstream
+from node.models import AuditEntry, BatchMark, ChildSync, Quarantined, Upstream, table
 
-child_sync = ChildSync.__table__
-batch_marks = BatchMark.__table__
-upstream = Upstream.__table__
-quarantine = Quarantined.__table__
-audit = AuditEntry.__table__
+child_sync = table(ChildSync)
+batch_marks = table(BatchMark)
+upstream = table(Upstream)
+quarantine = table(Quarantined)
+audit = table(AuditEntry)
 
 
 def child_cursor(conn: Connection, code: str) -> int:

@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from node.models import ChildCredential, Unit
+from node.models import ChildCredential, Unit, table
 from node.records.repository import in_subtree
 
-units = Unit.__table__
-credentials = ChildCredential.__table__
+units = table(Unit)
+credentials = table(ChildCredential)
 
 
 def upsert_unit(conn: Connection, row: dict[str, Any]) -> None:
