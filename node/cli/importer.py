@@ -43,9 +43,15 @@ def import_file(
     """
     fmt = format_of(file, file_format)
     settings = config.settings()
-    imported, rejected = 0, []
+    imported, rejected = 0, list[dict[str, Any]]()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    progress = Progress(*columns, TimeElapsedColumn(), console=err_console, transient=True)
+    progress = Progress(
+        *columns,
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
     with node_context(settings) as ctx, progress:
         task = progress.add_task(f"importing {file.name}", total=count_lines(file))
         batch: list[Row] = []

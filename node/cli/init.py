@@ -57,6 +57,5 @@ def init(
     with os.fdopen(fd, "w", encoding="utf-8") as stream:
         stream.write(render(settings))
     written = NodeConfig(config_file=path).settings()
-    say(
-        f"wrote {path}: {written.name} ({written.code}, {written.level}), data in {written.data_dir}"
-    )
+    node = f"{written.name} ({written.code}, {written.level})"
+    say(f"wrote {path}: {node}, data in {written.data_dir}")

@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from node.cli.common import UsageError, user_errors
 from node.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
@@ -82,9 +84,19 @@ class NodeConfig:
         if path.is_file():
             check_toml(path)
         try:
-            return load_settings(path, **self.overrides)
+            settings = load_settings(path, **self.overrides)
         except ValidationError as exc:
             raise UsageError(describe_settings_error(exc, path)) from None
+        check_database_url(settings.resolved_database_url)
+        return settings
+
+
+def check_database_url(url: str) -> None:
+    """A malformed URL or unknown dialect is a configuration error, not a crash later."""
+    try:
+        make_url(url).get_dialect()
+    except (ArgumentError, ValueError) as exc:  # messages name the problem, not the password
+        raise UsageError(f"invalid database_url: {exc}") from None
 
 
 def check_toml(path: Path) -> dict[str, Any]:
@@ -130,10 +142,10 @@ def node_command(*, exclude: Collection[str] = ()) -> Callable[[Callable[..., An
     def decorate(func: Callable[..., Any]) -> Any:
         own = [p for p in inspect.signature(func).parameters.values() if p.name != "config"]
         # The context finds the options given before the command; reuse the command's own.
-        ctx_name = next((p.name for p in own if p.annotation is typer.Context), None)
-        ours = ctx_name is None
+        given = next((p.name for p in own if p.annotation is typer.Context), None)
+        ours = given is None
+        ctx_name = given or _PREFIX + "ctx"
         if ours:
-            ctx_name = _PREFIX + "ctx"
             own.append(inspect.Parameter(ctx_name, _KEYWORD, annotation=typer.Context))
 
         @functools.wraps(func)

@@ -15,7 +15,7 @@ from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from node.records import repository
 from node.records.store import Version, store_versions
 from schemas.codes import is_within
-from schemas.errors import details_from_validation_error
+from schemas.errors import details_from_validation_error, summarize
 from schemas.kinds import SCHEMA_VERSION, validate_data
 from schemas.records import (
     BulkRejection,
@@ -231,7 +231,7 @@ def _rejection(index: int, raw: Any, error: str) -> BulkRejection:
 
 
 def _describe(exc: ValidationError) -> str:
-    return "; ".join(f"{d.field}: {d.reason}" for d in details_from_validation_error(exc))
+    return summarize(details_from_validation_error(exc))
 
 
 def _describe_error(exc: Forbidden | Invalid | Conflict) -> str:

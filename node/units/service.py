@@ -33,9 +33,15 @@ def register_unit(txn: WriteTxn, *, code: str, name: str) -> UnitRead:
 
 
 def ensure_own_unit(db: Database, *, code: str, name: str) -> None:
+    """Register this node's own unit; rename it only when a real name is configured.
+
+    Settings fall back to the code as the name, and that fallback must not overwrite (and
+    replicate upwards) a name the unit already has.
+    """
     with db.write() as txn:
         current = repository.get_unit(txn.conn, code)
-        if current is None or current.name != name:
+        renamed = name and name != code and (current is None or current.name != name)
+        if current is None or renamed:
             register_unit(txn, code=code, name=name)
 
 
@@ -56,6 +62,9 @@ def enrol_child(db: Database, *, node_code: str, code: str, name: str) -> ChildE
         )
     token = f"{TOKEN_PREFIX}_{code}_{secrets.token_urlsafe(32)}"
     with db.write() as txn:
+        current = repository.get_unit(txn.conn, code)
+        if current is not None and not name:
+            name = current.name  # re-enrolling without a name keeps the unit's name
         unit = register_unit(txn, code=code, name=name)
         repository.put_credential(txn.conn, code=code, token_hash=hash_token(token), at=txn.now)
     return ChildEnrolled(unit=unit, token=token)

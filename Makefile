@@ -1,0 +1,50 @@
+# Everything runs from a local virtualenv, created on first use: only Python 3.11+ and make needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := .data/demo
+DEMO_CONFIG := $(DEMO_DIR)/tiersync.toml
+DEMO_PORT ?= 8700
+
+.DELETE_ON_ERROR:
+.PHONY: venv demo test lint format pytest bench clean
+
+venv: $(STAMP)
+
+# Re-installs only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "tiersync needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# One village node with 20 sample records, served on 127.0.0.1:$(DEMO_PORT) until Ctrl+C.
+demo: venv
+	$(BIN)/tiersync init --config $(DEMO_CONFIG) --code 632322101201 \
+		--name "Dongmen Village" --data-dir $(DEMO_DIR) --force
+	$(BIN)/tiersync --config $(DEMO_CONFIG) import deploy/sample/village.ndjson
+	@echo "Dongmen Village: http://127.0.0.1:$(DEMO_PORT)/api/v1/views/summary (API docs: /docs)"
+	$(BIN)/tiersync --config $(DEMO_CONFIG) serve --port $(DEMO_PORT)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+pytest: venv
+	$(BIN)/pytest
+
+test: lint pytest
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: venv
+	$(BIN)/python -m bench.bulk_insert
+
+clean:
+	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache
