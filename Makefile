@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .data/demo
-DEMO_CONFIG := $(DEMO_DIR)/tiersync.toml
+DEMO_CONFIG := $(DEMO_DIR)/village/tiersync.toml
 DEMO_PORT ?= 8700
 
 .DELETE_ON_ERROR:
-.PHONY: venv demo test lint format pytest bench clean
+.PHONY: venv demo demo-village test lint format pytest bench clean
 
 venv: $(STAMP)
 
@@ -21,10 +21,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# One village node with 20 sample records, served on 127.0.0.1:$(DEMO_PORT) until Ctrl+C.
+# The article's network as real processes on loopback (prefecture on $(DEMO_PORT)), until Ctrl+C.
 demo: venv
+	$(BIN)/tiersync demo --base-port $(DEMO_PORT) --data-dir $(DEMO_DIR)
+
+# One village node with 20 sample records, served on 127.0.0.1:$(DEMO_PORT) until Ctrl+C.
+demo-village: venv
 	$(BIN)/tiersync init --config $(DEMO_CONFIG) --code 632322101201 \
-		--name "Dongmen Village" --data-dir $(DEMO_DIR) --force
+		--name "Dongmen Village" --data-dir $(DEMO_DIR)/village --force
 	$(BIN)/tiersync --config $(DEMO_CONFIG) import deploy/sample/village.ndjson
 	@echo "Dongmen Village: http://127.0.0.1:$(DEMO_PORT)/api/v1/views/summary (API docs: /docs)"
 	$(BIN)/tiersync --config $(DEMO_CONFIG) serve --port $(DEMO_PORT)

@@ -1,5 +1,6 @@
 """The parent reached over HTTP (httpx); the client or its transport is injected."""
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,20 +10,26 @@ from federation.auth import BearerToken
 from federation.codec import encode
 from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
 from federation.peer import OutgoingBatch
+from schemas.directives import DirectiveFeed
 from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, PushAck
 
 PUSH_PATH = "/api/v1/sync/push"
 CURSOR_PATH = "/api/v1/sync/cursor"
+log = logging.getLogger("tiersync.peer")
+DIRECTIVES_PATH = "/api/v1/sync/directives"
+LONG_POLL_GRACE_S = 15.0  # beyond the parent's hold time, before the request counts as lost
 
 
 @dataclass
 class WireStats:
-    """Bytes sent, before and after compression, and records carried."""
+    """Bytes sent, before and after compression, and records carried; directive pulls."""
 
     batches: int = 0
     records: int = 0
     raw_bytes: int = 0
     wire_bytes: int = 0
+    pulls: int = 0
+    pull_bytes: int = 0  # directive feed bytes received, as on the wire
 
 
 @dataclass
@@ -32,6 +39,7 @@ class HttpPeer:
     transport: httpx.AsyncBaseTransport | None = None
     timeout_s: float = 30.0
     stats: WireStats = field(default_factory=WireStats)
+    verify_requested: bool = False  # ops: set when an ack asked for `tiersync verify`
     _client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
@@ -60,6 +68,10 @@ class HttpPeer:
             "records": batch.records,
             "units": batch.units,
         }
+        if batch.digest is not None:
+            payload["digest"] = batch.digest
+        if batch.freshness:  # views: only when there is some (a village never has any)
+            payload["freshness"] = batch.freshness
         encoded = encode(payload)
         headers = {**encoded.headers, "Content-Type": BATCH_MEDIA_TYPE}
         response = await self._send("POST", PUSH_PATH, content=encoded.body, headers=headers)
@@ -67,11 +79,27 @@ class HttpPeer:
         self.stats.records += len(batch.records)
         self.stats.wire_bytes += len(encoded.body)
         self.stats.raw_bytes += encoded.raw_size
-        return PushAck.model_validate_json(response.content)
+        ack = PushAck.model_validate_json(response.content)
+        if ack.verify_requested:
+            self.verify_requested = True
+            log.warning("the parent's copy differs from ours: run `tiersync verify --repair`")
+        return ack
 
     async def cursor(self, *, source: str) -> int:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
         return int(response.json()["cursor"])
+
+    async def pull_directives(self, *, since: int, wait_s: float) -> DirectiveFeed:
+        """Long-poll the parent for directives (see federation.peer.DirectiveSource)."""
+        response = await self._send(
+            "GET",
+            DIRECTIVES_PATH,
+            params={"since": since, "wait": wait_s},
+            timeout=max(self.timeout_s, wait_s + LONG_POLL_GRACE_S),
+        )
+        self.stats.pulls += 1
+        self.stats.pull_bytes += response.num_bytes_downloaded
+        return DirectiveFeed.model_validate_json(response.content)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

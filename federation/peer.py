@@ -4,9 +4,10 @@ Both are protocols so the replicator knows neither HTTP nor SQL: `HttpPeer` and 
 `SqlChangeStore` implement them; tests may substitute either.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from schemas.directives import DirectiveFeed
 from schemas.sync import PushAck
 
 
@@ -19,6 +20,9 @@ class OutgoingBatch:
     head: int
     records: list[dict[str, Any]]
     units: list[dict[str, Any]]
+    digest: dict[str, list[int]] | None = None  # ops: root digest, on the batch reaching head
+    # views: freshness of the units below, changed since `since` (docs/protocol.md, Freshness)
+    freshness: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -61,5 +65,39 @@ class ChangeStore(Protocol):
         ...
 
     def save_error(self, message: str | None) -> None:
+        """Record the last failure (None clears it) for `tiersync status`."""
+        ...
+
+
+class DirectiveSource(Protocol):
+    """The parent as the directive puller sees it."""
+
+    async def pull_directives(self, *, since: int, wait_s: float) -> DirectiveFeed:
+        """Directive versions after parent log position `since` for this child's subtree.
+
+        With nothing to send the parent holds the request up to `wait_s` seconds (a long poll)
+        and may answer with no records and a cursor ahead of `since`. Safe to repeat.
+        Raises PeerUnavailable, or PeerRejected when the parent refuses the credential.
+        """
+        ...
+
+
+class DirectiveStore(Protocol):
+    """The child's durable side of the downward pull (blocking calls; run off the event loop)."""
+
+    def pull_cursor(self) -> int:
+        """The parent log position up to which this node holds its directives."""
+        ...
+
+    def apply_feed(self, feed: DirectiveFeed, *, since: int) -> int:
+        """Store the feed's directives and move the cursor to `feed.cursor`, in one transaction.
+
+        Must be idempotent (a feed applied twice changes nothing the second time) and must
+        refuse, and record, any directive whose issuer is not an ancestor of this node.
+        Returns the number of directive versions stored.
+        """
+        ...
+
+    def save_pull_error(self, message: str | None) -> None:
         """Record the last failure (None clears it) for `tiersync status`."""
         ...

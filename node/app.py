@@ -11,6 +11,7 @@ from federation.hlc import Clock, wall_ms
 from node import migrate
 from node.api import error_handlers, health
 from node.context import NodeContext
+from node.dashboard import routes as dashboard_routes
 from node.db import Database
 from node.directives import routes as directive_routes
 from node.directives.runner import directives_hook
@@ -81,6 +82,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(record_routes.router)
     app.include_router(view_routes.router)
+    app.include_router(dashboard_routes.router)  # views: the big screen at /
     app.include_router(sync_routes.router)
     app.include_router(directive_routes.router)
     app.include_router(ops_routes.router)

@@ -7,9 +7,8 @@ carries them up to the prefecture.
 
 import threading
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from itertools import islice
+from collections.abc import Callable, Iterator
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +16,17 @@ import orjson
 
 from node.app import open_node
 from node.launcher import NodeProcess, NodeSpec, stop_all
+from node.seed import UnitSpec, owner_node, records_for
 from node.settings import Settings
-from node.units.service import enrol_child
-from schemas.codes import NODE_LEVELS, Level
+from node.units.service import enrol_child, register_unit
+from schemas.codes import Level
 
 BULK_CHUNK = 2000
 
 
-@dataclass(frozen=True)
-class DemoUnit:
-    code: str
-    name: str
-    level: Level
-    parent: str | None
-
-
-def node_specs(units: Iterable[DemoUnit], *, data_dir: Path, base_port: int) -> list[NodeSpec]:
-    """One spec per node-level unit, parents first; the prefecture on the base port."""
-    nodes = sorted((u for u in units if u.level in NODE_LEVELS), key=lambda u: (len(u.code), u.code))
+def node_specs(units: list[UnitSpec], *, data_dir: Path, base_port: int) -> list[NodeSpec]:
+    """One spec per unit that runs a node, parents first; the prefecture on the base port."""
+    nodes = sorted((u for u in units if u.node), key=lambda u: (len(u.code), u.code))
     specs: dict[str, NodeSpec] = {}
     for offset, unit in enumerate(nodes):
         spec = NodeSpec(unit.code, unit.name, data_dir / unit.code, base_port + offset)
@@ -43,26 +35,42 @@ def node_specs(units: Iterable[DemoUnit], *, data_dir: Path, base_port: int) -> 
     return list(specs.values())
 
 
-def enrol_all(specs: list[NodeSpec]) -> None:
-    """Enrol each child at its parent's database (before any process starts) and keep tokens.
+def prepare(specs: list[NodeSpec], units: list[UnitSpec]) -> None:
+    """Before any process starts: enrol each child at its parent (keeping its credential) and
+    register, at the node that owns them, the units that run no node (grids, small villages).
 
     Re-running the demo on the same data directory issues fresh credentials.
     """
+    by_code = {spec.code: spec for spec in specs}
     for spec in specs:
-        if spec.parent is None:
-            continue
-        parent = open_node(_settings_of(spec.parent))
+        ctx = open_node(_settings_of(spec))
         try:
-            enrolled = enrol_child(parent.db, node_code=spec.parent.code, code=spec.code,
-                                   name=spec.name)
+            for child in (s for s in specs if s.parent is spec):
+                child.token = enrol_child(
+                    ctx.db, node_code=spec.code, code=child.code, name=child.name
+                ).token
+            owned = [
+                u for u in units if not u.node and owner_node(u.code, set(by_code)) == spec.code
+            ]
+            with ctx.db.write() as txn:
+                for unit in owned:
+                    register_unit(txn, code=unit.code, name=unit.name)
         finally:
-            parent.db.dispose()
-        spec.token = enrolled.token
+            ctx.db.dispose()
+
+
+def node_records(
+    profile: str, seed: int, units: list[UnitSpec], node: str, nodes: set[str]
+) -> Iterator[dict[str, Any]]:
+    """Every record the profile puts at units this node owns (itself and units without a node)."""
+    owned = (u for u in units if u.level != Level.grid and owner_node(u.code, nodes) == node)
+    return chain.from_iterable(records_for(profile, u.code, seed) for u in owned)
 
 
 def _settings_of(spec: NodeSpec) -> Settings:
-    return Settings(code=spec.code, name=spec.name, data_dir=spec.data_dir,
-                    database_url=spec.database_url)
+    return Settings(
+        code=spec.code, name=spec.name, data_dir=spec.data_dir, database_url=spec.database_url
+    )
 
 
 def start_all(specs: list[NodeSpec], *, timeout: float = 60) -> list[NodeProcess]:

@@ -97,8 +97,16 @@ class NodeProcess:
         log_path = self.log_path or self.spec.data_dir / "serve.log"
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [*tiersync_command(), "serve", "--host", self.spec.host,
-                 "--port", str(self.spec.port), "--log-level", "warning"],
+                [
+                    *tiersync_command(),
+                    "serve",
+                    "--host",
+                    self.spec.host,
+                    "--port",
+                    str(self.spec.port),
+                    "--log-level",
+                    "warning",
+                ],
                 env=self.spec.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -39,6 +39,13 @@ class UnitChange(_Inbound):
     hlc: int = Field(ge=0)
 
 
+class FreshnessEntry(_Inbound):
+    """When the node at `unit` last pushed to its parent, as far as the sender knows."""
+
+    unit: str = Field(max_length=32, description="a node unit strictly below the sender")
+    last_received_at: int = Field(ge=0, description="epoch milliseconds, on its parent's clock")
+
+
 class PushBatch(_Inbound):
     """A contiguous slice (since, until] of the child's change log."""
 
@@ -49,6 +56,16 @@ class PushBatch(_Inbound):
     head: int = Field(ge=0, description="the child's newest log position (lag = head - until)")
     records: list[ChangeRecord] = Field(default_factory=list)
     units: list[UnitChange] = Field(default_factory=list)
+    digest: dict[str, list[int]] | None = Field(
+        None,
+        description="ops: on the batch that reaches `head`, the root digest of the child's "
+        "subtree, kind → [count, hash sum] (docs/protocol.md, Operator exchanges)",
+    )
+    freshness: list[FreshnessEntry] = Field(
+        default_factory=list,
+        description="views: when each node below last pushed, changed since `since`; merged by "
+        "max at the parent (docs/protocol.md, Freshness)",
+    )
 
 
 class PushAck(BaseModel):
@@ -60,6 +77,9 @@ class PushAck(BaseModel):
     stale: int = Field(description="versions already held at the same or a newer version")
     quarantined: int = Field(description="records set aside with a reason; see quarantine")
     durable: int = Field(description="child log position that every ancestor holds")
+    verify_requested: bool = Field(
+        False, description="ops: the parent's copy differs from the child's digest report"
+    )
 
 
 class CursorInfo(BaseModel):

@@ -49,6 +49,7 @@ class Node:
     app: FastAPI
     client: httpx.AsyncClient
     settings: Settings
+    stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @property
     def ctx(self) -> NodeContext:
@@ -79,12 +80,14 @@ class Cluster:
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     live: bool = False  # run each node's replicator loop instead of driving run_once()
 
-    async def add(self, code: str, name: str = "", parent: str | None = None,
-                  **settings: Any) -> Node:
+    async def add(
+        self, code: str, name: str = "", parent: str | None = None, **settings: Any
+    ) -> Node:
         extra: dict[str, Any] = {}
         if parent is not None:
-            enrolled = enrol_child(self.nodes[parent].ctx.db, node_code=parent, code=code,
-                                   name=name)
+            enrolled = enrol_child(
+                self.nodes[parent].ctx.db, node_code=parent, code=code, name=name
+            )
             extra = {"parent_url": f"http://{parent}", "parent_token": enrolled.token}
         config = Settings(
             code=code,
@@ -97,16 +100,25 @@ class Cluster:
         return await self.start(config)
 
     async def start(self, config: Settings) -> Node:
+        own = AsyncExitStack()  # this node's lifespan and client, so it can stop alone
+        self.stack.push_async_callback(own.aclose)
         app = create_app(config, transport=self.router, run_replicator=self.live)
-        manager = await self.stack.enter_async_context(LifespanManager(app))
+        manager = await own.enter_async_context(LifespanManager(app))
         transport = httpx.ASGITransport(app=manager.app)
         self.router.apps[config.code] = transport
-        client = await self.stack.enter_async_context(
+        client = await own.enter_async_context(
             httpx.AsyncClient(transport=transport, base_url=f"http://{config.code}")
         )
-        node = Node(config.code, app, client, config)
+        node = Node(config.code, app, client, config, own)
         self.nodes[config.code] = node
         return node
+
+    async def restart(self, code: str) -> Node:
+        """Stop a node (its lifespan ends, its database closes) and start it on the same data."""
+        node = self.nodes.pop(code)
+        self.router.apps.pop(code, None)
+        await node.stack.aclose()
+        return await self.start(node.settings)
 
     async def sync(self, rounds: int = 1) -> None:
         """Push every node's log to its parent, deepest first, so one round reaches the top."""

@@ -24,9 +24,7 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["tests.processes"]
 
-PG_URL = os.environ.get(
-    "TIERSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("TIERSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_problem: str | None = None
 _pg_checked = False
 
@@ -90,7 +88,9 @@ def database_url_factory(
     return lambda name: f"sqlite:///{tmp_path / name / 'tiersync.db'}"
 
 
-def node_settings(code: str, tmp_path: Path, database_url: str | None = None, **extra: Any) -> Settings:
+def node_settings(
+    code: str, tmp_path: Path, database_url: str | None = None, **extra: Any
+) -> Settings:
     return Settings(
         code=code,
         data_dir=tmp_path / code,

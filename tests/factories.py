@@ -9,7 +9,9 @@ from schemas.idnumber import make_id_number, sex_of
 _seq = itertools.count(1)
 
 
-def person_data(region: str = "632322", birth: date = date(1988, 7, 15), **extra: Any) -> dict[str, Any]:
+def person_data(
+    region: str = "632322", birth: date = date(1988, 7, 15), **extra: Any
+) -> dict[str, Any]:
     n = next(_seq)
     id_number = make_id_number(region, birth, n % 1000)
     data = {

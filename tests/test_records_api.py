@@ -165,3 +165,14 @@ async def test_healthz_and_readyz(node_client: httpx.AsyncClient) -> None:
     ready = await node_client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["migrations"] == sorted(head_revisions())
+
+
+@pytest.mark.parametrize("kind", ["directive", "receipt"])
+async def test_federation_kinds_are_refused_on_the_records_api(
+    node_client: httpx.AsyncClient, kind: str
+) -> None:
+    response = await node_client.post(
+        "/api/v1/records", json={"kind": kind, "unit": VILLAGE, "data": {}}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["details"][0]["field"] == "kind"

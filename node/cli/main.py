@@ -5,7 +5,23 @@ from typing import Annotated
 
 import typer
 
-from node.cli import child, db, importer, init, records, serve
+from node.cli import (  # ops
+    audit,
+    bundle,
+    child,
+    db,
+    demo,
+    directive,
+    importer,
+    init,
+    rebuild,
+    records,
+    resync,
+    seed,  # views
+    serve,
+    status,
+    verify,
+)
 from node.cli.options import NodeConfig, node_command
 
 app = typer.Typer(
@@ -50,3 +66,12 @@ app.command("import")(importer.import_file)
 app.add_typer(db.app, name="db")
 app.add_typer(child.app, name="child")
 app.add_typer(records.app, name="records")
+app.add_typer(directive.app, name="directive")  # directives
+app.command()(status.status)  # ops
+app.command()(resync.resync)  # ops
+app.command()(verify.verify)  # ops
+app.command()(rebuild.rebuild)  # ops
+app.add_typer(bundle.app, name="bundle")  # ops
+app.command()(audit.audit)  # ops
+app.command()(seed.seed)  # views: the article's dataset
+app.command()(demo.demo)

@@ -47,5 +47,5 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=3,  # children hold long polls open; do not wait on them
     )

@@ -16,7 +16,7 @@ from node.records import repository
 from node.records.store import Version, store_versions
 from schemas.codes import is_within
 from schemas.errors import details_from_validation_error, summarize
-from schemas.kinds import SCHEMA_VERSION, validate_data
+from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, validate_data
 from schemas.records import (
     BulkRejection,
     BulkResult,
@@ -57,6 +57,11 @@ def to_read(row: Row[Any]) -> RecordRead:
 
 def _checked_data(node: NodeIdentity, body: RecordIn) -> dict[str, Any]:
     """Jurisdiction first (403), then the kind's own validation (422 naming the field)."""
+    if body.kind in FEDERATION_KINDS:
+        raise Invalid(
+            f"{body.kind} records are written through /api/v1/directives, not /api/v1/records",
+            [FieldError("kind", f"{body.kind} is the federation's own kind")],
+        )
     if not is_within(body.unit, node.code):
         raise Forbidden(
             f"unit {body.unit} is outside this node's jurisdiction ({node.code})",
@@ -220,7 +225,7 @@ def bulk_write(db: Database, *, node: NodeIdentity, items: list[Any]) -> BulkRes
                     rid, body.kind, body.unit, data, txn.tick(), node.code, False, SCHEMA_VERSION
                 )
             )
-        store_versions(txn, versions)
+        store_versions(txn, versions, heads=heads)
     rejected.sort(key=lambda r: r.index)
     return BulkResult(accepted=len(items) - len(rejected), rejected=rejected)
 

@@ -13,7 +13,9 @@ from typing import Any
 
 from federation.hlc import format_version
 from node.db import WriteTxn
+from node.ops import digest_tree
 from node.records import repository
+from node.views import rollups as view_rollups
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,16 @@ class StoreResult:
     stale: list[uuid.UUID]
 
 
-def store_versions(txn: WriteTxn, versions: list[Version]) -> StoreResult:
+def store_versions(
+    txn: WriteTxn, versions: list[Version], *, heads: dict[uuid.UUID, Any] | None = None
+) -> StoreResult:
     """Keep each version that is newer than what this node holds; return which were kept.
 
-    Callers pass at most one version per id (the latest they have).
+    Callers pass at most one version per id (the latest they have). A caller that has just
+    read the heads of these ids in the same transaction may pass them (`fetch_heads`).
     """
-    heads = repository.fetch_heads(txn.conn, [v.id for v in versions])
+    if heads is None:
+        heads = repository.fetch_heads(txn.conn, [v.id for v in versions])
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     deltas: Counter[tuple[str, str]] = Counter()
@@ -80,10 +86,14 @@ def store_versions(txn: WriteTxn, versions: list[Version]) -> StoreResult:
         if not version.deleted:
             deltas[(version.unit, version.kind)] += 1
         stored.append(version.id)
+    # views: roll-up deltas (node/views/rollups.py), read before replaced rows are overwritten.
+    view_rollups.record_changes(txn, heads=heads, versions=versions, stored=stored)
     repository.insert_rows(txn.conn, inserts)
     repository.update_rows(txn.conn, updates)
     repository.add_live_counts(txn.conn, dict(deltas))
     repository.add_conflicts(txn.conn, lost)
+    # ops: keep the digest tree (node/ops/digest_tree.py) in step, in this transaction.
+    digest_tree.record_changes(txn.conn, heads=heads, versions=versions, stored=stored)
     return StoreResult(stored=stored, stale=stale)
 
 

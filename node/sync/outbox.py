@@ -13,10 +13,12 @@ from sqlalchemy import Row, func, select
 from federation.hlc import format_version
 from federation.peer import OutgoingBatch
 from node.db import Database
-from node.models import Unit
+from node.models import Unit, table
+from node.ops.reports import child_digest
 from node.records import repository as records_repo
 from node.sync import repository
 from node.units import repository as units_repo
+from node.views import freshness as views_freshness
 from schemas.codes import is_within
 
 _ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record on the wire
@@ -59,6 +61,10 @@ class SqlChangeStore:
             records = records_repo.changes_since(conn, seq=since, limit=max_records)
             units = units_repo.units_changed_since(conn, since)[:max_records]
             head = max(records_repo.max_seq(conn), _max_unit_seq(conn))
+            # ops: the root digest travels with the batch that reaches head (node/ops/reports.py)
+            whole = len(records) < max_records and len(units) < max_records
+            digest = child_digest(conn, self.node_code) if whole else None
+            freshness = views_freshness.outgoing(conn, since)  # views: times of the nodes below
         # Merge the two feeds in log order, stopping at the count or byte bound.
         items = sorted(
             [(r.seq, "r", r) for r in records] + [(u.seq, "u", u) for u in units],
@@ -78,7 +84,13 @@ class SqlChangeStore:
             (out_records if what == "r" else out_units).append(wire)
             until = seq
         return OutgoingBatch(
-            since=since, until=until, head=head, records=out_records, units=out_units
+            since=since,
+            until=until,
+            head=head,
+            records=out_records,
+            units=out_units,
+            digest=digest if until == head else None,
+            freshness=freshness,
         )
 
     def save_ack(self, *, until: int, durable: int) -> None:
@@ -105,4 +117,4 @@ class SqlChangeStore:
 
 
 def _max_unit_seq(conn: Any) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(Unit.__table__.c.seq), 0))).scalar_one())
+    return int(conn.execute(select(func.coalesce(func.max(table(Unit).c.seq), 0))).scalar_one())

@@ -11,9 +11,11 @@ from typing import Any
 from federation.hlc import parse_version
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
+from node.ops import reports as ops_reports
 from node.records.store import Version, store_versions
 from node.sync import repository
 from node.units import repository as units_repo
+from node.views import freshness as views_freshness
 from schemas.codes import check_code, is_within, level_of, parent_of
 from schemas.kinds import SCHEMA_VERSION, Kind
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushAck, PushBatch, UnitChange
@@ -80,12 +82,17 @@ class Receiver:
                 txn.conn, code=child, child_seq=batch.until, local_seq=txn.last_hlc
             )
             durable = self._durable(txn, child, cursor)
+            verify = ops_reports.on_push(txn.conn, child=child, batch=batch, at=txn.now)  # ops
+            views_freshness.on_push(  # views: when the child (and the nodes below it) pushed
+                txn, child=child, reported=batch.freshness, logged=bool(result.stored)
+            )
         return PushAck(
             cursor=cursor,
             applied=len(result.stored),
             stale=len(result.stale),
             quarantined=len(quarantined),
             durable=durable,
+            verify_requested=verify,
         )
 
     def cursor_of(self, child: str) -> int:
@@ -115,10 +122,14 @@ class Receiver:
 def _check_jurisdiction(child: str, batch: PushBatch) -> None:
     """Every record, its origin and every unit must lie in the pushing child's subtree."""
     problems: list[FieldError] = []
+    inside: dict[str, bool] = {}  # a batch repeats a handful of codes: judge each once
     for i, rec in enumerate(batch.records):
         origin = rec.version.partition(".")[2]
         for name, code in (("unit", rec.unit), ("origin", origin)):
-            if not _inside(code, child):
+            ok = inside.get(code)
+            if ok is None:
+                ok = inside[code] = _inside(code, child)
+            if not ok:
                 problems.append(FieldError(f"records.{i}.{name}", f"{code!r} not under {child}"))
     for i, unit in enumerate(batch.units):
         if not _inside(unit.code, child):
@@ -147,10 +158,10 @@ def _sort_records(
     quarantined: list[dict[str, Any]] = []
     for rec in records:
         reason = _unacceptable(rec)
-        if reason:
+        if isinstance(reason, str):
             quarantined.append(_quarantine_row(txn, child, rec, reason))
             continue
-        hlc, origin = parse_version(rec.version)
+        hlc, origin = reason
         version = Version(
             rec.id, rec.kind, rec.unit, dict(rec.data), hlc, origin, rec.deleted, rec.schema_version
         )
@@ -160,7 +171,8 @@ def _sort_records(
     return list(latest.values()), quarantined
 
 
-def _unacceptable(rec: ChangeRecord) -> str | None:
+def _unacceptable(rec: ChangeRecord) -> str | tuple[int, str]:
+    """Why the record cannot be accepted, else its parsed version (hlc, origin)."""
     # Data is validated where it enters the network (the owner node); a parent checks what it
     # must to store and count it, so a clock-skewed village is never refused for its dates.
     if rec.kind not in _KINDS:
@@ -168,10 +180,9 @@ def _unacceptable(rec: ChangeRecord) -> str | None:
     if rec.schema_version > SCHEMA_VERSION:
         return f"schema version {rec.schema_version} is newer than this node's {SCHEMA_VERSION}"
     try:
-        parse_version(rec.version)
+        return parse_version(rec.version)
     except ValueError as exc:
         return str(exc)
-    return None
 
 
 def _quarantine_row(txn: WriteTxn, child: str, rec: ChangeRecord, reason: str) -> dict[str, Any]:

@@ -1,0 +1,59 @@
+"""Entry point of one benchmark node process: `python -m bench._node '<settings json>' PORT`.
+
+Runs uvicorn on `create_app(Settings(...))` at 127.0.0.1:PORT. Settings keys starting with "_" are
+options of this launcher, not of the node:
+
+- `_manual_push`: build the replicator but do not run its loop; `POST /bench/push` then drains
+  the log once (`Replicator.run_once()`) and answers with the time it took and the wire stats.
+  This measures a push from its first request to the last ack, without process start-up.
+
+`GET /bench/wire` answers with the replicator's `HttpPeer.stats` in either mode.
+"""
+
+import json
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+
+from node.app import create_app
+from node.settings import Settings
+
+
+def _replicator(request: Request) -> Any:
+    return request.app.state.ctx.extras["replicator"]
+
+
+def build(config: dict[str, Any]) -> FastAPI:
+    manual = bool(config.pop("_manual_push", False))
+    app = create_app(Settings(**config), run_replicator=not manual)
+
+    @app.post("/bench/push", include_in_schema=False)
+    async def push(request: Request) -> dict[str, Any]:
+        replicator = _replicator(request)
+        started = time.perf_counter()
+        pushed = await replicator.run_once()
+        return {
+            "pushed": pushed,
+            "seconds": time.perf_counter() - started,
+            "wire": asdict(replicator.peer.stats),
+        }
+
+    @app.get("/bench/wire", include_in_schema=False)
+    async def wire(request: Request) -> dict[str, Any]:
+        return asdict(_replicator(request).peer.stats)
+
+    return app
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    port = int(sys.argv[2])
+    uvicorn.run(build(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Pulls directives down from the parent: `run_once()` catches up, `run_forever()` long-polls.
+
+The child dials up (it may sit behind NAT) and asks for what its parent holds for its subtree
+after its cursor; the parent answers at once when it has something, else holds the request until
+a directive arrives or the wait ends. The store applies a feed and its cursor in one transaction,
+so a crash anywhere means at worst the same feed pulled again, which changes nothing.
+"""
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from federation.errors import FederationError, PeerRejected, PeerUnavailable
+from federation.peer import DirectiveSource, DirectiveStore
+
+log = logging.getLogger("tiersync.puller")
+T = TypeVar("T")
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def backoff_delay(failures: int, *, low: float, cap: float, rejected: bool) -> float:
+    """Capped exponential backoff with jitter; a refusal waits the cap at once."""
+    if rejected:
+        return cap
+    ceiling = min(cap, low * 2 ** min(failures - 1, 20))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+@dataclass
+class PullerConfig:
+    wait_s: float = 25.0
+    retry_min_s: float = 0.2
+    retry_max_s: float = 30.0
+
+
+@dataclass
+class Puller:
+    store: DirectiveStore
+    peer: DirectiveSource
+    config: PullerConfig
+    blocking: Callable[..., Awaitable[Any]] = _in_thread
+    last_success: datetime | None = None
+    last_error: str | None = None
+
+    async def run_once(self) -> int:
+        """Take everything the parent holds for this subtree now, without waiting.
+
+        Returns the directive versions stored; raises FederationError on failure.
+        """
+        stored = 0
+        since = await self.blocking(self.store.pull_cursor)
+        while True:
+            feed = await self.peer.pull_directives(since=since, wait_s=0)
+            stored += await self.blocking(self.store.apply_feed, feed, since=since)
+            if not feed.more or feed.cursor <= since:
+                return stored
+            since = feed.cursor
+
+    async def run_forever(self) -> None:
+        """Long-poll the parent, apply what comes, repeat; back off while it is unreachable."""
+        failures = 0
+        more = False
+        while True:
+            try:
+                since = await self.blocking(self.store.pull_cursor)
+                wait = 0.0 if more else self.config.wait_s
+                started = time.monotonic()
+                feed = await self.peer.pull_directives(since=since, wait_s=wait)
+                await self.blocking(self.store.apply_feed, feed, since=since)
+                more = feed.more and feed.cursor > since
+                if wait and not feed.records and time.monotonic() - started < wait / 2:
+                    # An empty answer well before the wait ended (the parent shutting down):
+                    # do not spin on it.
+                    await asyncio.sleep(min(self.config.retry_max_s, 1.0))
+            except Exception as exc:
+                # A local failure (database busy or full) is retried like an unreachable parent.
+                error = exc if isinstance(exc, FederationError) else _local(exc)
+                failures += 1
+                await self._failed(error)
+                await asyncio.sleep(
+                    backoff_delay(
+                        failures,
+                        low=self.config.retry_min_s,
+                        cap=self.config.retry_max_s,
+                        rejected=isinstance(error, PeerRejected),
+                    )
+                )
+                continue
+            if failures or self.last_error:
+                await self.blocking(self.store.save_pull_error, None)
+            failures = 0
+            self.last_error = None
+            self.last_success = datetime.now(UTC)
+
+    async def _failed(self, exc: FederationError) -> None:
+        self.last_error = str(exc)
+        level = logging.INFO if isinstance(exc, PeerUnavailable) else logging.ERROR
+        log.log(level, "directive pull failed: %s", exc)
+        try:
+            await self.blocking(self.store.save_pull_error, self.last_error)
+        except Exception:
+            log.exception("could not record the pull error")
+
+
+def _local(exc: Exception) -> FederationError:
+    log.exception("directive pull failed locally", exc_info=exc)
+    return FederationError(f"{exc.__class__.__name__}: {exc}")

@@ -1,0 +1,213 @@
+"""`tiersync directive ...`: issue directives, follow their progress, report receipts.
+
+Like `child add`, these act on the node's database, so they work whether or not the node is
+serving; a running node serves what they write to its children within a second.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from node.cli.common import JsonOption, UsageError, console, node_context, print_json, say
+from node.cli.options import NodeConfig, node_command
+from node.directives import service
+from schemas.directives import DirectiveCreate, DirectiveRead, DirectiveSummary, InboxItem
+from schemas.errors import details_from_validation_error, summarize
+from schemas.kinds.directive import DirectiveKind
+
+app = typer.Typer(help="Send directives down and follow their receipts.", no_args_is_help=True)
+IdArgument = Annotated[uuid.UUID, typer.Argument(metavar="ID", help="The directive's id.")]
+NoteOption = Annotated[str | None, typer.Option(help="A note that travels up with the receipt.")]
+
+
+def _when(at: datetime | None) -> str:
+    return at.isoformat(timespec="minutes") if at else "-"
+
+
+def _table(names: tuple[str, ...], rows: Sequence[Sequence[str]], right: int = 0) -> Table:
+    """A plain table whose columns never shrink except `title`, which gives way on a narrow
+    terminal (ids stay whole: they are what `show`, `ack` and `done` take)."""
+    table = Table(box=None, pad_edge=False)
+    for index, name in enumerate(names):
+        widest = max([len(name), *(len(row[index]) for row in rows)])
+        if name == "title":
+            table.add_column(name, min_width=10, overflow="ellipsis", no_wrap=True, ratio=1)
+        else:
+            numeric = index >= len(names) - right
+            table.add_column(
+                name, no_wrap=True, min_width=widest, justify="right" if numeric else "left"
+            )
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _progress_table(items: list[DirectiveSummary]) -> Table:
+    rows = [
+        (str(d.id), str(d.kind), str(d.status), _when(d.deadline), d.title,
+         *(str(n) for n in (d.targets, d.delivered, d.acknowledged, d.done, d.overdue)))
+        for d in items
+    ]  # fmt: skip
+    names = ("id", "kind", "status", "deadline", "title", "targets", "delivered", "ack", "done")
+    return _table((*names, "overdue"), rows, right=5)
+
+
+def _inbox_table(items: list[InboxItem]) -> Table:
+    rows = [
+        (
+            str(i.id),
+            str(i.kind),
+            str(i.status),
+            str(i.state or "-"),
+            i.issuer,
+            _when(i.deadline),
+            i.title,
+        )
+        for i in items
+    ]
+    return _table(("id", "kind", "status", "state", "from", "deadline", "title"), rows)
+
+
+def _show(view: DirectiveRead) -> None:
+    console.print(_progress_table([view]), soft_wrap=True, markup=False)
+    if view.body:
+        say(view.body)
+    if view.by_child:
+        rows = [
+            (c.unit, c.name, *(str(n) for n in (c.targets, c.delivered, c.acknowledged, c.done,
+                                                c.overdue)))
+            for c in view.by_child
+        ]  # fmt: skip
+        names = ("unit", "name", "targets", "delivered", "ack", "done", "overdue")
+        say("by child unit:")
+        console.print(_table(names, rows, right=5), soft_wrap=True, markup=False)
+    if view.laggards:
+        lagging = ", ".join(f"{lag.unit} ({lag.state})" for lag in view.laggards[:50])
+        more = f" and {len(view.laggards) - 50} more" if len(view.laggards) > 50 else ""
+        say(f"not done: {lagging}{more}")
+
+
+def _request(**fields: Any) -> DirectiveCreate:
+    try:
+        return DirectiveCreate.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        raise UsageError(summarize(details_from_validation_error(exc))) from None
+
+
+@app.command()
+@node_command()
+def send(
+    config: NodeConfig,
+    title: Annotated[str, typer.Option(help="Title (1-200 characters).")],
+    body: Annotated[str, typer.Option(help="Text of the directive.")] = "",
+    kind: Annotated[DirectiveKind, typer.Option(help="What it is.")] = DirectiveKind.notice,
+    level: Annotated[
+        str | None, typer.Option("--to-level", help="Target: every unit of this level below.")
+    ] = None,
+    units: Annotated[
+        list[str] | None, typer.Option("--to", help="Target: this unit (repeat for more).")
+    ] = None,
+    subtree: Annotated[
+        bool, typer.Option("--to-subtree", help="Target: every unit below this node.")
+    ] = False,
+    deadline: Annotated[str | None, typer.Option(help="ISO date-time with offset.")] = None,
+    record: Annotated[str | None, typer.Option(help="Record to correct (kind correction).")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Issue a directive to units of this node's subtree (the target set is fixed now)."""
+    target: dict[str, Any] | None = None
+    if level or units or subtree:
+        target = {"level": level, "units": units, "subtree": True if subtree else None}
+        target = {k: v for k, v in target.items() if v is not None}
+    request = _request(
+        title=title, body=body, kind=kind, target=target, deadline=deadline, record_id=record
+    )
+    with node_context(config.settings()) as ctx:
+        directive_id = service.issue_directive(ctx.db, node=ctx.identity, body=request)
+        view = service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
+    if json:
+        print_json(view)
+        return
+    say(f"issued {view.kind} {view.id} to {view.targets} unit(s)")
+
+
+@app.command("list")
+@node_command()
+def list_(
+    config: NodeConfig,
+    inbox: Annotated[bool, typer.Option(help="What this node received, not issued.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
+    json: JsonOption = False,
+) -> None:
+    """List directives issued here with their progress (or, with --inbox, received here)."""
+    with node_context(config.settings()) as ctx:
+        if inbox:
+            page: Any = service.inbox(ctx.db, node=ctx.identity, limit=limit)
+        else:
+            page = service.list_issued(ctx.db, node=ctx.identity, limit=limit)
+    if json:
+        print_json(page)
+    elif not page.items:
+        say("no directives")
+    else:
+        table = _inbox_table(page.items) if inbox else _progress_table(page.items)
+        console.print(table, soft_wrap=True, markup=False)
+
+
+@app.command()
+@node_command()
+def show(config: NodeConfig, directive_id: IdArgument, json: JsonOption = False) -> None:
+    """Progress of a directive over this node's part of the tree: by child unit, laggards."""
+    with node_context(config.settings()) as ctx:
+        view = service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
+    if json:
+        print_json(view)
+    else:
+        _show(view)
+
+
+def _receipt(item: InboxItem, json: bool) -> None:
+    if json:
+        print_json(item)
+    else:
+        say(f"{item.id}: {item.state}" + (f" ({item.note})" if item.note else ""))
+
+
+@app.command()
+@node_command()
+def ack(
+    config: NodeConfig, directive_id: IdArgument, note: NoteOption = None, json: JsonOption = False
+) -> None:
+    """Acknowledge a directive this node received; the receipt travels up."""
+    with node_context(config.settings()) as ctx:
+        item = service.acknowledge(ctx.db, node=ctx.identity, directive_id=directive_id, note=note)
+    _receipt(item, json)
+
+
+@app.command()
+@node_command()
+def done(
+    config: NodeConfig, directive_id: IdArgument, note: NoteOption = None, json: JsonOption = False
+) -> None:
+    """Report a directive done (implies acknowledged); the receipt travels up."""
+    with node_context(config.settings()) as ctx:
+        item = service.complete(ctx.db, node=ctx.identity, directive_id=directive_id, note=note)
+    _receipt(item, json)
+
+
+@app.command()
+@node_command()
+def cancel(config: NodeConfig, directive_id: IdArgument, json: JsonOption = False) -> None:
+    """Cancel a directive this node issued; the cancellation travels down."""
+    with node_context(config.settings()) as ctx:
+        service.cancel_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
+        view = service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
+    if json:
+        print_json(view)
+    else:
+        say(f"cancelled {view.id}")

@@ -1,0 +1,73 @@
+"""`tiersync resync`: send this node's change log to its parent again; `--child CODE` at a
+parent makes that child do so."""
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from node.cli.audit import ActorOption, actor_of, ops_errors
+from node.cli.common import JsonOption, err_console, node_context, print_json, say
+from node.cli.options import NodeConfig, node_command
+from node.ops.actions import run_resync, run_resync_child
+from schemas.codes import check_code
+
+
+def _code(value: str | None) -> str | None:
+    try:
+        return None if value is None else check_code(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@node_command()
+def resync(
+    config: NodeConfig,
+    from_: Annotated[
+        int, typer.Option("--from", min=0, help="Log position to resend from (default: start).")
+    ] = 0,
+    child: Annotated[
+        str | None,
+        typer.Option("--child", callback=_code, help="At a parent: make this child resend."),
+    ] = None,
+    actor: ActorOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Re-send this node's change log to its parent from the start (or --from CURSOR).
+
+    Idempotent: what the parent already holds is applied as stale. With --child CODE, run at
+    a parent: lowers that child's cursor here, so its next push is answered 409 and it resends
+    from there (and a resync directive is issued where the directives domain provides one).
+    """
+    who = actor_of(actor)
+    with node_context(config.settings()) as ctx, ops_errors():
+        if child is not None:
+            result = run_resync_child(ctx, child=child, since=from_, actor=who)
+            if json:
+                print_json(result)
+            else:
+                say(
+                    f"{child}'s cursor here is now {result['cursor']}: its next push resends "
+                    "its log from there"
+                    + (f" (directive {result['directive']})" if result["directive"] else "")
+                )
+            return
+        columns = (TextColumn("resync"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        bar = Progress(
+            *columns, console=err_console, transient=True, disable=not err_console.is_terminal
+        )
+        with bar:
+            task = bar.add_task("resync", total=None)
+
+            def advance(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            done = asyncio.run(run_resync(ctx, since=from_, actor=who, progress=advance))
+    if json:
+        print_json(done)
+    else:
+        say(
+            f"resent {done['records']} records in {done['batches']} batches "
+            f"({done['bytes']} bytes); the parent holds the log up to {done['acked']}"
+        )

@@ -1,0 +1,84 @@
+"""`tiersync status`: this node's link up and every unit below it, as a tree (reads the DB)."""
+
+from datetime import UTC, datetime
+
+from rich.tree import Tree
+
+from node.cli.common import JsonOption, console, node_context, print_json
+from node.cli.options import NodeConfig, node_command
+from node.ops.status import node_status
+from schemas.ops import ChildStatus, StatusReport, UpstreamStatus
+
+
+def _ago(at: datetime | None) -> str:
+    if at is None:
+        return "never"
+    seconds = (datetime.now(UTC) - at).total_seconds()
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit} ago"
+    return f"{seconds:.0f} s ago"
+
+
+def _upstream(up: UpstreamStatus) -> str:
+    line = (
+        f"[bold]↑ parent[/] {up.parent_url}: last push {_ago(up.last_push_at)}, "
+        f"acked {up.acked}, pending {up.pending}"
+    )
+    if up.bundles_awaiting_receipt:
+        line += f", {up.bundles_awaiting_receipt} bundle(s) awaiting a receipt"
+    if up.last_error:
+        line += f"\n  [red]last error ({_ago(up.last_error_at)}): {up.last_error}[/]"
+    return line
+
+
+def _child(c: ChildStatus) -> str:
+    lag = "caught up" if c.lag_changes == 0 else "behind" if c.last_contact else "never pushed"
+    if c.log_lag_ms:
+        lag += f" ({c.log_lag_ms / 1000:.1f} s of its log not held)"
+    flags = []
+    if c.stale:
+        flags.append("[yellow]STALE[/]")
+    if c.revoked:
+        flags.append("[red]revoked[/]")
+    if c.digest == "mismatch":
+        flags.append("[red]digest differs: verify requested[/]")
+    elif c.digest == "match":
+        flags.append("[green]digest match[/]")
+    head = f"[bold]{c.code}[/] {c.name} ({c.level})"
+    body = (
+        f"last contact {_ago(c.last_contact)}, {lag}, {c.records_received} records "
+        f"received, cursor {c.cursor}"
+    )
+    return f"{head}: {body}" + (" " + " ".join(flags) if flags else "")
+
+
+def render(report: StatusReport) -> Tree:
+    tree = Tree(
+        f"[bold]{report.name}[/] ({report.node}, {report.level}): {report.records} "
+        f"records held, {report.quarantined} quarantined, clock {report.last_hlc}"
+    )
+    if report.upstream is not None:
+        tree.add(_upstream(report.upstream))
+    else:
+        tree.add("↑ no parent: this node is the top")
+    below = tree.add(f"↓ {len(report.children)} child node(s)")
+    for child in report.children:
+        below.add(_child(child))
+    return tree
+
+
+@node_command()
+def status(config: NodeConfig, json: JsonOption = False) -> None:
+    """Show this node's link up and every unit below it.
+
+    Up: last push, acked cursor, pending changes, last error, bundles awaiting a receipt.
+    Below: last contact, lag, stale flag and digest check of each child node. Reads the
+    database, so it works whether or not the node is running.
+    """
+    with node_context(config.settings()) as ctx:
+        report = node_status(ctx)
+    if json:
+        print_json(report)
+    else:
+        console.print(render(report))

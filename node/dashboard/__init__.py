@@ -1,0 +1,1 @@
+"""The big-screen dashboard every node serves at `/` for its subtree (assets in node/static)."""

@@ -1,0 +1,131 @@
+"""The parent's side of the downward pull: what a child gets, and the long poll that waits for it.
+
+A child is sent the directive versions this node holds from itself or its ancestors (never one
+issued below, which reached here by the push) that name at least one unit of the child's
+subtree, in log order after the child's cursor. With nothing to send the request is held until a
+directive commit wakes it (`FeedSignal`) or the wait ends.
+
+Only commits that store a directive version wake held polls (`directives_changed`, called by
+this domain's writers): waking every child on every commit, as Database.on_commit would, made
+each pushed batch and receipt re-run every held poll's read. Writes made by another process on
+the same database (the CLI) are noticed by the periodic re-check.
+"""
+
+import asyncio
+import contextlib
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+
+from node.db import Database
+from node.directives import repository
+from node.directives.versions import target_units
+from node.sync.outbox import record_to_wire
+from schemas.codes import is_within
+from schemas.directives import DirectiveFeed
+from schemas.sync import ChangeRecord
+
+FEED_LIMIT = 100
+MAX_WAIT_S = 60.0
+RECHECK_S = 1.0  # also notices commits made by another process (the CLI) on the same database
+
+
+_SIGNALS: "weakref.WeakKeyDictionary[Database, FeedSignal]" = weakref.WeakKeyDictionary()
+
+
+def attach(db: Database, signal: "FeedSignal") -> None:
+    """Let `directives_changed(db)` wake the polls held on this database."""
+    _SIGNALS[db] = signal
+
+
+def directives_changed(db: Database) -> None:
+    """A directive version was committed here: wake held polls (no-op outside a server)."""
+    signal = _SIGNALS.get(db)
+    if signal is not None:
+        signal.notify()
+
+
+class FeedSignal:
+    """Wakes held long polls after a commit; safe to notify from any thread.
+
+    Each commit swaps in a fresh Event and sets the old one, so a waiter that took the event
+    before reading the database cannot miss a commit made after that read.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
+        self.closed = False
+
+    def notify(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop already closed: nobody is waiting
+            self._loop.call_soon_threadsafe(self._fire)
+
+    def current(self) -> asyncio.Event:
+        return self._event
+
+    def close(self) -> None:
+        """The node is stopping: release every held request now."""
+        self.closed = True
+        self._fire()
+
+    def _fire(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+
+def _addressed_to(child: str, origin: str, data: dict[str, object]) -> bool:
+    ancestor = origin != child and is_within(child, origin)
+    return ancestor and any(is_within(u, child) for u in target_units(data))
+
+
+def read_feed(db: Database, *, child: str, since: int, limit: int = FEED_LIMIT) -> DirectiveFeed:
+    """The next directive versions for `child` after `since`, and the cursor to resume from."""
+    with db.read() as conn:
+        entries = repository.entries_since(conn, since, limit)
+        rows = repository.records_by_id(conn, [e.id for e in entries])
+    records = [
+        ChangeRecord.model_validate(record_to_wire(row))
+        for row in (rows.get(e.id) for e in entries)
+        if row is not None
+        and row.kind == "directive"
+        and _addressed_to(child, row.origin, row.data)
+    ]
+    # Log positions are handed out in commit order, so nothing can later appear below the last
+    # entry read: the child may skip past the entries that were not for it.
+    cursor = max(since, entries[-1].seq) if entries else since
+    return DirectiveFeed(cursor=cursor, more=len(entries) == limit, records=records)
+
+
+async def _never() -> bool:
+    return False
+
+
+async def wait_for_feed(
+    db: Database,
+    signal: FeedSignal | None,
+    *,
+    child: str,
+    since: int,
+    wait_s: float,
+    limit: int = FEED_LIMIT,
+    gone: Callable[[], Awaitable[bool]] = _never,
+) -> DirectiveFeed:
+    """`read_feed`, held up to `wait_s` seconds until it has something for the child.
+
+    `gone` tells whether the child hung up (it went offline or stopped): then stop holding.
+    """
+    deadline = time.monotonic() + min(wait_s, MAX_WAIT_S)
+    while True:
+        event = signal.current() if signal is not None else None
+        feed = await asyncio.to_thread(read_feed, db, child=child, since=since, limit=limit)
+        remaining = deadline - time.monotonic()
+        closing = signal is not None and signal.closed
+        if feed.records or feed.more or remaining <= 0 or closing or await gone():
+            return feed
+        since = feed.cursor
+        if event is None:
+            await asyncio.sleep(min(remaining, RECHECK_S))
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=min(remaining, RECHECK_S))

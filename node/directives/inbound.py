@@ -1,0 +1,146 @@
+"""The child's side of the downward pull: store what the parent sent, in one transaction.
+
+Implements federation.peer.DirectiveStore. Each accepted directive version goes through the one
+idempotent write path (store_versions), is indexed to be served on down, and — where this node
+is a target — gets a "delivered" receipt; the pull cursor moves in the same transaction. So a
+crash either keeps all of it or none, and a feed pulled twice stores nothing the second time:
+each directive is delivered once per target whatever the link does.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from federation.hlc import parse_version
+from node.db import Database, WriteTxn
+from node.directives import repository
+from node.directives.feed import directives_changed
+from node.directives.versions import index_directive, receipt_of, receipt_version, target_units
+from node.records.store import Version, store_versions
+from node.sync.repository import add_audit
+from schemas.codes import is_within
+from schemas.directives import DirectiveFeed, receipt_id
+from schemas.kinds import SCHEMA_VERSION, Kind
+from schemas.kinds.directive import Directive
+from schemas.kinds.receipt import ReceiptState
+from schemas.sync import ChangeRecord
+
+
+def refusal(node_code: str, record: ChangeRecord) -> str | None:
+    """Why this node will not take a record the parent sent down, or None to accept it."""
+    if record.kind != Kind.directive:
+        return f"{record.kind} {record.id}: only directives come down"
+    try:
+        _, origin = parse_version(record.version)
+    except ValueError as exc:
+        return f"directive {record.id}: {exc}"
+    if origin == node_code or not is_within(node_code, origin):
+        return f"directive {record.id} issued by {origin}, which is not an ancestor of {node_code}"
+    if record.unit != origin or record.data.get("issuer") != origin:
+        return f"directive {record.id}: unit and issuer must be its origin {origin}"
+    if record.schema_version > SCHEMA_VERSION:
+        return f"directive {record.id}: schema version {record.schema_version} is newer than ours"
+    if record.deleted:
+        return None
+    try:
+        Directive.model_validate(record.data)
+    except ValidationError as exc:
+        return f"directive {record.id}: invalid data: {exc.errors()[0]['msg']}"
+    if not any(is_within(u, node_code) for u in target_units(record.data)):
+        return f"directive {record.id} names no unit of {node_code}'s subtree"
+    return None
+
+
+@dataclass
+class SqlDirectiveStore:
+    db: Database
+    node_code: str
+
+    def pull_cursor(self) -> int:
+        with self.db.read() as conn:
+            row = repository.get_pull(conn)
+        return int(row.cursor) if row else 0
+
+    def apply_feed(self, feed: DirectiveFeed, *, since: int) -> int:
+        if not feed.records and feed.cursor <= since:
+            return 0
+        refused: list[str] = []
+        # Only a stored directive concerns anyone else: the replicator (receipts) and the
+        # children's held polls.
+        with self.db.write(notify=bool(feed.records)) as txn:
+            current = repository.get_pull(txn.conn)
+            accepted: list[Version] = []
+            for record in feed.records:
+                reason = refusal(self.node_code, record)
+                if reason:
+                    refused.append(reason)
+                    continue
+                hlc, origin = parse_version(record.version)
+                accepted.append(
+                    Version(
+                        record.id,
+                        record.kind,
+                        record.unit,
+                        dict(record.data),
+                        hlc,
+                        origin,
+                        record.deleted,
+                        record.schema_version,
+                    )
+                )
+            directives = _latest(accepted)
+            # The receipts go in the same store call: one pass of the per-write bookkeeping.
+            receipts = self._receipts_due(txn, directives)
+            kept = set(store_versions(txn, directives + receipts).stored)
+            stored = [v.id for v in directives if v.id in kept]
+            for directive_id in stored:
+                index_directive(txn, directive_id=directive_id, node_code=self.node_code)
+            for reason in refused:
+                add_audit(
+                    txn.conn,
+                    at=txn.now,
+                    actor="parent",
+                    action="directives.pull",
+                    outcome="refused",
+                    detail=reason,
+                )
+            repository.save_pull(
+                txn.conn,
+                cursor=max(feed.cursor, int(current.cursor) if current else 0),
+                last_pull_at=txn.now,
+                received=(int(current.received) if current else 0) + len(stored),
+                refused=(int(current.refused) if current else 0) + len(refused),
+            )
+        if stored:
+            directives_changed(self.db)  # pass it on down: wake the children's held polls
+        return len(stored)
+
+    def _receipts_due(self, txn: WriteTxn, directives: list[Version]) -> list[Version]:
+        """A "delivered" receipt for each directive addressed here that has none yet: written
+        once, so a later version of the directive (a cancellation) adds none."""
+        due = [v.id for v in directives if self.node_code in target_units(v.data)]
+        held = repository.records_by_id(txn.conn, [receipt_id(d, self.node_code) for d in due])
+        return [
+            receipt_version(
+                txn, node_code=self.node_code, directive_id=d, state=ReceiptState.delivered
+            )
+            for d in due
+            if receipt_of(held.get(receipt_id(d, self.node_code)), d, self.node_code) is None
+        ]
+
+    def save_pull_error(self, message: str | None) -> None:
+        with self.db.write(notify=False) as txn:
+            at = datetime.now(UTC) if message else None
+            repository.save_pull(txn.conn, last_error=message, last_error_at=at)
+
+
+def _latest(versions: list[Version]) -> list[Version]:
+    """One version per id (the newest), as store_versions expects."""
+    latest: dict[uuid.UUID, Version] = {}
+    for version in versions:
+        held = latest.get(version.id)
+        if held is None or version.order_key() > held.order_key():
+            latest[version.id] = version
+    return list(latest.values())

@@ -1,0 +1,176 @@
+"""The issuer's side: fix the target set from the registry, issue, cancel and supersede.
+
+A directive's target list is resolved once, at issue time, from this node's unit registry (its
+whole subtree, replicated up), and stored in the directive as `{"units": [...]}`; the target as
+it was asked for is kept in the issuer's index for display.
+"""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from node.db import Database, WriteTxn
+from node.directives import repository
+from node.directives.feed import directives_changed
+from node.directives.versions import store_directive
+from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from node.records.service import NodeIdentity
+from node.sync.repository import add_audit
+from node.units import repository as units_repository
+from schemas.codes import CODE_LENGTHS, is_within
+from schemas.directives import DirectiveCreate
+from schemas.kinds import FEDERATION_KINDS
+from schemas.kinds.directive import Directive, DirectiveKind, DirectiveStatus, Target
+
+
+def _below(code: str, issuer: str) -> bool:
+    return code != issuer and is_within(code, issuer)
+
+
+def _correction_target(conn: Connection, issuer: str, body: DirectiveCreate) -> Target:
+    """A correction request goes to the node that owns the record: the only one that may edit."""
+    assert body.record_id is not None
+    record = repository.get_record(conn, body.record_id)
+    if record is None or record.deleted:
+        raise Invalid(
+            f"record {body.record_id} is not held here",
+            [FieldError("record_id", "no such live record at this node")],
+        )
+    if record.kind in FEDERATION_KINDS:
+        raise Invalid(
+            f"record {body.record_id} is a {record.kind}; only data records can be corrected",
+            [FieldError("record_id", f"a {record.kind}")],
+        )
+    owner = record.origin
+    if not _below(owner, issuer):
+        raise Invalid(
+            f"record {body.record_id} is owned by this node ({owner}): edit it directly",
+            [FieldError("record_id", f"owned by {owner}")],
+        )
+    if body.target is not None and body.target.units != [owner]:
+        raise Invalid(
+            f"a correction request goes to the record's owner {owner}",
+            [FieldError("target", f'expected {{"units": ["{owner}"]}} or no target')],
+        )
+    return Target(units=[owner])
+
+
+def resolve_targets(conn: Connection, issuer: str, target: Target) -> list[str]:
+    """The fixed, sorted target set; 403 naming units outside the subtree, 422 for unknown."""
+    registry = {
+        u.code: u for u in units_repository.units_in_subtree(conn, issuer) if u.code != issuer
+    }
+    if target.level is not None:
+        if CODE_LENGTHS[target.level] <= len(issuer):
+            raise Invalid(
+                f"level {target.level} is not below this node ({issuer})",
+                [FieldError("target.level", "not a level below the issuer")],
+            )
+        units = sorted(c for c, u in registry.items() if u.level == target.level)
+        if not units:
+            raise Invalid(
+                f"no {target.level} unit is registered below {issuer}",
+                [FieldError("target.level", "no such units in this subtree")],
+            )
+        return units
+    if target.units is not None:
+        outside = [(i, u) for i, u in enumerate(target.units) if not _below(u, issuer)]
+        if outside:
+            raise Forbidden(
+                f"target units {', '.join(u for _, u in outside)} are not below this node "
+                f"({issuer})",
+                [FieldError(f"target.units.{i}", f"{u} not below {issuer}") for i, u in outside],
+            )
+        unknown = [(i, u) for i, u in enumerate(target.units) if u not in registry]
+        if unknown:
+            raise Invalid(
+                f"target units {', '.join(u for _, u in unknown)} are not in this node's registry",
+                [FieldError(f"target.units.{i}", f"unknown unit {u}") for i, u in unknown],
+            )
+        return sorted(target.units)
+    if not registry:
+        raise Invalid(
+            f"no unit is registered below {issuer}", [FieldError("target", "empty subtree")]
+        )
+    return sorted(registry)
+
+
+def _audit(txn: WriteTxn, action: str, detail: str) -> None:
+    add_audit(txn.conn, at=txn.now, actor="api", action=action, outcome="ok", detail=detail)
+
+
+def _issue(txn: WriteTxn, node: NodeIdentity, body: DirectiveCreate) -> uuid.UUID:
+    if body.kind == DirectiveKind.correction:
+        target = _correction_target(txn.conn, node.code, body)
+    else:
+        assert body.target is not None
+        target = body.target
+    units = resolve_targets(txn.conn, node.code, target)
+    directive = Directive(
+        title=body.title,
+        body=body.body,
+        directive_kind=body.kind,
+        issuer=node.code,
+        target=Target(units=units),
+        deadline=body.deadline,
+        record_id=body.record_id,
+    )
+    directive_id = uuid.uuid4()
+    store_directive(
+        txn,
+        node_code=node.code,
+        directive_id=directive_id,
+        data=directive.model_dump(mode="json", exclude_none=True),
+        requested=target.model_dump(mode="json"),
+    )
+    _audit(txn, "directive.issue", f"{directive_id} ({body.kind}) to {len(units)} unit(s)")
+    return directive_id
+
+
+def issue_directive(db: Database, *, node: NodeIdentity, body: DirectiveCreate) -> uuid.UUID:
+    """Fix the target set and store the directive; its children pull it from here."""
+    with db.write() as txn:
+        directive_id = _issue(txn, node, body)
+    directives_changed(db)
+    return directive_id
+
+
+def _own_active(txn: WriteTxn, node: NodeIdentity, directive_id: uuid.UUID) -> Row[Any]:
+    row = repository.get_record(txn.conn, directive_id)
+    if row is None or row.deleted or row.kind != "directive":
+        raise NotFound(f"directive {directive_id} not found")
+    if row.origin != node.code:
+        raise Forbidden(f"directive {directive_id} was issued by {row.origin}; change it there")
+    status = row.data.get("status", "active")
+    if status != DirectiveStatus.active:
+        raise Conflict(f"directive {directive_id} is already {status}")
+    return row
+
+
+def cancel_directive(db: Database, *, node: NodeIdentity, directive_id: uuid.UUID) -> None:
+    """A new version with status cancelled; it travels down the way the directive did."""
+    with db.write() as txn:
+        row = _own_active(txn, node, directive_id)
+        data = {**row.data, "status": DirectiveStatus.cancelled.value}
+        store_directive(txn, node_code=node.code, directive_id=directive_id, data=data)
+        _audit(txn, "directive.cancel", str(directive_id))
+    directives_changed(db)
+
+
+def supersede_directive(
+    db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, body: DirectiveCreate
+) -> uuid.UUID:
+    """Issue `body` and mark the old directive superseded by it, in one transaction."""
+    with db.write() as txn:
+        row = _own_active(txn, node, directive_id)
+        new_id = _issue(txn, node, body)
+        data = {
+            **row.data,
+            "status": DirectiveStatus.superseded.value,
+            "superseded_by": str(new_id),
+        }
+        store_directive(txn, node_code=node.code, directive_id=directive_id, data=data)
+        _audit(txn, "directive.supersede", f"{directive_id} by {new_id}")
+    directives_changed(db)
+    return new_id

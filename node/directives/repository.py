@@ -1,0 +1,84 @@
+"""SQL of the directives domain: the directive index, the pull cursor, and record look-ups."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from node.directives.models import DirectiveEntry, DirectivePull
+from node.models import NodeState, Record, table
+
+entries = table(DirectiveEntry)
+pulls = table(DirectivePull)
+records = table(Record)
+node_state = table(NodeState)
+_ID_CHUNK = 900  # under SQLite's bound-parameter limit on old builds
+
+
+def upsert_entry(conn: Connection, row: dict[str, Any]) -> None:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(entries).values(**row)
+    changed = {k: stmt.excluded[k] for k in row if k not in ("id", "received_at", "requested")}
+    conn.execute(stmt.on_conflict_do_update(index_elements=[entries.c.id], set_=changed))
+
+
+def get_entry(conn: Connection, directive_id: uuid.UUID) -> Row[Any] | None:
+    return conn.execute(select(entries).where(entries.c.id == directive_id)).first()
+
+
+def entries_since(conn: Connection, seq: int, limit: int) -> list[Row[Any]]:
+    """Directives whose held version is newer than log position `seq`, in log order."""
+    stmt = select(entries).where(entries.c.seq > seq).order_by(entries.c.seq).limit(limit)
+    return list(conn.execute(stmt))
+
+
+def latest_entries(conn: Connection, limit: int) -> list[Row[Any]]:
+    """The most recently changed directives, newest first."""
+    return list(conn.execute(select(entries).order_by(entries.c.seq.desc()).limit(limit)))
+
+
+def issued_by(conn: Connection, issuer: str, limit: int) -> list[Row[Any]]:
+    stmt = (
+        select(entries)
+        .where(entries.c.issuer == issuer)
+        .order_by(entries.c.seq.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(stmt))
+
+
+def addressed_here(conn: Connection, limit: int, kind: str | None = None) -> list[Row[Any]]:
+    stmt = select(entries).where(entries.c.for_me.is_(True))
+    if kind is not None:
+        stmt = stmt.where(entries.c.directive_kind == kind)
+    return list(conn.execute(stmt.order_by(entries.c.seq.desc()).limit(limit)))
+
+
+def records_by_id(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
+    """Full rows of the records with these ids (directives, receipts) that this node holds."""
+    found: dict[uuid.UUID, Row[Any]] = {}
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        for row in conn.execute(select(records).where(records.c.id.in_(chunk))):
+            found[row.id] = row
+    return found
+
+
+def get_record(conn: Connection, record_id: uuid.UUID) -> Row[Any] | None:
+    return conn.execute(select(records).where(records.c.id == record_id)).first()
+
+
+def own_code(conn: Connection) -> str:
+    return str(conn.execute(select(node_state.c.code).where(node_state.c.id == 1)).scalar_one())
+
+
+def get_pull(conn: Connection) -> Row[Any] | None:
+    return conn.execute(select(pulls).where(pulls.c.id == 1)).first()
+
+
+def save_pull(conn: Connection, **values: Any) -> None:
+    if conn.execute(update(pulls).where(pulls.c.id == 1).values(**values)).rowcount == 0:
+        defaults = {"cursor": 0, "received": 0, "refused": 0}
+        conn.execute(pulls.insert().values(id=1, **{**defaults, **values}))

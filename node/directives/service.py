@@ -1,0 +1,198 @@
+"""Directives as a node's operator sees them: progress, the inbox, and the target's receipts.
+
+Issuing, cancelling and superseding live in `issue.py`; delivery down in `feed.py` (parent) and
+`inbound.py` (child).
+"""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from node.context import NodeContext
+from node.db import Database
+from node.directives import progress, repository
+from node.directives.issue import cancel_directive, issue_directive, supersede_directive
+from node.directives.versions import ms_to_datetime, parse_deadline, receipt_of, write_receipt
+from node.errors import Conflict, NotFound
+from node.records.service import NodeIdentity
+from schemas.directives import (
+    REJECTED_PREFIX,
+    DirectiveCreate,
+    DirectivePage,
+    DirectiveRead,
+    InboxItem,
+    InboxPage,
+    receipt_id,
+)
+from schemas.kinds.directive import DirectiveKind, DirectiveStatus, Target
+from schemas.kinds.receipt import ReceiptState
+
+__all__ = [
+    "acknowledge",
+    "cancel_directive",
+    "complete",
+    "inbox",
+    "issue_directive",
+    "issue_resync",
+    "list_issued",
+    "pending_resync_requests",
+    "pull_status",
+    "reject",
+    "show_directive",
+    "supersede_directive",
+]
+_REFUSABLE = (DirectiveKind.correction, DirectiveKind.resync)
+
+
+def _directive_row(conn: Connection, directive_id: uuid.UUID) -> Row[Any]:
+    row = repository.get_record(conn, directive_id)
+    if row is None or row.deleted or row.kind != "directive":
+        raise NotFound(f"directive {directive_id} not found")
+    return row
+
+
+def show_directive(db: Database, *, node: NodeIdentity, directive_id: uuid.UUID) -> DirectiveRead:
+    """Progress over the targets in this node's part of the tree, with drill-down and laggards.
+
+    Works for every directive this node holds: issued here, received from above, or issued
+    below and pushed up.
+    """
+    with db.read() as conn:
+        row = _directive_row(conn, directive_id)
+        entry = repository.get_entry(conn, directive_id)
+        return progress.detail(
+            conn,
+            row,
+            viewer=node.code,
+            now=ms_to_datetime(db.clock()),
+            requested=entry.requested if entry is not None else None,
+        )
+
+
+def list_issued(db: Database, *, node: NodeIdentity, limit: int = 100) -> DirectivePage:
+    """Directives issued by this node, newest change first, with their counts."""
+    now = ms_to_datetime(db.clock())
+    with db.read() as conn:
+        entries = repository.issued_by(conn, node.code, limit)
+        rows = repository.records_by_id(conn, [e.id for e in entries])
+        items = [
+            progress.summary(conn, rows[e.id], viewer=node.code, now=now, requested=e.requested)
+            for e in entries
+            if e.id in rows
+        ]
+    return DirectivePage(items=items)
+
+
+def _inbox_item(conn: Connection, node_code: str, entry: Row[Any]) -> InboxItem | None:
+    row = repository.get_record(conn, entry.id)
+    if row is None:
+        return None
+    receipt = receipt_of(
+        repository.get_record(conn, receipt_id(entry.id, node_code)), entry.id, node_code
+    )
+    data = row.data
+    return InboxItem(
+        id=entry.id,
+        title=data.get("title", ""),
+        body=data.get("body", ""),
+        kind=data.get("directive_kind", "notice"),
+        issuer=row.origin,
+        status=data.get("status", "active"),
+        deadline=parse_deadline(data),
+        record_id=data.get("record_id"),
+        superseded_by=data.get("superseded_by"),
+        state=receipt.data.get("state") if receipt else None,
+        note=receipt.data.get("note") if receipt else None,
+        at=receipt.data.get("at") if receipt else None,
+    )
+
+
+def inbox(db: Database, *, node: NodeIdentity, limit: int = 100) -> InboxPage:
+    """What this node received as a target, newest first, with its own receipt state."""
+    with db.read() as conn:
+        items = [_inbox_item(conn, node.code, e) for e in repository.addressed_here(conn, limit)]
+    return InboxPage(items=[i for i in items if i is not None])
+
+
+def issue_resync(ctx: NodeContext, *, child: str, since: int = 0) -> uuid.UUID:
+    """Ask a child unit to re-send its change log (for the operator tools' `resync`)."""
+    body = DirectiveCreate(
+        title="Resync request",
+        body=f"Re-send your change log from position {since}.",
+        kind=DirectiveKind.resync,
+        target=Target(units=[child]),
+    )
+    return issue_directive(ctx.db, node=ctx.identity, body=body)
+
+
+def pending_resync_requests(db: Database) -> list[InboxItem]:
+    """Active resync requests addressed to this node and not yet reported done.
+
+    For the operator tools: act on each, then report it with `complete(...)`.
+    """
+    with db.read() as conn:
+        code = repository.own_code(conn)
+        entries = repository.addressed_here(conn, 1000, kind=DirectiveKind.resync.value)
+        items = [_inbox_item(conn, code, e) for e in entries if e.status == "active"]
+    return [i for i in items if i is not None and i.state != ReceiptState.done]
+
+
+def pull_status(db: Database) -> dict[str, Any] | None:
+    """The downward pull at this child (cursor, last pull, counts, last error), for `status`;
+    None at a node that never pulled."""
+    with db.read() as conn:
+        row = repository.get_pull(conn)
+    return dict(row._mapping) if row is not None else None
+
+
+def _report(
+    db: Database,
+    node: NodeIdentity,
+    directive_id: uuid.UUID,
+    state: ReceiptState,
+    note: str | None,
+    refusal: bool = False,
+) -> InboxItem:
+    with db.write() as txn:
+        entry = repository.get_entry(txn.conn, directive_id)
+        if entry is None or not entry.for_me:
+            raise NotFound(f"directive {directive_id} is not addressed to this node")
+        if entry.status != DirectiveStatus.active:
+            raise Conflict(f"directive {directive_id} is {entry.status}")
+        if refusal and entry.directive_kind not in _REFUSABLE:
+            raise Conflict("only correction and resync requests can be refused")
+        current = receipt_of(
+            repository.get_record(txn.conn, receipt_id(directive_id, node.code)),
+            directive_id,
+            node.code,
+        )
+        held = current.data.get("state") if current else None
+        # done implies acknowledged: a late ack never moves a receipt back.
+        unchanged = held == state and current is not None and current.data.get("note") == note
+        if not unchanged and not (state == ReceiptState.acknowledged and held == "done"):
+            write_receipt(
+                txn, node_code=node.code, directive_id=directive_id, state=state, note=note
+            )
+        item = _inbox_item(txn.conn, node.code, entry)
+    assert item is not None
+    return item
+
+
+def acknowledge(
+    db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, note: str | None = None
+) -> InboxItem:
+    """This node read and accepted the directive; the receipt travels up."""
+    return _report(db, node, directive_id, ReceiptState.acknowledged, note)
+
+
+def complete(
+    db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, note: str | None = None
+) -> InboxItem:
+    """This node reports the directive done (which implies acknowledged)."""
+    return _report(db, node, directive_id, ReceiptState.done, note)
+
+
+def reject(db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, note: str) -> InboxItem:
+    """Refuse a correction or resync request with a reason: a done receipt saying so."""
+    return _report(db, node, directive_id, ReceiptState.done, REJECTED_PREFIX + note, True)

@@ -1,0 +1,144 @@
+"""Operator actions as the CLI runs them: each one does its work and leaves an audit entry
+with who, what and the outcome — also when it fails."""
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from node.context import NodeContext
+from node.ops import audit, bundles, rebuild, reports, resync, verify
+from node.ops.bundle_file import read_header
+from schemas.ops import BundleReport, RebuildReport, VerifyReport
+
+
+class Outcome:
+    """What the action reports to the audit log; set `status` and `detail` as it goes."""
+
+    def __init__(self) -> None:
+        self.status = "ok"
+        self.detail = ""
+
+
+@contextmanager
+def audited(ctx: NodeContext, *, actor: str, action: str, what: str) -> Iterator[Outcome]:
+    outcome = Outcome()
+    try:
+        yield outcome
+    except BaseException as exc:
+        detail = f"{what}: {exc.__class__.__name__}: {exc}"
+        audit.record(ctx.db, actor=actor, action=action, outcome="failed", detail=detail)
+        raise
+    detail = f"{what}: {outcome.detail}" if outcome.detail else what
+    audit.record(ctx.db, actor=actor, action=action, outcome=outcome.status, detail=detail)
+
+
+async def run_verify(
+    ctx: NodeContext, *, repair: bool, actor: str, transport: Any = None, deep: bool = False
+) -> VerifyReport:
+    from federation.ops_client import OpsClient
+
+    started = time.perf_counter()
+    settings = ctx.settings
+    what = "verify --repair" if repair else "verify"
+    with audited(ctx, actor=actor, action="ops.verify", what=what) as outcome:
+        link = None
+        if settings.parent_url and settings.parent_token:
+            async with OpsClient(
+                settings.parent_url, settings.parent_token, transport=transport
+            ) as client:
+                link = await verify.verify_upstream(ctx, client, repair=repair, deep=deep)
+        elif deep:
+            verify.scrub(ctx)
+        children = reports.check_children(ctx.db, node_code=settings.code)
+        mismatched = [c.code for c in children if c.state == "mismatch"]
+        ok = (link is None or link.remaining == 0) and not mismatched
+        report = VerifyReport(
+            node=settings.code,
+            parent=link,
+            children=children,
+            ok=ok,
+            repaired=repair and bool(link and (link.sent or link.fetched)),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        outcome.status = "ok" if ok else "differences"
+        parts = []
+        if link is not None:
+            parts.append(f"parent: {verify.summary(link)}")
+        if mismatched:
+            parts.append(f"children differing (verify requested): {', '.join(mismatched)}")
+        outcome.detail = "; ".join(parts) or "nothing to compare"
+    return report
+
+
+async def run_resync(
+    ctx: NodeContext,
+    *,
+    since: int,
+    actor: str,
+    transport: Any = None,
+    progress: resync.Progress | None = None,
+) -> dict[str, Any]:
+    with audited(ctx, actor=actor, action="ops.resync", what=f"resync from {since}") as outcome:
+        result = await resync.resync_up(ctx, since=since, transport=transport, progress=progress)
+        outcome.detail = f"{result['records']} records in {result['batches']} batches"
+    return result
+
+
+def run_resync_child(ctx: NodeContext, *, child: str, since: int, actor: str) -> dict[str, Any]:
+    what = f"resync --child {child} from {since}"
+    with audited(ctx, actor=actor, action="ops.resync_child", what=what) as outcome:
+        result = resync.request_child_resync(ctx, child=child, since=since)
+        outcome.detail = f"cursor lowered to {result['cursor']}"
+    return result
+
+
+async def run_rebuild(
+    ctx: NodeContext,
+    *,
+    actor: str,
+    force: bool = False,
+    transport: Any = None,
+    progress: rebuild.Progress | None = None,
+) -> RebuildReport:
+    with audited(ctx, actor=actor, action="ops.rebuild", what="rebuild --from-parent") as outcome:
+        report = await rebuild.rebuild_from_parent(
+            ctx, transport=transport, force=force, progress=progress
+        )
+        outcome.detail = f"{report.records} records, {report.units} units, acked {report.acked}"
+    return report
+
+
+def run_bundle_export(ctx: NodeContext, *, out: Path, actor: str) -> BundleReport:
+    with audited(ctx, actor=actor, action="ops.bundle_export", what=str(out)) as outcome:
+        report = bundles.export_up(ctx, out=out)
+        outcome.detail = f"{report.records} records ({report.since}, {report.until}]"
+    return report
+
+
+def run_bundle_export_down(ctx: NodeContext, *, child: str, out: Path, actor: str) -> BundleReport:
+    what = f"export-down --child {child} {out}"
+    with audited(ctx, actor=actor, action="ops.bundle_export_down", what=what) as outcome:
+        report = bundles.export_down(ctx, child=child, out=out)
+        outcome.detail = f"{report.records} records, cursor {report.cursor}"
+    return report
+
+
+def run_bundle_import(
+    ctx: NodeContext, *, path: Path, receipt: Path | None, actor: str
+) -> BundleReport:
+    """Import an up-bundle (at the parent) or a down-bundle / receipt (at the child)."""
+    with audited(ctx, actor=actor, action="ops.bundle_import", what=str(path)) as outcome:
+        header, _ = read_header(path)
+        if header.get("direction") == "down":
+            report = bundles.import_down(ctx, path=path)
+            outcome.detail = f"receipt: cursor {report.cursor}; {report.applied} records stored"
+        else:
+            report = bundles.import_up(ctx, path=path, receipt=receipt)
+            outcome.status = "no-op" if report.applied == 0 and report.already_imported else "ok"
+            outcome.detail = (
+                f"from {report.source}: {report.applied} applied, {report.stale} "
+                f"stale, {report.quarantined} quarantined; cursor {report.cursor}"
+            )
+    return report

@@ -1,0 +1,137 @@
+"""`tiersync rebuild --from-parent`: recreate a node whose data was lost from its parent's copy
+of its subtree — records (origin and version kept), the unit registry — and continue above
+every version it had issued.
+
+The clock: store_versions observes each received version, and the parent's cursor in this
+node's log (a tick of the lost node's clock) is observed too, so new versions and log
+positions sort after everything the lost node issued. The cursor: everything stored here came
+from the parent, so the slice of this node's log from the parent's cursor to the new head holds
+nothing the parent lacks; one empty push of that slice moves the parent's cursor there, and the
+node does not send the parent its own copy back.
+"""
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from federation.http_peer import HttpPeer
+from federation.ops_client import OpsClient
+from federation.peer import OutgoingBatch
+from node.context import NodeContext
+from node.db import WriteTxn
+from node.directives.versions import index_directive
+from node.errors import Conflict
+from node.models import Record, table
+from node.ops.wire import to_version
+from node.records.store import Version, store_versions
+from node.sync.outbox import SqlChangeStore
+from node.units import repository as units_repo
+from schemas.codes import level_of, parent_of
+from schemas.ops import RebuildReport
+from schemas.sync import UnitChange
+
+Progress = Callable[[int], None]
+
+
+def _held(ctx: NodeContext) -> int:
+    with ctx.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table(Record))).scalar_one())
+
+
+async def rebuild_from_parent(
+    ctx: NodeContext,
+    *,
+    transport: Any = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    page_size: int = 1000,
+) -> RebuildReport:
+    settings = ctx.settings
+    if not settings.parent_url or not settings.parent_token:
+        raise Conflict(
+            "rebuild needs the parent: set TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN"
+        )
+    if not force and _held(ctx):
+        raise Conflict(
+            "this node already holds records: rebuild fills an empty node "
+            "(use verify --repair, or --force to merge the parent's copy in)"
+        )
+    client = OpsClient(settings.parent_url, settings.parent_token, transport=transport)
+    records = units = pages = 0
+    after: str | None = None
+    parent_cursor = 0
+    try:
+        while True:
+            page = await client.export_page(after, limit=page_size)
+            pages += 1
+            parent_cursor = page.cursor
+            with ctx.db.write(notify=False) as txn:
+                txn.observe(page.cursor)
+                units += _store_units(txn, page.units)
+                versions = [to_version(r) for r in page.records]
+                stored = store_versions(txn, versions).stored
+                _index_directives(txn, settings.code, versions, stored)
+                records += len(stored)
+            if progress:
+                progress(records)
+            if page.next is None:
+                break
+            after = page.next
+    finally:
+        await client.aclose()
+    with ctx.db.write(notify=False) as txn:
+        head = txn.tick()  # above every position given to the rebuilt records
+    acked = await _settle_cursor(ctx, transport=transport, since=parent_cursor, head=head)
+    return RebuildReport(
+        node=settings.code, records=records, units=units, last_hlc=head, acked=acked, pages=pages
+    )
+
+
+async def _settle_cursor(ctx: NodeContext, *, transport: Any, since: int, head: int) -> int:
+    """Tell the parent that this node's log up to `head` holds nothing new for it."""
+    settings = ctx.settings
+    assert settings.parent_url and settings.parent_token
+    peer = HttpPeer(settings.parent_url, settings.parent_token, transport=transport)
+    try:
+        ack = await peer.push(
+            OutgoingBatch(since=since, until=head, head=head, records=[], units=[]),
+            source=settings.code,
+        )
+    finally:
+        await peer.aclose()
+    SqlChangeStore(ctx.db, settings.code).save_ack(until=head, durable=ack.durable)
+    return head
+
+
+def _index_directives(
+    txn: WriteTxn, code: str, versions: list[Version], stored: list[uuid.UUID]
+) -> None:
+    """Directives come back as records; the directives domain indexes them to serve down."""
+    kept = set(stored)
+    for version in versions:
+        if version.kind == "directive" and version.id in kept:
+            index_directive(txn, directive_id=version.id, node_code=code)
+
+
+def _store_units(txn: WriteTxn, entries: list[UnitChange]) -> int:
+    stored = 0
+    for unit in entries:
+        held = units_repo.get_unit(txn.conn, unit.code)
+        if held is not None and held.hlc >= unit.hlc:
+            continue
+        txn.observe(unit.hlc)
+        units_repo.upsert_unit(
+            txn.conn,
+            {
+                "code": unit.code,
+                "name": unit.name,
+                "level": level_of(unit.code).value,
+                "parent": parent_of(unit.code),
+                "hlc": unit.hlc,
+                "seq": txn.tick(),
+            },
+        )
+        stored += 1
+    return stored

@@ -1,0 +1,117 @@
+"""Children's digest reports: how a parent, which never calls its children, verifies them.
+
+A child attaches the root digest of its subtree to the last batch of a push (the one that
+reaches its head), read in the same snapshot as the batch. Once that batch is applied the
+parent holds everything the child had, so its own digest of the child's subtree must equal
+the report; the parent compares in the push's transaction, keeps the result, and while they
+differ answers every push with `verify_requested: true` (docs/decisions/0301-...).
+"""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from node.db import Database
+from node.ops import digests, repository
+from node.sync import repository as sync_repo
+from node.units import repository as units_repo
+from schemas.codes import NODE_LEVELS, level_of
+from schemas.ops import ChildVerify
+from schemas.sync import PushBatch
+
+
+def as_wire(digest: dict[str, tuple[int, int]]) -> dict[str, list[int]]:
+    return {kind: [c, s] for kind, (c, s) in sorted(digest.items())}
+
+
+def child_digest(conn: Connection, code: str) -> dict[str, list[int]]:
+    """What a child reports: the root digest of its own subtree."""
+    return as_wire(digests.root(conn, code))
+
+
+def on_push(conn: Connection, *, child: str, batch: PushBatch, at: datetime) -> bool:
+    """Record the push (and compare its digest report); True when a verify is requested."""
+    held = repository.get_report(conn, child)
+    requested = bool(held and held.verify_requested)
+    if batch.until == 0:  # a repair (node/ops/parent.py): not a slice of the child's log
+        return requested
+    values: dict[str, Any] = {"head": batch.head, "until": batch.until, "pushed_at": at}
+    reported = getattr(batch, "digest", None)
+    if reported is not None:
+        own = child_digest(conn, child)
+        matches = own == {k: list(v) for k, v in reported.items() if v and v[0]}
+        requested = not matches
+        values |= {
+            "reported_at": at,
+            "child_digest": reported,
+            "own_digest": own,
+            "matches": matches,
+            "verify_requested": requested,
+        }
+    repository.save_report(conn, child, **values)
+    return requested
+
+
+def check_children(db: Database, *, node_code: str) -> list[ChildVerify]:
+    """Compare this node's current copy of each child's subtree with the child's last report."""
+    out: list[ChildVerify] = []
+    with db.write(notify=False) as txn:
+        conn = txn.conn
+        reports = repository.all_reports(conn)
+        for code in _child_codes(conn, node_code, reports):
+            report = reports.get(code)
+            if report is None or report.child_digest is None:
+                out.append(
+                    ChildVerify(
+                        code=code,
+                        state="unknown",
+                        verify_requested=False,
+                        detail="no digest report yet (it comes with a push)",
+                    )
+                )
+                continue
+            if report.until != report.head or sync_repo.child_cursor(conn, code) > report.head:
+                out.append(
+                    ChildVerify(
+                        code=code,
+                        state="unknown",
+                        verify_requested=bool(report.verify_requested),
+                        detail="pushes since the last report",
+                    )
+                )
+                continue
+            own = child_digest(conn, code)
+            matches = own == {k: list(v) for k, v in report.child_digest.items() if v and v[0]}
+            repository.save_report(
+                conn, code, own_digest=own, matches=matches, verify_requested=not matches
+            )
+            detail = (
+                f"matches its report of {_ago(report.reported_at)}"
+                if matches
+                else "differs from its report: it is asked to run `tiersync verify --repair` "
+                "(flag in its next push ack)"
+            )
+            out.append(
+                ChildVerify(
+                    code=code,
+                    state="match" if matches else "mismatch",
+                    verify_requested=not matches,
+                    detail=detail,
+                )
+            )
+    return out
+
+
+def _child_codes(conn: Connection, node_code: str, reports: dict[str, Any]) -> list[str]:
+    names = units_repo.child_names(conn, node_code)
+    nodes = {c for c in names if level_of(c) in NODE_LEVELS}
+    return sorted(nodes | {r.code for r in sync_repo.children_sync(conn)} | set(reports))
+
+
+def _ago(at: datetime | None) -> str:
+    if at is None:
+        return "?"
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return f"{(datetime.now(UTC) - at).total_seconds():.0f} s ago"

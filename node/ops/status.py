@@ -1,0 +1,96 @@
+"""`tiersync status`: this node's link up and every unit below it, read from its database."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, select
+
+from federation.hlc import physical_ms
+from node.context import NodeContext
+from node.models import NodeState, Record, table
+from node.ops import repository
+from node.sync import repository as sync_repo
+from node.units import repository as units_repo
+from schemas.codes import NODE_LEVELS, level_of
+from schemas.ops import ChildStatus, StatusReport, UpstreamStatus
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusReport:
+    now = now or datetime.now(UTC)
+    settings = ctx.settings
+    with ctx.db.read() as conn:
+        last_hlc = int(conn.execute(select(table(NodeState).c.last_hlc)).scalar() or 0)
+        count = int(conn.execute(select(func.count()).select_from(table(Record))).scalar_one())
+        upstream = _upstream(ctx, conn) if settings.parent_url else None
+        children = _children(ctx, conn, now)
+        quarantined = repository.quarantined_count(conn)
+    return StatusReport(
+        node=settings.code,
+        name=settings.name,
+        level=str(settings.node_level),
+        last_hlc=last_hlc,
+        records=count,
+        quarantined=quarantined,
+        upstream=upstream,
+        children=children,
+    )
+
+
+def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:
+    row = sync_repo.get_upstream(conn)
+    acked = int(row.acked_seq) if row else 0
+    return UpstreamStatus(
+        parent_url=ctx.settings.parent_url,
+        acked=acked,
+        durable=int(row.durable_seq) if row else 0,
+        last_push_at=_aware(row.last_push_at) if row else None,
+        pending=repository.pending_count(conn, after=acked, root=ctx.settings.code),
+        last_error=row.last_error if row else None,
+        last_error_at=_aware(row.last_error_at) if row else None,
+        bundles_awaiting_receipt=len(repository.pending_exports(conn)),
+    )
+
+
+def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildStatus]:
+    code = ctx.settings.code
+    names = {
+        c: n for c, n in units_repo.child_names(conn, code).items() if level_of(c) in NODE_LEVELS
+    }
+    syncs = {r.code: r for r in sync_repo.children_sync(conn)}
+    reports = repository.all_reports(conn)
+    out: list[ChildStatus] = []
+    for child in sorted(set(names) | set(syncs)):
+        cred = units_repo.get_credential(conn, child)
+        sync, report = syncs.get(child), reports.get(child)
+        last = _aware(sync.last_push_at) if sync else None
+        lag_s = (now - last).total_seconds() if last else None
+        cursor = int(sync.cursor) if sync else 0
+        lag_changes, log_lag = None, None
+        if report is not None and report.head:
+            lag_changes = 0 if report.until >= report.head and cursor >= report.head else None
+            log_lag = max(0, physical_ms(int(report.head)) - physical_ms(cursor))
+        digest = "unknown"
+        if report is not None and report.matches is not None:
+            digest = "match" if report.matches else "mismatch"
+        out.append(
+            ChildStatus(
+                code=child,
+                name=names.get(child, child),
+                level=str(level_of(child)),
+                enrolled=cred is not None,
+                revoked=bool(cred and cred.revoked),
+                last_contact=last,
+                cursor=cursor,
+                records_received=int(sync.records_received) if sync else 0,
+                lag_changes=lag_changes,
+                lag_seconds=lag_s,
+                log_lag_ms=log_lag,
+                stale=lag_s is None or lag_s > ctx.settings.stale_after_s,
+                digest=digest,
+                verify_requested=bool(report and report.verify_requested),
+            )
+        )
+    return out

@@ -1,0 +1,173 @@
+"""`tiersync verify`: compare this node's copy of its subtree with its parent's, by digests.
+
+The walk: root digests per kind (one request); for each kind that differs, expand the tree
+level by level — all differing nodes of a level in one request — until a node holds at most
+LEAF_MAX versions on either side; then compare (id, version) lists. Equal data costs one
+request; a difference costs a few requests whose size follows the number of differences.
+Repair sends up what the parent lacks or holds older (as a repair push: checked and applied
+like a push, no cursor moves) and fetches down what this node lost or holds older (stored
+through store_versions with origin and version unchanged; the HLC moves past them).
+"""
+
+import uuid
+from typing import Any
+
+from federation.hlc import parse_version
+from federation.ops_client import OpsClient
+from node.context import NodeContext
+from node.ops import digest_tree, digests, repository
+from node.ops.wire import to_version
+from node.records.store import store_versions
+from node.sync.outbox import record_to_wire
+from schemas.codes import is_within
+from schemas.ops import Difference, LinkVerify
+from schemas.sync import ChangeRecord
+
+LEAF_MAX = 24
+CHUNK = 1000
+
+
+def scrub(ctx: NodeContext) -> int:
+    """Re-derive the digest rows from the records (finds changes made behind the node's back)."""
+    with ctx.db.write(notify=False) as txn:
+        return digest_tree.scrub(txn.conn)
+
+
+async def find_differences(ctx: NodeContext, client: OpsClient) -> tuple[int, list[Difference]]:
+    """(kinds compared, every id whose version differs between here and the parent)."""
+    code = ctx.settings.code
+    with ctx.db.read() as conn:
+        here = digests.root(conn, code)
+    there = (await client.digest_root()).kinds
+    kinds = sorted(k for k in set(here) | set(there) if here.get(k) != tuple(there.get(k) or ()))
+    differences: list[Difference] = []
+    for kind in kinds:
+        leaves = await _narrow(ctx, client, kind)
+        differences += await _compare_leaves(ctx, client, kind, leaves)
+    await _mark_conflicts(client, differences)
+    return len(set(here) | set(there)), differences
+
+
+async def _narrow(ctx: NodeContext, client: OpsClient, kind: str) -> list[str]:
+    code = ctx.settings.code
+    frontier, leaves = [""], list[str]()
+    while frontier:
+        there = (await client.digest_nodes(kind, frontier)).nodes
+        with ctx.db.read() as conn:
+            here = {p: digests.children(conn, code, kind, p) for p in frontier}
+        deeper: list[str] = []
+        for prefix in frontier:
+            mine, theirs = here[prefix], {k: tuple(v) for k, v in there.get(prefix, {}).items()}
+            for child in sorted(set(mine) | set(theirs)):
+                if mine.get(child) == theirs.get(child):
+                    continue
+                size = max(mine.get(child, (0, 0))[0], theirs.get(child, (0, 0))[0])
+                (leaves if size <= LEAF_MAX or len(child) >= 32 else deeper).append(child)
+        frontier = deeper
+    return leaves
+
+
+async def _compare_leaves(
+    ctx: NodeContext, client: OpsClient, kind: str, prefixes: list[str]
+) -> list[Difference]:
+    code = ctx.settings.code
+    out: list[Difference] = []
+    for start in range(0, len(prefixes), 2000):
+        chunk = prefixes[start : start + 2000]
+        there = (await client.digest_leaves(kind, chunk)).leaves
+        with ctx.db.read() as conn:
+            here = {p: digests.leaves(conn, code, kind, p) for p in chunk}
+        for prefix in chunk:
+            mine, theirs = here[prefix], there.get(prefix, {})
+            for rid in sorted(set(mine) | set(theirs)):
+                a, b = mine.get(rid), theirs.get(rid)
+                if a == b:
+                    continue
+                newer_here = b is None or (a is not None and parse_version(a) > parse_version(b))
+                out.append(
+                    Difference(
+                        id=rid, kind=kind, here=a, there=b, action="send" if newer_here else "fetch"
+                    )
+                )
+    return out
+
+
+async def _mark_conflicts(client: OpsClient, differences: list[Difference]) -> None:
+    """An id the parent holds at a newer version made outside this subtree is an id conflict
+    this node lost (logged at the parent): not something a repair can or should move."""
+    sends = [d for d in differences if d.action == "send" and d.there is None]
+    for start in range(0, len(sends), CHUNK):
+        chunk = sends[start : start + CHUNK]
+        found = await client.records([d.id for d in chunk], data=False)
+        for diff in chunk:
+            foreign = found.foreign.get(diff.id)
+            if foreign and diff.here and parse_version(foreign) > parse_version(diff.here):
+                diff.action, diff.there = "conflict", foreign
+
+
+async def send_up(ctx: NodeContext, client: OpsClient, ids: list[str]) -> int:
+    applied = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = [uuid.UUID(i) for i in ids[start : start + CHUNK]]
+        with ctx.db.read() as conn:
+            wire = [record_to_wire(r) for r in repository.rows_by_ids(conn, chunk)]
+        result = await client.repair(wire, source=ctx.settings.code)
+        applied += result.applied
+    return applied
+
+
+async def fetch_down(ctx: NodeContext, client: OpsClient, ids: list[str]) -> int:
+    code = ctx.settings.code
+    stored = 0
+    for start in range(0, len(ids), CHUNK):
+        found = await client.records(ids[start : start + CHUNK], data=True)
+        versions = [to_version(r) for r in found.records if _ours(r, code)]
+        with ctx.db.write() as txn:
+            stored += len(store_versions(txn, versions).stored)
+    return stored
+
+
+def _ours(record: ChangeRecord, code: str) -> bool:
+    origin = record.version.partition(".")[2]
+    return is_within(record.unit, code) and is_within(origin, code)
+
+
+async def verify_upstream(
+    ctx: NodeContext, client: OpsClient, *, repair: bool, deep: bool = False
+) -> LinkVerify:
+    """Compare (and with `repair`, reconcile) this node's subtree with the parent's copy."""
+    scrubbed = scrub(ctx) if deep else 0
+    kinds, differences = await find_differences(ctx, client)
+    report = LinkVerify(
+        peer=ctx.settings.parent_url or "",
+        checked_kinds=kinds,
+        differences=differences,
+        scrubbed_rows=scrubbed,
+    )
+    movable = [d for d in differences if d.action != "conflict"]
+    report.conflicts = len(differences) - len(movable)
+    if repair and movable:
+        report.sent = await send_up(ctx, client, [d.id for d in movable if d.action == "send"])
+        report.fetched = await fetch_down(
+            ctx, client, [d.id for d in movable if d.action == "fetch"]
+        )
+        _, after = await find_differences(ctx, client)
+        report.remaining = sum(1 for d in after if d.action != "conflict")
+    else:
+        report.remaining = len(movable)
+    report.requests, report.bytes = client.stats.requests, client.stats.bytes
+    return report
+
+
+def summary(report: LinkVerify) -> dict[str, Any]:
+    """Counts by action, for the audit log."""
+    counts: dict[str, int] = {}
+    for d in report.differences:
+        counts[d.action] = counts.get(d.action, 0) + 1
+    return {
+        "differences": counts,
+        "sent": report.sent,
+        "fetched": report.fetched,
+        "remaining": report.remaining,
+        "scrubbed_rows": report.scrubbed_rows,
+    }

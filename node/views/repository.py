@@ -1,0 +1,235 @@
+"""SQL of the views: roll-up upserts (write path) and their reads. Nothing else builds view SQL."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Row,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from node.models import ChildCredential, ChildSync, NodeState, Record, Unit, table
+from node.views.models import GridEntry, PatrolVisit, Rollup, UnitFreshness
+from schemas.codes import subtree_upper_bound
+
+rollup = table(Rollup)
+grids = table(GridEntry)
+visits = table(PatrolVisit)
+freshness = table(UnitFreshness)
+records = table(Record)
+_ID_CHUNK = 900
+
+
+def _insert(conn: Connection, target: Any) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(target)
+
+
+# --- write path ------------------------------------------------------------------------------
+
+
+def node_code(conn: Connection) -> str:
+    code = conn.execute(select(table(NodeState).c.code).where(table(NodeState).c.id == 1)).scalar()
+    return str(code or "")
+
+
+def record_data(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """(kind, unit, data) of the versions about to be replaced: their features leave the roll-up."""
+    out: dict[uuid.UUID, Any] = {}
+    columns = (records.c.id, records.c.kind, records.c.unit, records.c.data)
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        for row in conn.execute(select(*columns).where(records.c.id.in_(chunk))):
+            out[row.id] = row
+    return out
+
+
+def live_records(conn: Connection, *, after: uuid.UUID | None, limit: int) -> list[Row[Any]]:
+    """Live records in id order (for a rebuild of the roll-ups)."""
+    stmt = select(records.c.id, records.c.kind, records.c.unit, records.c.data).where(
+        records.c.deleted.is_(False)
+    )
+    if after is not None:
+        stmt = stmt.where(records.c.id > after)
+    return list(conn.execute(stmt.order_by(records.c.id).limit(limit)))
+
+
+def clear_rollups(conn: Connection) -> None:
+    for target in (rollup, grids, visits):
+        conn.execute(delete(target))
+
+
+def add_rollup(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add (n, amount) deltas: one upsert for the whole batch (keys are distinct)."""
+    if not rows:
+        return
+    stmt = _insert(conn, rollup)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[rollup.c.unit, rollup.c.dim, rollup.c.kind, rollup.c.key],
+            set_={
+                "n": rollup.c.n + stmt.excluded.n,
+                "amount": rollup.c.amount + stmt.excluded.amount,
+            },
+        ),
+        rows,
+    )
+
+
+def add_grids(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = _insert(conn, grids)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[grids.c.code],
+            set_={"n": grids.c.n + stmt.excluded.n, "name": stmt.excluded.name},
+        ),
+        rows,
+    )
+
+
+def add_visits(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = _insert(conn, visits)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[visits.c.grid, visits.c.patrol_type, visits.c.visited_ms],
+            set_={"n": visits.c.n + stmt.excluded.n},
+        ),
+        rows,
+    )
+
+
+def merge_freshness(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Keep the later of the held and the given time per unit (a max-merge: order-free)."""
+    if not rows:
+        return
+    stmt = _insert(conn, freshness)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[freshness.c.unit],
+            set_={
+                "last_received_ms": stmt.excluded.last_received_ms,
+                "updated_seq": stmt.excluded.updated_seq,
+            },
+            where=stmt.excluded.last_received_ms > freshness.c.last_received_ms,
+        ),
+        rows,
+    )
+
+
+def freshness_changed_since(conn: Connection, seq: int) -> list[Row[Any]]:
+    stmt = select(freshness.c.unit, freshness.c.last_received_ms).where(
+        freshness.c.updated_seq > seq
+    )
+    return list(conn.execute(stmt.order_by(freshness.c.unit)))
+
+
+def latest_visits(conn: Connection, codes: Sequence[str]) -> dict[tuple[str, str], int]:
+    """Latest live visit per (grid, type) of the given grids (primary-key ranges)."""
+    out: dict[tuple[str, str], int] = {}
+    for start in range(0, len(codes), _ID_CHUNK):
+        stmt = (
+            select(visits.c.grid, visits.c.patrol_type, func.max(visits.c.visited_ms))
+            .where(visits.c.grid.in_(codes[start : start + _ID_CHUNK]), visits.c.n > 0)
+            .group_by(visits.c.grid, visits.c.patrol_type)
+        )
+        out.update({(g, t): int(ms) for g, t, ms in conn.execute(stmt)})
+    return out
+
+
+def set_latest_visits(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Store each grid's latest basic and screening visit (a grid row is made if missing)."""
+    if not rows:
+        return
+    stmt = _insert(conn, grids)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[grids.c.code],
+            set_={
+                "last_basic_ms": stmt.excluded.last_basic_ms,
+                "last_screening_ms": stmt.excluded.last_screening_ms,
+            },
+        ),
+        [{"name": "", "n": 0, **row} for row in rows],
+    )
+
+
+def child_push_times(conn: Connection) -> dict[str, Any]:
+    """child_sync.last_push_at per direct child (pushes made before the views were installed)."""
+    sync = table(ChildSync)
+    stmt = select(sync.c.code, sync.c.last_push_at).where(sync.c.last_push_at.is_not(None))
+    return {code: at for code, at in conn.execute(stmt)}
+
+
+# --- reads: statements built once, so a view pays only for binding and running them --------
+
+_COLUMNS = (rollup.c.unit, rollup.c.dim, rollup.c.kind, rollup.c.key, rollup.c.n, rollup.c.amount)
+_DIMS: Any = bindparam("dims", expanding=True)
+_KINDS: Any = bindparam("kinds", expanding=True)
+_FRAME = union_all(
+    select(*_COLUMNS).where(
+        rollup.c.unit == bindparam("unit"), rollup.c.dim.in_(_DIMS), rollup.c.kind.in_(_KINDS)
+    ),
+    select(*_COLUMNS).where(
+        rollup.c.parent == bindparam("unit"), rollup.c.dim.in_(_DIMS), rollup.c.kind.in_(_KINDS)
+    ),
+)
+_units = table(Unit)
+_NAMES = select(_units.c.code, _units.c.name).where(
+    or_(_units.c.code.in_(bindparam("codes", expanding=True)), _units.c.parent == bindparam("unit"))
+)
+_creds = table(ChildCredential)
+_LINKS = union_all(
+    select(freshness.c.unit, freshness.c.last_received_ms).where(
+        freshness.c.unit.in_(bindparam("units", expanding=True))
+    ),
+    select(_creds.c.code, literal(-1, BigInteger)).where(_creds.c.revoked.is_(False)),
+)
+_GRIDS = (
+    select(grids.c.code, grids.c.name, grids.c.last_basic_ms, grids.c.last_screening_ms)
+    .where(grids.c.code >= bindparam("low"), grids.c.code < bindparam("high"), grids.c.n > 0)
+    .order_by(grids.c.code)
+)
+
+
+def frame_rows(
+    conn: Connection, unit: str, *, kinds: Sequence[str], dims: Sequence[str]
+) -> list[Any]:
+    """Roll-up rows (unit, dim, kind, key, n, amount) of `unit` itself (the subtree's figures)
+    and of each direct child: one primary-key range and one index range."""
+    return list(conn.execute(_FRAME, {"unit": unit, "dims": list(dims), "kinds": list(kinds)}))
+
+
+def unit_names(conn: Connection, *, unit: str, codes: Sequence[str]) -> dict[str, str]:
+    """Registry names of `codes` and of the direct children of `unit`."""
+    return {code: name for code, name in conn.execute(_NAMES, {"codes": list(codes), "unit": unit})}
+
+
+def grids_in(conn: Connection, root: str) -> list[Row[Any]]:
+    """(code, name, last_basic_ms, last_screening_ms) of the live grids of a subtree."""
+    bounds = {"low": root, "high": subtree_upper_bound(root)}
+    return list(conn.execute(_GRIDS, bounds))
+
+
+def links(conn: Connection, units: Sequence[str]) -> tuple[dict[str, int], set[str]]:
+    """Freshness times of `units`, and the direct children enrolled here (with a credential)."""
+    times: dict[str, int] = {}
+    enrolled: set[str] = set()
+    for unit, ms in conn.execute(_LINKS, {"units": list(units)}):
+        if ms == -1:
+            enrolled.add(unit)
+        else:
+            times[unit] = int(ms)
+    return times, enrolled

@@ -1,0 +1,207 @@
+"""Operator exchanges between a child and its parent (docs/protocol.md, "Operator exchanges"),
+and the reports of the operator commands (`tiersync status|verify|rebuild|bundle|audit --json`).
+
+A digest is `[count, sum]`: how many record versions, and the sum modulo 2**40 of their 40-bit
+hashes of (id, version). Tree nodes are named by a hex prefix of the record id ("" is a kind's
+root, "3f" one of its 256 buckets, "3fa" a sixteenth of that...).
+"""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.sync import PROTOCOL_VERSION, ChangeRecord, UnitChange
+
+Digest = tuple[int, int]
+HexPrefix = str
+
+
+class _Inbound(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DigestRoot(BaseModel):
+    """Per kind, the digest of every record version made in `subtree` that this node holds."""
+
+    protocol: int = PROTOCOL_VERSION
+    subtree: str
+    kinds: dict[str, Digest] = Field(default_factory=dict)
+
+
+class DigestQuery(_Inbound):
+    """Which tree nodes of one kind to expand (children) or list (leaves)."""
+
+    kind: str = Field(max_length=32)
+    prefixes: list[HexPrefix] = Field(max_length=8192)
+
+
+class DigestNodes(BaseModel):
+    """For each asked prefix, the digest of each non-empty child prefix."""
+
+    kind: str
+    nodes: dict[HexPrefix, dict[HexPrefix, Digest]]
+
+
+class DigestLeaves(BaseModel):
+    """For each asked prefix, id → version of every record version under it."""
+
+    kind: str
+    leaves: dict[HexPrefix, dict[str, str]]
+
+
+class RecordsQuery(_Inbound):
+    ids: list[UUID] = Field(max_length=5000)
+    data: bool = Field(True, description="false: versions only")
+
+
+class RecordsFound(BaseModel):
+    """The asked records the parent holds made in the child's subtree (`versions`, and with
+    `data` the `records` themselves); `foreign`: ids it holds at a version made outside that
+    subtree (an id conflict the child lost), version only, no data."""
+
+    versions: dict[str, str] = Field(default_factory=dict)
+    records: list[ChangeRecord] = Field(default_factory=list)
+    foreign: dict[str, str] = Field(default_factory=dict)
+
+
+class RepairBatch(_Inbound):
+    """Records a child sends back up outside its log order: checked and applied like a push,
+    but no cursor moves."""
+
+    protocol: int
+    source: str
+    records: list[ChangeRecord] = Field(max_length=10_000)
+
+
+class RepairResult(BaseModel):
+    applied: int
+    stale: int
+    quarantined: int
+
+
+class ExportPage(BaseModel):
+    """One page of the parent's copy of a child's subtree (for `tiersync rebuild`)."""
+
+    protocol: int = PROTOCOL_VERSION
+    subtree: str
+    cursor: int = Field(description="the parent's cursor in the child's log")
+    records: list[ChangeRecord]
+    units: list[UnitChange] = Field(default_factory=list)
+    next: str | None = None
+
+
+# --- reports of the commands ---------------------------------------------------------------
+
+
+class UpstreamStatus(BaseModel):
+    parent_url: str | None
+    acked: int
+    durable: int
+    last_push_at: datetime | None
+    pending: int = Field(description="changes made here not yet acknowledged by the parent")
+    last_error: str | None
+    last_error_at: datetime | None
+    bundles_awaiting_receipt: int = 0
+
+
+class ChildStatus(BaseModel):
+    code: str
+    name: str
+    level: str
+    enrolled: bool
+    revoked: bool
+    last_contact: datetime | None
+    cursor: int
+    records_received: int
+    lag_changes: int | None = Field(description="0 when the last push reached the child's head")
+    lag_seconds: float | None = Field(description="time since the last push")
+    log_lag_ms: int | None = Field(description="span of the child's log not yet held here")
+    stale: bool
+    digest: Literal["match", "mismatch", "unknown"] = "unknown"
+    verify_requested: bool = False
+
+
+class StatusReport(BaseModel):
+    node: str
+    name: str
+    level: str
+    last_hlc: int
+    records: int
+    quarantined: int
+    upstream: UpstreamStatus | None
+    children: list[ChildStatus]
+
+
+class Difference(BaseModel):
+    id: str
+    kind: str
+    here: str | None = Field(description="version held by this node")
+    there: str | None = Field(description="version held by the other side")
+    action: Literal["send", "fetch", "conflict"]
+
+
+class LinkVerify(BaseModel):
+    peer: str
+    checked_kinds: int
+    differences: list[Difference]
+    sent: int = 0
+    fetched: int = 0
+    remaining: int = 0
+    conflicts: int = 0
+    requests: int = 0
+    bytes: int = 0
+    scrubbed_rows: int = 0
+
+
+class ChildVerify(BaseModel):
+    code: str
+    state: Literal["match", "mismatch", "unknown"]
+    detail: str
+    verify_requested: bool
+
+
+class VerifyReport(BaseModel):
+    node: str
+    parent: LinkVerify | None
+    children: list[ChildVerify]
+    ok: bool
+    repaired: bool = False
+    seconds: float = 0.0
+
+
+class RebuildReport(BaseModel):
+    node: str
+    records: int
+    units: int
+    last_hlc: int
+    acked: int
+    pages: int
+
+
+class BundleReport(BaseModel):
+    file: str
+    direction: Literal["up", "down"]
+    source: str
+    target: str
+    since: int
+    until: int
+    records: int
+    units: int
+    sha256: str
+    applied: int = 0
+    stale: int = 0
+    quarantined: int = 0
+    already_imported: bool = False
+    cursor: int | None = None
+    receipt: str | None = None
+
+
+class AuditRead(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    outcome: str
+    detail: str
