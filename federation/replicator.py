@@ -28,9 +28,9 @@ async def _in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 @dataclass
 class ReplicatorConfig:
     source: str
-    batch_max_records: int = 1000
+    batch_max_records: int = 5000
     batch_max_bytes: int = 4_000_000
-    delay_s: float = 0.05
+    delay_s: float = 0.02
     retry_min_s: float = 0.2
     retry_max_s: float = 30.0
     idle_poll_s: float = 30.0

@@ -84,6 +84,16 @@ def validate_id_number(value: str) -> str:
     return value
 
 
+def decoded_sex(valid_id: str) -> Literal["male", "female"]:
+    """The sex encoded in an ID number already validated (no second check: a hot path)."""
+    return "male" if int(valid_id[16]) % 2 else "female"
+
+
+def decoded_birth_date(valid_id: str) -> date:
+    """The birth date encoded in an ID number already validated (no second check)."""
+    return date(int(valid_id[6:10]), int(valid_id[10:12]), int(valid_id[12:14]))
+
+
 def birth_date_of(id_number: str) -> date:
     """The birth date encoded in a (valid) ID number."""
     return _birth_date(validate_id_number(id_number))

@@ -176,3 +176,12 @@ async def test_federation_kinds_are_refused_on_the_records_api(
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "kind"
+
+
+async def test_generated_ids_are_time_ordered_uuid7(node_client: httpx.AsyncClient) -> None:
+    ids = [uuid.UUID((await node_client.post("/api/v1/records", json=person())).json()["id"])]
+    result = (await node_client.post("/api/v1/records/bulk", json=[household()])).json()
+    assert result["accepted"] == 1
+    ids.append(uuid.UUID((await node_client.post("/api/v1/records", json=person())).json()["id"]))
+    assert all(i.version == 7 for i in ids)
+    assert ids[0].int >> 80 <= ids[1].int >> 80  # the millisecond prefix never goes back

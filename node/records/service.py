@@ -13,6 +13,7 @@ from federation.hlc import format_version
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from node.records import repository
+from node.records.ids import uuid7
 from node.records.store import Version, store_versions
 from schemas.codes import is_within
 from schemas.errors import details_from_validation_error, summarize
@@ -123,7 +124,7 @@ def _read_back(txn: WriteTxn, rid: uuid.UUID) -> RecordRead:
 def create_record(db: Database, *, node: NodeIdentity, body: RecordCreate) -> RecordRead:
     """Create a record; an id that already exists (even deleted) is a 409."""
     data = _checked_data(node, body)
-    rid = body.id or uuid.uuid4()
+    rid = body.id or uuid7()
     with db.write() as txn:
         if repository.fetch_heads(txn.conn, [rid]):
             raise Conflict(f"record {rid} already exists", [FieldError("id", "already exists")])
@@ -210,7 +211,7 @@ def bulk_write(db: Database, *, node: NodeIdentity, items: list[Any]) -> BulkRes
             rejected.append(_rejection(index, raw, _describe_error(exc)))
             continue
         # A later row with the same id replaces an earlier one, as sequential PUTs would.
-        accepted[body.id or uuid.uuid4()] = (index, body, data)
+        accepted[body.id or uuid7()] = (index, body, data)
     with db.write() as txn:
         heads = repository.fetch_heads(txn.conn, list(accepted))
         versions: list[Version] = []

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from schemas.common import GridCode, KindModel, NonEmptyStr, PastDate, Phone, Sex
-from schemas.idnumber import IdNumber, birth_date_of, sex_of
+from schemas.idnumber import IdNumber, decoded_birth_date, decoded_sex
 
 
 class PersonStatus(StrEnum):
@@ -52,9 +52,9 @@ class Person(KindModel):
     @classmethod
     def _sex_matches_id(cls, value: Sex, info: ValidationInfo) -> Sex:
         id_number = info.data.get("id_number")
-        if id_number is not None and sex_of(id_number) != value:
+        if id_number is not None and decoded_sex(id_number) != value:
             raise ValueError(
-                f"sex {value} does not match ID number, whose 17th digit says {sex_of(id_number)}"
+                f"sex {value} does not match ID number, whose 17th digit says {decoded_sex(id_number)}"
             )
         return value
 
@@ -62,9 +62,9 @@ class Person(KindModel):
     @classmethod
     def _birth_date_matches_id(cls, value: date, info: ValidationInfo) -> date:
         id_number = info.data.get("id_number")
-        if id_number is not None and birth_date_of(id_number) != value:
+        if id_number is not None and decoded_birth_date(id_number) != value:
             raise ValueError(
                 f"birth_date {value.isoformat()} does not match ID number, which says "
-                f"{birth_date_of(id_number).isoformat()}"
+                f"{decoded_birth_date(id_number).isoformat()}"
             )
         return value

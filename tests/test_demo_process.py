@@ -1,0 +1,73 @@
+"""`tiersync demo` (the README's main job) as a user runs it: a network of real processes."""
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from node.launcher import tiersync_command
+from node.seed.topology import HAZANG
+from tests.processes import wait_for
+
+pytestmark = pytest.mark.slow
+NODES = 12
+
+
+def free_port_run(count: int) -> int:
+    """A base port with `count` free ports from it on 127.0.0.1."""
+    for _ in range(50):
+        base = random.randint(20_000, 40_000)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no run of free ports")
+
+
+def test_demo_starts_the_network_loads_the_article_and_stops_cleanly(tmp_path: Path) -> None:
+    base = free_port_run(NODES)
+    log = (tmp_path / "demo.log").open("w")
+    demo = subprocess.Popen(
+        [*tiersync_command(), "demo", "--base-port", str(base), "--data-dir", str(tmp_path)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TIERSYNC_")},
+    )
+    try:
+        text = lambda: (tmp_path / "demo.log").read_text()  # noqa: E731
+        wait_for(
+            lambda: "Ctrl+C stops every node" in text() or demo.poll() is not None,
+            240,
+            "the demo to come up",
+        )
+        assert demo.poll() is None, text()
+        output = text()
+        assert "the prefecture holds all" in output
+        assert f"http://127.0.0.1:{base}" in output and "Hazang Village" in output
+        top = f"http://127.0.0.1:{base}"
+        summary = httpx.get(f"{top}/api/v1/views/summary", params={"unit": HAZANG}).json()
+        assert summary["counts"]["person"] == 2223 and summary["counts"]["household"] == 583
+        assert len(summary["children"]) == 10  # Hazang's grids, named by the registry
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(60) == 0
+        deadline = time.monotonic() + 10
+        for port in range(base, base + NODES):
+            while True:  # every node process has let go of its port
+                with socket.socket() as sock:
+                    if sock.connect_ex(("127.0.0.1", port)) != 0:
+                        break
+                assert time.monotonic() < deadline, f"port {port} still served after the demo"
+                time.sleep(0.1)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        log.close()
