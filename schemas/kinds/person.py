@@ -53,8 +53,8 @@ class Person(KindModel):
     def _sex_matches_id(cls, value: Sex, info: ValidationInfo) -> Sex:
         id_number = info.data.get("id_number")
         if id_number is not None and decoded_sex(id_number) != value:
-            encoded = decoded_sex(id_number)
-            raise ValueError(f"sex {value} does not match ID number, which says {encoded}")
+            says = decoded_sex(id_number)
+            raise ValueError(f"sex {value} does not match ID number: its 17th digit says {says}")
         return value
 
     @field_validator("birth_date")
