@@ -17,6 +17,7 @@ import httpx
 import orjson
 
 from bench.common import (
+    ID_KINDS,
     VILLAGE,
     NodeProcess,
     RawSqlite,
@@ -83,6 +84,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument(
+        "--ids",
+        choices=ID_KINDS,
+        default="uuid4",
+        help="uuid4: an imported register's random ids; uuid7: time-ordered, as the node makes",
+    )
+    parser.add_argument(
         "--batch",
         type=int,
         action="append",
@@ -94,7 +101,7 @@ def main() -> None:
 
     print(f"bulk insert: {args.records:,} person records; {machine()}")
     started = time.perf_counter()
-    records = person_records(args.records)
+    records = person_records(args.records, ids=args.ids)
     print(f"generated in {time.perf_counter() - started:.1f}s")
     results = []
     for size in sizes:

@@ -201,16 +201,31 @@ _GIVEN = [
 _ETHNICITIES = ["Han", "Tibetan", "Hui", "Tu", "Salar", "Mongol"]
 
 
-def person_records(n: int, unit: str = VILLAGE, *, seed: int = 1) -> list[dict[str, Any]]:
-    """`n` valid person records (API shape): random uuid4 ids, ID numbers, names, birth dates.
+ID_KINDS = ("uuid4", "uuid7")
+
+
+def record_id(rng: random.Random, ids: str, index: int) -> str:
+    """A random uuid4 (an imported register's ids), or a time-ordered uuid7 as the node makes."""
+    if ids == "uuid7":
+        ms = 1_764_000_000_000 + index  # one per millisecond: ordered like a live node's
+        value = ms << 80 | 0x7 << 76 | rng.getrandbits(12) << 64 | 0b10 << 62 | rng.getrandbits(62)
+        return str(uuid.UUID(int=value))
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def person_records(
+    n: int, unit: str = VILLAGE, *, seed: int = 1, ids: str = "uuid4"
+) -> list[dict[str, Any]]:
+    """`n` valid person records (API shape): uuid4 or uuid7 ids, ID numbers, names, birth dates.
 
     Consecutive records share nothing but the region and the unit, so compression ratios on the
     wire are not flattered by runs of equal values.
     """
     rng = random.Random(seed)
+    offset = seed * 10_000_000  # later batches (catch-up rounds) sort after earlier ones
     first_day = date(1940, 1, 1)
     out = []
-    for _ in range(n):
+    for index in range(n):
         birth = first_day + timedelta(days=rng.randrange(29_000))
         id_number = make_id_number("632322", birth, rng.randrange(1000))
         data = {
@@ -227,7 +242,7 @@ def person_records(n: int, unit: str = VILLAGE, *, seed: int = 1) -> list[dict[s
             del data["grid"]
         out.append(
             {
-                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "id": record_id(rng, ids, offset + index),
                 "kind": "person",
                 "unit": unit,
                 "data": data,

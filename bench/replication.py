@@ -35,6 +35,7 @@ import orjson
 
 from bench.common import (
     COUNTY,
+    ID_KINDS,
     PREFECTURE,
     TOWNSHIP,
     VILLAGE,
@@ -148,7 +149,12 @@ def pair(tmp: Path, **village_settings: Any) -> tuple[NodeProcess, NodeProcess]:
 
 
 def one_hop(
-    records: list[dict[str, Any]], catchup: int, rounds: int, **settings: Any
+    records: list[dict[str, Any]],
+    catchup: int,
+    rounds: int,
+    *,
+    ids: str = "uuid4",
+    **settings: Any,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"n": len(records)}
     with workdir("repl") as tmp:
@@ -160,7 +166,7 @@ def one_hop(
             f"{time.perf_counter() - started:.1f}s (head {head})",
             flush=True,
         )
-        extra = [person_records(catchup, seed=1000 + i) for i in range(rounds)]
+        extra = [person_records(catchup, seed=1000 + i, ids=ids) for i in range(rounds)]
         out["raw_before"], out["raw_catchup_s"] = raw_run(records, extra, tmp / "raw1.sqlite")
         with running(township):
             village.settings["parent_url"] = township.url
@@ -351,6 +357,12 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument(
+        "--ids",
+        choices=ID_KINDS,
+        default="uuid4",
+        help="uuid4: an imported register's random ids; uuid7: time-ordered, as the node makes",
+    )
     parser.add_argument("--catchup", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5, help="catch-up rounds")
     parser.add_argument("--samples", type=int, default=50)
@@ -367,12 +379,12 @@ def main() -> None:
     print(f"replication: {args.records:,} person records; {machine()}")
     if village:
         print(f"village settings: {village}")
-    records = person_records(args.records)
+    records = person_records(args.records, ids=args.ids)
     lines: list[list[Any]] = []
     hop: dict[str, Any] | None = None
     if parts & {"a", "b"}:
         print("a) one hop village → township (processes)", flush=True)
-        hop = one_hop(records, args.catchup, args.rounds, **village)
+        hop = one_hop(records, args.catchup, args.rounds, ids=args.ids, **village)
         lines += [
             [
                 "a",
