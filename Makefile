@@ -49,6 +49,7 @@ format: venv
 
 bench: venv
 	$(BIN)/python -m bench.bulk_insert
+	$(BIN)/python -m bench.replication --skip-in-process
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache
