@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from federation.auth import BearerToken
+from federation.client import parent_client
 from federation.codec import encode
 from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
 from federation.peer import OutgoingBatch
@@ -44,12 +44,8 @@ class HttpPeer:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
-                auth=BearerToken(self.token),
-                transport=self.transport,
-                timeout=self.timeout_s,
-                headers={"X-Tiersync-Protocol": str(PROTOCOL_VERSION)},
+            self._client = parent_client(
+                self.base_url, self.token, transport=self.transport, timeout_s=self.timeout_s
             )
         return self._client
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from federation.auth import BearerToken
+from federation.client import parent_client
 from federation.codec import encode
 from federation.errors import PeerUnavailable
 from federation.http_peer import _error_for
@@ -52,12 +52,12 @@ class OpsClient:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url,
-                auth=BearerToken(self.token),
+            self._client = parent_client(
+                self.base_url,
+                self.token,
                 transport=self.transport,
-                timeout=self.timeout_s,
-                headers={"X-Tiersync-Protocol": str(PROTOCOL_VERSION), "Accept-Encoding": "zstd"},
+                timeout_s=self.timeout_s,
+                headers={"Accept-Encoding": "zstd"},
             )
         return self._client
 

@@ -124,9 +124,12 @@ async def test_verify_and_repair_on_postgresql(
         )
         found = await verify(cluster, village, deep=True)
         assert found.parent is not None and found.parent.scrubbed_rows > 0
-        # The township's own kept digest still counts the deleted row: only its deep verify
-        # sees that; the village's walk finds its own damaged record.
-        assert [(d.id, d.action) for d in found.parent.differences] == [(records[9]["id"], "fetch")]
+        # The township's own kept digest still counts the deleted row, so the village's walk
+        # finds it only when it shares a digest bucket with the damaged record (time-ordered
+        # ids often do); the damaged record itself is always found.
+        differences = {(d.id, d.action) for d in found.parent.differences}
+        assert (records[9]["id"], "fetch") in differences
+        assert differences <= {(records[9]["id"], "fetch"), (records[5]["id"], "send")}
         assert (await verify(cluster, township, deep=True)).children[0].state == "mismatch"
         repaired = await verify(cluster, village, repair=True)
         assert repaired.ok and repaired.parent is not None and repaired.parent.sent == 1

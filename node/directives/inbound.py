@@ -19,6 +19,7 @@ from node.directives import repository
 from node.directives.feed import directives_changed
 from node.directives.versions import index_directive, receipt_of, receipt_version, target_units
 from node.records.store import Version, store_versions
+from node.records.wire import to_version
 from node.sync.repository import add_audit
 from schemas.codes import is_within
 from schemas.directives import DirectiveFeed, receipt_id
@@ -77,19 +78,7 @@ class SqlDirectiveStore:
                 if reason:
                     refused.append(reason)
                     continue
-                hlc, origin = parse_version(record.version)
-                accepted.append(
-                    Version(
-                        record.id,
-                        record.kind,
-                        record.unit,
-                        dict(record.data),
-                        hlc,
-                        origin,
-                        record.deleted,
-                        record.schema_version,
-                    )
-                )
+                accepted.append(to_version(record))
             directives = _latest(accepted)
             # The receipts go in the same store call: one pass of the per-write bookkeeping.
             receipts = self._receipts_due(txn, directives)

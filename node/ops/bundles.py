@@ -19,8 +19,8 @@ from node.directives.inbound import SqlDirectiveStore
 from node.errors import Forbidden
 from node.ops import bundle_file, repository
 from node.ops.bundle_file import BundleRefused
-from node.ops.wire import to_version
 from node.records.store import store_versions
+from node.records.wire import to_version
 from node.sync import repository as sync_repo
 from node.sync.outbox import SqlChangeStore, record_to_wire
 from node.sync.receive import CursorGap, Receiver

@@ -24,13 +24,11 @@ from node.db import WriteTxn
 from node.directives.versions import index_directive
 from node.errors import Conflict
 from node.models import Record, table
-from node.ops.wire import to_version
 from node.records.store import Version, store_versions
+from node.records.wire import to_version
 from node.sync.outbox import SqlChangeStore
-from node.units import repository as units_repo
-from schemas.codes import level_of, parent_of
+from node.sync.receive import apply_units
 from schemas.ops import RebuildReport
-from schemas.sync import UnitChange
 
 Progress = Callable[[int], None]
 
@@ -69,7 +67,7 @@ async def rebuild_from_parent(
             parent_cursor = page.cursor
             with ctx.db.write(notify=False) as txn:
                 txn.observe(page.cursor)
-                units += _store_units(txn, page.units)
+                units += apply_units(txn, page.units)
                 versions = [to_version(r) for r in page.records]
                 stored = store_versions(txn, versions).stored
                 _index_directives(txn, settings.code, versions, stored)
@@ -113,25 +111,3 @@ def _index_directives(
     for version in versions:
         if version.kind == "directive" and version.id in kept:
             index_directive(txn, directive_id=version.id, node_code=code)
-
-
-def _store_units(txn: WriteTxn, entries: list[UnitChange]) -> int:
-    stored = 0
-    for unit in entries:
-        held = units_repo.get_unit(txn.conn, unit.code)
-        if held is not None and held.hlc >= unit.hlc:
-            continue
-        txn.observe(unit.hlc)
-        units_repo.upsert_unit(
-            txn.conn,
-            {
-                "code": unit.code,
-                "name": unit.name,
-                "level": level_of(unit.code).value,
-                "parent": parent_of(unit.code),
-                "hlc": unit.hlc,
-                "seq": txn.tick(),
-            },
-        )
-        stored += 1
-    return stored

@@ -16,8 +16,8 @@ from federation.hlc import parse_version
 from federation.ops_client import OpsClient
 from node.context import NodeContext
 from node.ops import digest_tree, digests, repository
-from node.ops.wire import to_version
 from node.records.store import store_versions
+from node.records.wire import to_version
 from node.sync.outbox import record_to_wire
 from schemas.codes import is_within
 from schemas.ops import Difference, LinkVerify

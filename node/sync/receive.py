@@ -67,7 +67,7 @@ class Receiver:
                 raise CursorGap(cursor, batch.since)
             versions, quarantined = _sort_records(txn, child, batch.records)
             result = store_versions(txn, versions)
-            _apply_units(txn, batch.units)
+            apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
             cursor = max(cursor, batch.until)
             repository.save_child_push(
@@ -198,11 +198,14 @@ def _quarantine_row(txn: WriteTxn, child: str, rec: ChangeRecord, reason: str) -
     }
 
 
-def _apply_units(txn: WriteTxn, units: list[UnitChange]) -> None:
+def apply_units(txn: WriteTxn, units: list[UnitChange]) -> int:
+    """Store registry entries newer (by hlc) than those held; returns how many were stored."""
+    stored = 0
     for unit in units:
         held = units_repo.get_unit(txn.conn, unit.code)
         if held is not None and held.hlc >= unit.hlc:
             continue
+        stored += 1
         txn.observe(unit.hlc)
         units_repo.upsert_unit(
             txn.conn,
@@ -215,3 +218,4 @@ def _apply_units(txn: WriteTxn, units: list[UnitChange]) -> None:
                 "seq": txn.tick(),
             },
         )
+    return stored
