@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from federation.errors import CursorMismatch, FederationError, PeerRejected, PeerUnavailable
-from federation.peer import ChangeStore, Peer
+from federation.peer import ChangeStore, OutgoingBatch, Peer
 
 log = logging.getLogger("tiersync.replicator")
 T = TypeVar("T")
@@ -53,28 +53,38 @@ class Replicator:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run_once(self) -> int:
-        """Push until the parent holds the whole log; returns records pushed. Raises on failure."""
+        """Push until the parent holds the whole log; returns records pushed. Raises on failure.
+
+        The next batch is read while the current one is in flight (reading changes nothing), so
+        the child's work overlaps the parent's apply; the ack is still saved before moving on.
+        """
         pushed = 0
-        since = await self.blocking(self.store.acked)
-        while True:
-            batch = await self.blocking(
-                self.store.read_batch,
-                since,
-                max_records=self.config.batch_max_records,
-                max_bytes=self.config.batch_max_bytes,
-            )
-            if batch.empty:
-                return pushed
+        batch = await self._read(await self.blocking(self.store.acked))
+        while not batch.empty:
+            ahead = asyncio.ensure_future(self._read(batch.until))
             try:
                 ack = await self.peer.push(batch, source=self.config.source)
             except CursorMismatch as mismatch:
+                await _discard(ahead)
                 log.warning("rewinding to parent cursor %s (%s)", mismatch.cursor, mismatch.reason)
                 await self.blocking(self.store.rewind, mismatch.cursor)
-                since = mismatch.cursor
+                batch = await self._read(mismatch.cursor)
                 continue
+            except BaseException:
+                await _discard(ahead)
+                raise
             await self.blocking(self.store.save_ack, until=batch.until, durable=ack.durable)
             pushed += len(batch.records)
-            since = batch.until
+            batch = await ahead
+        return pushed
+
+    async def _read(self, since: int) -> OutgoingBatch:
+        return await self.blocking(
+            self.store.read_batch,
+            since,
+            max_records=self.config.batch_max_records,
+            max_bytes=self.config.batch_max_bytes,
+        )
 
     async def run_forever(self) -> None:
         """Push on every local change (after a short batching window), retrying with backoff."""
@@ -118,3 +128,10 @@ class Replicator:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
         self._wake.clear()
+
+
+async def _discard(task: "asyncio.Future[Any]") -> None:
+    """Wait out a read-ahead that is no longer wanted (a thread cannot be cancelled)."""
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task

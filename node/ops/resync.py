@@ -4,7 +4,7 @@ child to do so by lowering its cursor, so its next push is answered 409 and rese
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from federation.http_peer import HttpPeer
@@ -27,19 +27,20 @@ class _CountingStore:
     total: int
     progress: Progress | None
     sent: int = 0
-    _last: int = 0
+    _sizes: dict[int, int] = field(default_factory=dict)  # batch until -> items (read ahead)
 
     def acked(self) -> int:
         return self.inner.acked()
 
     def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
         batch = self.inner.read_batch(since, max_records=max_records, max_bytes=max_bytes)
-        self._last = len(batch.records) + len(batch.units)
+        if not batch.empty:  # an empty read-ahead has the previous batch's `until`
+            self._sizes[batch.until] = len(batch.records) + len(batch.units)
         return batch
 
     def save_ack(self, *, until: int, durable: int) -> None:
         self.inner.save_ack(until=until, durable=durable)
-        self.sent += self._last
+        self.sent += self._sizes.pop(until, 0)
         if self.progress:
             self.progress(min(self.sent, self.total), self.total)
 
