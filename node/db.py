@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event, select, update
+from sqlalchemy import Connection, Engine, Table, create_engine, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from federation.hlc import Clock, tick, wall_ms
@@ -25,6 +26,13 @@ node_state = table(NodeState)
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def upsert_insert(conn: Connection, table: Table) -> Any:
+    """An INSERT of the connection's dialect, the one that has `on_conflict_do_update` on both
+    engines (SQLite and PostgreSQL spell it alike)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def make_engine(url: str) -> Engine:

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from node.db import upsert_insert
 from node.directives.models import DirectiveEntry, DirectivePull
 from node.models import NodeState, Record, table
 
@@ -18,8 +18,7 @@ _ID_CHUNK = 900  # under SQLite's bound-parameter limit on old builds
 
 
 def upsert_entry(conn: Connection, row: dict[str, Any]) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(entries).values(**row)
+    stmt = upsert_insert(conn, entries).values(**row)
     changed = {k: stmt.excluded[k] for k in row if k not in ("id", "received_at", "requested")}
     conn.execute(stmt.on_conflict_do_update(index_elements=[entries.c.id], set_=changed))
 

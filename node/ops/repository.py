@@ -5,8 +5,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from node.db import upsert_insert
 from node.models import ChildSync, Quarantined, Record, Unit, table
 from node.ops.models import BundleEntry, ChildReport, DigestBucket
 from node.records.repository import in_subtree
@@ -24,10 +24,6 @@ _ID_CHUNK = 900
 Delta = dict[tuple[str, str, int], list[int]]
 
 
-def _dialect(conn: Connection) -> Any:
-    return postgresql if conn.dialect.name == "postgresql" else sqlite
-
-
 def add_digest_deltas(conn: Connection, deltas: Delta) -> None:
     """Add (count, hash sum) deltas to digest rows, one upsert per write."""
     rows = [
@@ -37,7 +33,7 @@ def add_digest_deltas(conn: Connection, deltas: Delta) -> None:
     ]
     if not rows:
         return
-    stmt = _dialect(conn).insert(digests)
+    stmt = upsert_insert(conn, digests)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[digests.c.origin, digests.c.kind, digests.c.bucket],

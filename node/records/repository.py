@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from node.db import upsert_insert
 from node.models import ConflictEntry, Record, UnitCount, table
 from schemas.codes import subtree_upper_bound
 
@@ -60,8 +60,7 @@ def add_live_counts(conn: Connection, deltas: dict[tuple[str, str], int]) -> Non
     rows = [{"unit": u, "kind": k, "live": d} for (u, k), d in deltas.items() if d]
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(unit_counts)
+    stmt = upsert_insert(conn, unit_counts)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[unit_counts.c.unit, unit_counts.c.kind],

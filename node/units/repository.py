@@ -4,8 +4,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from node.db import upsert_insert
 from node.models import ChildCredential, Unit, table
 from node.records.repository import in_subtree
 
@@ -14,8 +14,7 @@ credentials = table(ChildCredential)
 
 
 def upsert_unit(conn: Connection, row: dict[str, Any]) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(units).values(**row)
+    stmt = upsert_insert(conn, units).values(**row)
     changed = {k: stmt.excluded[k] for k in ("name", "level", "parent", "hlc", "seq")}
     conn.execute(stmt.on_conflict_do_update(index_elements=[units.c.code], set_=changed))
 
@@ -39,8 +38,7 @@ def units_changed_since(conn: Connection, seq: int) -> list[Row[Any]]:
 
 
 def put_credential(conn: Connection, *, code: str, token_hash: str, at: datetime) -> None:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(credentials).values(
+    stmt = upsert_insert(conn, credentials).values(
         code=code, token_hash=token_hash, created_at=at, revoked=False
     )
     conn.execute(

@@ -16,8 +16,8 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
+from node.db import upsert_insert
 from node.models import ChildCredential, ChildSync, NodeState, Record, Unit, table
 from node.views.models import GridEntry, PatrolVisit, Rollup, UnitFreshness
 from schemas.codes import subtree_upper_bound
@@ -28,10 +28,6 @@ visits = table(PatrolVisit)
 freshness = table(UnitFreshness)
 records = table(Record)
 _ID_CHUNK = 900
-
-
-def _insert(conn: Connection, target: Any) -> Any:
-    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(target)
 
 
 # --- write path ------------------------------------------------------------------------------
@@ -72,7 +68,7 @@ def add_rollup(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Add (n, amount) deltas: one upsert for the whole batch (keys are distinct)."""
     if not rows:
         return
-    stmt = _insert(conn, rollup)
+    stmt = upsert_insert(conn, rollup)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[rollup.c.unit, rollup.c.dim, rollup.c.kind, rollup.c.key],
@@ -88,7 +84,7 @@ def add_rollup(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def add_grids(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = _insert(conn, grids)
+    stmt = upsert_insert(conn, grids)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[grids.c.code],
@@ -101,7 +97,7 @@ def add_grids(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def add_visits(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
-    stmt = _insert(conn, visits)
+    stmt = upsert_insert(conn, visits)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[visits.c.grid, visits.c.patrol_type, visits.c.visited_ms],
@@ -115,7 +111,7 @@ def merge_freshness(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Keep the later of the held and the given time per unit (a max-merge: order-free)."""
     if not rows:
         return
-    stmt = _insert(conn, freshness)
+    stmt = upsert_insert(conn, freshness)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[freshness.c.unit],
@@ -153,7 +149,7 @@ def set_latest_visits(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Store each grid's latest basic and screening visit (a grid row is made if missing)."""
     if not rows:
         return
-    stmt = _insert(conn, grids)
+    stmt = upsert_insert(conn, grids)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[grids.c.code],
