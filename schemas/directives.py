@@ -106,11 +106,8 @@ class Laggard(BaseModel):
     overdue: bool
 
 
-class DirectiveSummary(BaseModel):
-    """A directive and its progress, as seen from this node.
-
-    Counts are of target units and cumulative: a done unit is also acknowledged and delivered.
-    """
+class DirectiveFacts(BaseModel):
+    """What every view of a directive says about it."""
 
     id: uuid.UUID
     title: str
@@ -121,6 +118,14 @@ class DirectiveSummary(BaseModel):
     deadline: datetime | None
     record_id: uuid.UUID | None = None
     superseded_by: uuid.UUID | None = None
+
+
+class DirectiveSummary(DirectiveFacts):
+    """A directive and its progress, as seen from this node.
+
+    Counts are of target units and cumulative: a done unit is also acknowledged and delivered.
+    """
+
     version: str
     requested: dict[str, object] | None = Field(
         default=None, description="The target as it was asked for (at the issuer only)"
@@ -141,18 +146,9 @@ class DirectiveRead(DirectiveSummary):
     laggards: list[Laggard] = Field(default_factory=list)
 
 
-class InboxItem(BaseModel):
+class InboxItem(DirectiveFacts):
     """A directive addressed to this node, with this node's receipt."""
 
-    id: uuid.UUID
-    title: str
-    body: str
-    kind: DirectiveKind
-    issuer: str
-    status: DirectiveStatus
-    deadline: datetime | None
-    record_id: uuid.UUID | None = None
-    superseded_by: uuid.UUID | None = None
     state: ReceiptState | None = Field(description="This node's receipt state")
     note: str | None = None
     at: datetime | None = Field(default=None, description="When this node reached that state")
