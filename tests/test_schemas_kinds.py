@@ -1,38 +1,18 @@
 """Every record kind: its example passes; missing, wrong, future and extra fields fail."""
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from schemas.kinds import (
     BASE_KINDS,
     KIND_MODELS,
     SCHEMA_VERSION,
     Kind,
-    example_data,
     model_for,
     validate_data,
 )
-
-
-def example(kind: Kind) -> dict[str, Any]:
-    return example_data(kind)
-
-
-def error_fields(exc: ValidationError) -> set[str]:
-    return {".".join(str(p) for p in err["loc"]) for err in exc.errors()}
-
-
-def rejects(kind: Kind, data: dict[str, Any], field: str, match: str = "") -> str:
-    with pytest.raises(ValidationError) as info:
-        validate_data(kind, data)
-    assert field in error_fields(info.value), info.value
-    text = str(info.value)
-    assert match in text, text
-    return text
-
+from tests.schema_checks import example, rejects
 
 REQUIRED = {
     Kind.person: {"id_number", "name", "sex", "birth_date"},
