@@ -19,6 +19,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, Request
 
+from node import gc_tuning
 from node.app import create_app
 from node.settings import Settings
 
@@ -29,7 +30,9 @@ def _replicator(request: Request) -> Any:
 
 def build(config: dict[str, Any]) -> FastAPI:
     manual = bool(config.pop("_manual_push", False))
-    app = create_app(Settings(**config), run_replicator=not manual)
+    app = create_app(
+        Settings(**config), run_replicator=not manual, background=[gc_tuning.startup_hook]
+    )
 
     @app.post("/bench/push", include_in_schema=False)
     async def push(request: Request) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from federation.hlc import Clock, wall_ms
 from node import migrate
 from node.api import error_handlers, health
+from node.checkpointer import checkpointer_hook
 from node.context import NodeContext
 from node.dashboard import routes as dashboard_routes
 from node.db import Database
@@ -54,6 +55,7 @@ def create_app(
     for tests that drive `run_once()` themselves. `background` adds more startup hooks.
     """
     hooks = [
+        checkpointer_hook,
         replication_hook(transport=transport, run=run_replicator),
         directives_hook(transport=transport, run=run_replicator),
         *(background or []),

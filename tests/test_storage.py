@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from node.errors import Conflict
 from node.models import ConflictEntry, NodeState, Record, UnitCount
 from node.records import repository
 from node.records.store import Version, store_versions
+from node.sync.outbox import record_to_wire
 from tests.storage_fixtures import (
     OTHER_VILLAGE,
     VILLAGE,
@@ -125,6 +127,44 @@ def test_a_deletion_is_a_change_in_the_feed(databases: Databases) -> None:
     write_one(db, record_id=version.id, deleted=True)
     rows = feed(db, since=cursor)
     assert [(row.id, row.deleted) for row in rows] == [(version.id, True)]
+
+
+def test_a_batch_written_in_one_call_reads_back_exactly_and_ships_the_same(
+    databases: Databases,
+) -> None:
+    """Rows go to the driver in one executemany with values converted by hand (node.db): what
+    reads back, and what the outbox ships as raw JSON text, must equal what was written."""
+    db = databases.open()
+    data = {"head_name": "扎西 Tashi", "address": '1 "Main" St', "n": [1, 2.5, None, True]}
+    with db.write() as txn:
+        first = [local_version(txn, data=data | {"i": i}) for i in range(3)]
+        store_versions(txn, first)
+    with db.write() as txn:  # one insert and two replacements (one a tombstone) in one batch
+        mixed = [
+            local_version(txn),
+            local_version(txn, record_id=first[0].id, data={"address": "2 New Road"}),
+            local_version(txn, record_id=first[1].id, deleted=True),
+        ]
+        store_versions(txn, mixed)
+    for version in [first[2], *mixed]:
+        row = head(db, version.id)
+        assert (row.data, row.hlc, row.deleted, row.unit) == (
+            version.data,
+            version.hlc,
+            version.deleted,
+            version.unit,
+        )
+        assert row.updated_at is not None
+    with db.read() as conn:
+        shipped = {
+            w["id"]: w for w in map(record_to_wire, repository.feed_since(conn, seq=0, limit=10))
+        }
+        decoded = {str(r.id): r for r in repository.changes_since(conn, seq=0, limit=10)}
+    assert shipped.keys() == decoded.keys() and len(shipped) == 4
+    for rid, wire in shipped.items():
+        assert orjson.loads(orjson.dumps(wire)) == orjson.loads(
+            orjson.dumps(record_to_wire(decoded[rid]))
+        )
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["insert", "update"])

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from node import gc_tuning
 from node.app import create_app
 from node.cli.common import node_context, say
 from node.cli.options import NodeConfig, node_command
@@ -43,7 +44,7 @@ def serve(
     say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, background=[gc_tuning.startup_hook]),
         host=host,
         port=port,
         log_level=log_level,

@@ -4,9 +4,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Row, String, Text, and_, cast, func, or_, select
 
-from node.db import upsert_insert
+from node.db import execute_many, upsert_insert
 from node.models import ConflictEntry, Record, UnitCount, table
 from schemas.codes import subtree_upper_bound
 
@@ -39,20 +39,15 @@ def fetch_heads(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, A
     return heads
 
 
-def insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(records.insert(), rows)
-
-
-def update_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def save_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert new record rows and replace held ones (same keys in every row), in one call."""
     if not rows:
         return
-    stmt = (
-        update(records)
-        .where(records.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in rows[0] if name != "id"})
+    stmt = upsert_insert(conn, records)
+    replaced = {name: stmt.excluded[name] for name in rows[0] if name != "id"}
+    execute_many(
+        conn, stmt.on_conflict_do_update(index_elements=[records.c.id], set_=replaced), rows
     )
-    conn.execute(stmt, [{f"b_{k}": v for k, v in row.items()} for row in rows])
 
 
 def add_live_counts(conn: Connection, deltas: dict[tuple[str, str], int]) -> None:
@@ -100,6 +95,28 @@ def list_page(
 def changes_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
     """The latest version of each record changed after log position `seq`, in log order."""
     stmt = select(records).where(records.c.seq > seq).order_by(records.c.seq).limit(limit)
+    return list(conn.execute(stmt))
+
+
+def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
+    """`changes_since` as the outbox ships it: the id and data as the text the database holds
+    (the data is embedded in the batch as it is, never decoded and encoded again)."""
+    stmt = (
+        select(
+            cast(records.c.id, String).label("id"),
+            records.c.kind,
+            records.c.unit,
+            cast(records.c.data, Text).label("data"),
+            records.c.hlc,
+            records.c.origin,
+            records.c.deleted,
+            records.c.schema_version,
+            records.c.seq,
+        )
+        .where(records.c.seq > seq)
+        .order_by(records.c.seq)
+        .limit(limit)
+    )
     return list(conn.execute(stmt))
 
 

@@ -49,8 +49,7 @@ def store_versions(
     """
     if heads is None:
         heads = repository.fetch_heads(txn.conn, [v.id for v in versions])
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     deltas: Counter[tuple[str, str]] = Counter()
     stored: list[uuid.UUID] = []
     stale: list[uuid.UUID] = []
@@ -77,19 +76,15 @@ def store_versions(
             "seq": txn.tick(),
             "updated_at": txn.now,
         }
-        if head is None:
-            inserts.append(row)
-        else:
-            updates.append(row)
-            if not head.deleted:
-                deltas[(head.unit, head.kind)] -= 1
+        rows.append(row)
+        if head is not None and not head.deleted:
+            deltas[(head.unit, head.kind)] -= 1
         if not version.deleted:
             deltas[(version.unit, version.kind)] += 1
         stored.append(version.id)
     # views: roll-up deltas (node/views/rollups.py), read before replaced rows are overwritten.
     view_rollups.record_changes(txn, heads=heads, versions=versions, stored=stored)
-    repository.insert_rows(txn.conn, inserts)
-    repository.update_rows(txn.conn, updates)
+    repository.save_rows(txn.conn, rows)
     repository.add_live_counts(txn.conn, dict(deltas))
     repository.add_conflicts(txn.conn, lost)
     # ops: keep the digest tree (node/ops/digest_tree.py) in step, in this transaction.

@@ -25,15 +25,25 @@ _ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record o
 
 
 def record_to_wire(row: Row[Any]) -> dict[str, Any]:
+    """A record row as it travels. Data read as JSON text (`feed_since`) is embedded as it is."""
+    data = row.data
     return {
-        "id": str(row.id),
+        "id": wire_id(row.id),
         "kind": row.kind,
         "unit": row.unit,
-        "data": row.data,
+        "data": orjson.Fragment(data) if isinstance(data, str) else data,
         "version": format_version(row.hlc, row.origin),
         "deleted": row.deleted,
         "schema_version": row.schema_version,
     }
+
+
+def wire_id(value: Any) -> str:
+    """The canonical text of an id: a uuid.UUID, or the 32 hex digits SQLite stores."""
+    text = str(value)
+    if len(text) == 32:
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return text
 
 
 def unit_to_wire(row: Row[Any]) -> dict[str, Any]:
@@ -58,7 +68,7 @@ class SqlChangeStore:
 
     def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
         with self.db.read() as conn:
-            records = records_repo.changes_since(conn, seq=since, limit=max_records)
+            records = records_repo.feed_since(conn, seq=since, limit=max_records)
             units = units_repo.units_changed_since(conn, since)[:max_records]
             head = max(records_repo.max_seq(conn), _max_unit_seq(conn))
             # ops: the root digest travels with the batch that reaches head (node/ops/reports.py)
@@ -78,7 +88,7 @@ class SqlChangeStore:
                 until = seq  # came from above (a directive): never pushed back up
                 continue
             wire = record_to_wire(row) if what == "r" else unit_to_wire(row)
-            size += len(orjson.dumps(wire["data"])) + _ENVELOPE_BYTES if what == "r" else 100
+            size += len(row.data) + _ENVELOPE_BYTES if what == "r" else 100
             if size > max_bytes and (out_records or out_units):
                 break
             (out_records if what == "r" else out_units).append(wire)
