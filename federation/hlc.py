@@ -5,13 +5,12 @@ counter in the low 16. It never goes backwards, follows real time when clocks ag
 ordered when they skew: a node that receives a version from the future moves its clock past it.
 """
 
-import re
 import time
 from collections.abc import Callable
 
 LOGICAL_BITS = 16
 MAX_HLC = 2**63 - 1  # stored in signed 64-bit columns
-_VERSION_RE = re.compile(r"([0-9a-f]{16})\.([0-9]+)")
+_HEX = frozenset("0123456789abcdef")
 _CODE_LENGTHS = (4, 6, 9, 12, 15)  # unit code lengths (schemas/codes.py)
 
 
@@ -39,11 +38,19 @@ def parse_version(version: str) -> tuple[int, str]:
     Only the form format_version produces is accepted (no sign, whitespace, `0x`, `_` or upper
     case, which int() would take), so string order of accepted versions stays (hlc, origin) order.
     """
-    match = _VERSION_RE.fullmatch(version) if isinstance(version, str) else None
-    hlc = int(match.group(1), 16) if match else -1
-    if match is None or hlc > MAX_HLC or len(match.group(2)) not in _CODE_LENGTHS:
-        raise ValueError(f"version {version!r} is not of the form <16 hex digits>.<unit code>")
-    return hlc, match.group(2)
+    if isinstance(version, str):
+        digits, _, origin = version.partition(".")
+        if (
+            len(digits) == 16
+            and _HEX.issuperset(digits)
+            and len(origin) in _CODE_LENGTHS
+            and origin.isascii()
+            and origin.isdigit()
+        ):
+            hlc = int(digits, 16)
+            if hlc <= MAX_HLC:
+                return hlc, origin
+    raise ValueError(f"version {version!r} is not of the form <16 hex digits>.<unit code>")
 
 
 Clock = Callable[[], int]

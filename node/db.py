@@ -57,7 +57,12 @@ def execute_many(conn: Connection, stmt: ClauseElement, rows: list[dict[str, Any
         values = [row[name] for row in rows]
         bind_type = compiled.binds[name].type.dialect_impl(dialect)
         process = bind_type.bind_processor(dialect)
-        columns.append([process(v) for v in values] if process else values)
+        if process is None:
+            columns.append(values)
+        elif all(v is values[0] for v in values):  # one value for the batch (e.g. a timestamp)
+            columns.append([process(values[0])] * len(values))
+        else:
+            columns.append([process(v) for v in values])
     if compiled.positiontup is not None:  # qmark (SQLite): tuples in the statement's order
         order = [names.index(name) for name in compiled.positiontup]
         params: Any = list(zip(*(columns[i] for i in order), strict=True))

@@ -9,7 +9,7 @@ changes in the same transaction.
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from federation.hlc import format_version
 from node.db import WriteTxn
@@ -18,8 +18,9 @@ from node.records import repository
 from node.views import rollups as view_rollups
 
 
-@dataclass(frozen=True)
-class Version:
+class Version(NamedTuple):
+    """One version of a record (a tuple: a batch builds thousands of them)."""
+
     id: uuid.UUID
     kind: str
     unit: str
@@ -54,6 +55,7 @@ def store_versions(
     stored: list[uuid.UUID] = []
     stale: list[uuid.UUID] = []
     lost: list[dict[str, Any]] = []
+    txn.observe(max((v.hlc for v in versions), default=0))  # seqs below come after every one
     for version in versions:
         head = heads.get(version.id)
         if head is not None and (head.hlc, head.origin) >= version.order_key():
@@ -63,7 +65,6 @@ def store_versions(
             continue
         if head is not None and head.origin != version.origin:
             lost.append(_lost(txn, kept=version, loser=head))
-        txn.observe(version.hlc)
         row = {
             "id": version.id,
             "kind": version.kind,

@@ -163,7 +163,7 @@ def _sort_records(
             continue
         hlc, origin = reason
         version = Version(
-            rec.id, rec.kind, rec.unit, dict(rec.data), hlc, origin, rec.deleted, rec.schema_version
+            rec.id, rec.kind, rec.unit, rec.data, hlc, origin, rec.deleted, rec.schema_version
         )
         held = latest.get(rec.id)
         if held is None or version.order_key() > held.order_key():
