@@ -3,12 +3,18 @@
 The child advances its cursor only after the parent's ack, and the ack follows the parent's
 commit, so a crash anywhere loses nothing: the worst case is a batch sent twice, which the parent
 applies idempotently. A 409 means the parent's cursor (the truth) differs: rewind and go on.
+
+A node with nothing to push still sends an empty batch (its acked cursor, no records) once it
+has not reached its parent for `heartbeat_s`: the parent records the contact, so an idle but
+healthy subtree does not turn stale there, and the freshness of the nodes below rides along
+(docs/protocol.md, Heartbeat).
 """
 
 import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +40,7 @@ class ReplicatorConfig:
     retry_min_s: float = 0.2
     retry_max_s: float = 30.0
     idle_poll_s: float = 30.0
+    heartbeat_s: float = 0.0  # an empty push after this long without contact; 0: never
 
 
 @dataclass
@@ -44,6 +51,8 @@ class Replicator:
     blocking: Callable[..., Awaitable[Any]] = _in_thread
     last_success: datetime | None = None
     last_error: str | None = None
+    clock: Callable[[], float] = time.monotonic  # seconds; for the heartbeat only
+    last_contact: float | None = None  # `clock` at the last ack from the parent
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -52,15 +61,17 @@ class Replicator:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
 
-    async def run_once(self) -> int:
+    async def run_once(self, *, heartbeat: bool = False) -> int:
         """Push until the parent holds the whole log; returns records pushed. Raises on failure.
 
         The next batch is read while the current one is in flight (reading changes nothing), so
         the child's work overlaps the parent's apply; the ack is still saved before moving on.
+        With `heartbeat`, at least one batch reaches the parent, empty if there is nothing new.
         """
         pushed = 0
+        owed = heartbeat
         batch = await self._read(await self.blocking(self.store.acked))
-        while not batch.empty:
+        while owed or not batch.empty:
             ahead = asyncio.ensure_future(self._read(batch.until))
             try:
                 ack = await self.peer.push(batch, source=self.config.source)
@@ -74,9 +85,23 @@ class Replicator:
                 await _discard(ahead)
                 raise
             await self.blocking(self.store.save_ack, until=batch.until, durable=ack.durable)
+            self.last_contact = self.clock()
+            owed = False
             pushed += len(batch.records)
             batch = await ahead
         return pushed
+
+    def heartbeat_due(self) -> bool:
+        """The parent has not heard from this node for `heartbeat_s` (or not since start)."""
+        return self._until_heartbeat() <= 0
+
+    def _until_heartbeat(self) -> float:
+        """Seconds until a heartbeat is owed (infinite when heartbeats are off)."""
+        if self.config.heartbeat_s <= 0:
+            return float("inf")
+        if self.last_contact is None:
+            return 0.0
+        return self.last_contact + self.config.heartbeat_s - self.clock()
 
     async def _read(self, since: int) -> OutgoingBatch:
         return await self.blocking(
@@ -87,12 +112,13 @@ class Replicator:
         )
 
     async def run_forever(self) -> None:
-        """Push on every local change (after a short batching window), retrying with backoff."""
+        """Push on every local change (after a short batching window), and a heartbeat when
+        idle for `heartbeat_s`, retrying with backoff."""
         self._loop = asyncio.get_running_loop()
         failures = 0
         while True:
             try:
-                await self.run_once()
+                await self.run_once(heartbeat=self.heartbeat_due())
             except FederationError as exc:
                 failures += 1
                 await self._failed(exc)
@@ -104,7 +130,8 @@ class Replicator:
             failures = 0
             self.last_error = None
             self.last_success = datetime.now(UTC)
-            await self._sleep_or_wake(self.config.idle_poll_s, wake_early=True)
+            idle = min(self.config.idle_poll_s, max(0.0, self._until_heartbeat()))
+            await self._sleep_or_wake(idle, wake_early=True)
             await asyncio.sleep(self.config.delay_s)  # batching window: gather a burst
 
     async def _failed(self, exc: FederationError) -> None:

@@ -22,6 +22,7 @@ def build_replicator(ctx: NodeContext, *, transport: Any = None) -> Replicator:
         batch_max_bytes=settings.batch_max_bytes,
         delay_s=settings.push_delay_ms / 1000,
         retry_max_s=settings.retry_max_s,
+        heartbeat_s=settings.heartbeat_s,
     )
     replicator = Replicator(store=SqlChangeStore(ctx.db, settings.code), peer=peer, config=config)
     ctx.db.on_commit(replicator.notify)

@@ -40,7 +40,8 @@ def on_push(txn: WriteTxn, *, child: str, reported: Iterable[Any], logged: bool)
         if unit != child and _is_node_code(unit) and is_within(unit, child):
             times[unit] = max(times.get(unit, 0), min(at, now))
     # Stamped with the log position of the records this push stored, the entries go up with
-    # them, once. A push that stored nothing stamps just above the log: the next batch takes it.
+    # them, once. A push that stored nothing (a heartbeat) stamps just above the log: the next
+    # batch takes it, and an idle node's own heartbeat carries it up.
     seq = txn.last_hlc if logged else txn.last_hlc + 1
     repository.merge_freshness(
         txn.conn,
