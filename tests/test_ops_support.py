@@ -1,6 +1,7 @@
 """Shared helpers of the operator-tool tests (no tests here)."""
 
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,15 @@ def db_file(node: Node) -> Path:
 
 
 def backup(cluster: Cluster, node: Node, name: str) -> Path:
-    node.ctx.db.engine.dispose()
+    """An online copy of a running node's database (SQLite's backup API: the log included,
+    whatever the node's checkpointer thread is doing)."""
     target = cluster.tmp_path / f"{name}.db"
-    with node.ctx.db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    node.ctx.db.engine.dispose()
-    shutil.copy(db_file(node), target)
+    source, copy = sqlite3.connect(db_file(node)), sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        source.close()
+        copy.close()
     return target
 
 

@@ -13,7 +13,14 @@ from node.cli.options import NodeConfig, describe_settings_error, node_command
 from node.settings import Settings
 
 WRITTEN = ("code", "name", "level", "data_dir", "database_url", "parent_url", "parent_token")
-TUNING = ("push_delay_ms", "retry_max_s", "batch_max_records", "batch_max_bytes", "stale_after_s")
+TUNING = (
+    "push_delay_ms",
+    "retry_max_s",
+    "batch_max_records",
+    "batch_max_bytes",
+    "stale_after_s",
+    "heartbeat_s",
+)
 
 
 def toml_value(value: Any) -> str:
