@@ -1,13 +1,13 @@
 """The parent reached over HTTP (httpx); the client or its transport is injected."""
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
 from federation.client import parent_client
-from federation.codec import encode
+from federation.codec import Encoded, encode
 from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
 from federation.peer import OutgoingBatch
 from schemas.directives import DirectiveFeed
@@ -59,21 +59,15 @@ class HttpPeer:
             await self._client.aclose()
             self._client = None
 
+    def prepare(self, batch: OutgoingBatch, *, source: str) -> OutgoingBatch:
+        """The batch with its request body encoded (JSON, zstd) ahead of `push`."""
+        return replace(batch, prepared=(source, _encode_push(batch, source)))
+
     async def push(self, batch: OutgoingBatch, *, source: str) -> PushAck:
-        payload = {
-            "protocol": PROTOCOL_VERSION,
-            "source": source,
-            "since": batch.since,
-            "until": batch.until,
-            "head": batch.head,
-            "records": batch.records,
-            "units": batch.units,
-        }
-        if batch.digest is not None:
-            payload["digest"] = batch.digest
-        if batch.freshness:  # views: only when there is some (a village never has any)
-            payload["freshness"] = batch.freshness
-        encoded = encode(payload)
+        if batch.prepared is not None and batch.prepared[0] == source:
+            encoded: Encoded = batch.prepared[1]
+        else:
+            encoded = _encode_push(batch, source)
         headers = {**encoded.headers, "Content-Type": BATCH_MEDIA_TYPE}
         response = await self._send("POST", PUSH_PATH, content=encoded.body, headers=headers)
         self.stats.batches += 1
@@ -110,6 +104,23 @@ class HttpPeer:
         if response.status_code < 400:
             return response
         raise _error_for(response)
+
+
+def _encode_push(batch: OutgoingBatch, source: str) -> Encoded:
+    payload: dict[str, Any] = {
+        "protocol": PROTOCOL_VERSION,
+        "source": source,
+        "since": batch.since,
+        "until": batch.until,
+        "head": batch.head,
+        "records": batch.records,
+        "units": batch.units,
+    }
+    if batch.digest is not None:
+        payload["digest"] = batch.digest
+    if batch.freshness:  # views: only when there is some (a village never has any)
+        payload["freshness"] = batch.freshness
+    return encode(payload)
 
 
 def _error_for(response: httpx.Response) -> Exception:

@@ -23,6 +23,8 @@ class OutgoingBatch:
     digest: dict[str, list[int]] | None = None  # ops: root digest, on the batch reaching head
     # views: freshness of the units below, changed since `since` (docs/protocol.md, Freshness)
     freshness: list[dict[str, Any]] = field(default_factory=list)
+    # The peer's own encoding of this batch for `source`, made ahead by Peer.prepare.
+    prepared: tuple[str, Any] | None = None
 
     @property
     def empty(self) -> bool:
@@ -32,6 +34,12 @@ class OutgoingBatch:
 
 
 class Peer(Protocol):
+    def prepare(self, batch: OutgoingBatch, *, source: str) -> OutgoingBatch:
+        """The batch with whatever `push` would compute from it done ahead (e.g. its encoding):
+        CPU work only, safe in any thread. The replicator prepares the next batch while the
+        current push is in flight. Returning the batch unchanged is always correct."""
+        ...
+
     async def push(self, batch: OutgoingBatch, *, source: str) -> PushAck:
         """Deliver one batch. Must be safe to repeat: the parent applies it idempotently.
 

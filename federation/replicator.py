@@ -64,8 +64,9 @@ class Replicator:
     async def run_once(self, *, heartbeat: bool = False) -> int:
         """Push until the parent holds the whole log; returns records pushed. Raises on failure.
 
-        The next batch is read while the current one is in flight (reading changes nothing), so
-        the child's work overlaps the parent's apply; the ack is still saved before moving on.
+        The next batch is read and encoded while the current one is in flight (reading changes
+        nothing), so the child's work overlaps the parent's apply; the ack is still saved before
+        moving on.
         With `heartbeat`, at least one batch reaches the parent, empty if there is nothing new.
         """
         pushed = 0
@@ -104,12 +105,16 @@ class Replicator:
         return self.last_contact + self.config.heartbeat_s - self.clock()
 
     async def _read(self, since: int) -> OutgoingBatch:
-        return await self.blocking(
-            self.store.read_batch,
+        return await self.blocking(self._read_prepared, since)
+
+    def _read_prepared(self, since: int) -> OutgoingBatch:
+        """The next batch, encoded for the wire (in the same thread, off the event loop)."""
+        batch = self.store.read_batch(
             since,
             max_records=self.config.batch_max_records,
             max_bytes=self.config.batch_max_bytes,
         )
+        return batch if batch.empty else self.peer.prepare(batch, source=self.config.source)
 
     async def run_forever(self) -> None:
         """Push on every local change (after a short batching window), and a heartbeat when

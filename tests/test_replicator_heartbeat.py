@@ -53,6 +53,9 @@ class RecordingParent:
     down: bool = False
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
+    def prepare(self, batch: OutgoingBatch, *, source: str) -> OutgoingBatch:
+        return batch
+
     async def push(self, batch: OutgoingBatch, *, source: str) -> PushAck:
         if self.down:
             raise PeerUnavailable("link down")

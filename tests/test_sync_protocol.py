@@ -88,6 +88,23 @@ async def test_duplicate_batch_is_a_no_op(chain: Cluster) -> None:
     assert (await township.summary())["counts"] == {"person": 3}
 
 
+async def test_a_batch_encoded_ahead_is_sent_as_encoded_and_applied_alike(chain: Cluster) -> None:
+    village, township = chain.nodes[VILLAGE], chain.nodes[TOWNSHIP]
+    for _ in range(3):
+        await village.write(person())
+    peer = village.replicator.peer
+    batch = village.replicator.store.read_batch(0, max_records=100, max_bytes=10**6)
+    ready = peer.prepare(batch, source=VILLAGE)
+    before = peer.stats.wire_bytes
+    ack = await peer.push(ready, source=VILLAGE)
+    assert (ack.applied, ack.cursor) == (3, batch.until)
+    assert peer.stats.wire_bytes - before == len(ready.prepared[1].body)
+    again = await peer.push(batch, source=VILLAGE)  # the same batch encoded on the spot
+    assert (again.applied, again.stale) == (0, 3)
+    assert peer.stats.wire_bytes - before == 2 * len(ready.prepared[1].body)
+    assert (await township.summary())["counts"] == {"person": 3}
+
+
 async def test_batch_from_beyond_parent_cursor_is_409_then_child_rewinds(chain: Cluster) -> None:
     village = chain.nodes[VILLAGE]
     for _ in range(4):

@@ -11,7 +11,7 @@ key range. `record_changes` is called by node/records/store.py in the writing tr
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -42,23 +42,16 @@ def id_bytes(value: Any) -> bytes:
     return bytes.fromhex(str(value).replace("-", ""))
 
 
-def record_changes(
-    conn: Connection,
-    *,
-    heads: Mapping[uuid.UUID, Any],
-    versions: Iterable[Any],
-    stored: list[uuid.UUID],
-) -> None:
-    """Move the digest from each replaced head to its new version, in the same transaction."""
-    if not stored:
+def record_changes(conn: Connection, changes: Sequence[tuple[Any, Any]]) -> None:
+    """Move the digest from each replaced head to its new version, in the same transaction.
+
+    `changes` are (version kept by store_versions, the head row it replaces or None).
+    """
+    if not changes:
         return
-    kept = set(stored)
     deltas: repository.Delta = defaultdict(lambda: [0, 0])
-    for version in versions:
-        if version.id not in kept:
-            continue
+    for version, head in changes:
         raw = version.id.bytes
-        head = heads.get(version.id)
         if head is not None:
             old = deltas[(head.origin, head.kind, bucket_of(raw))]
             old[0] -= 1

@@ -34,6 +34,11 @@ class Version(NamedTuple):
         return (self.hlc, self.origin)
 
 
+Change = tuple[Version, Any]
+"""A version kept by store_versions and the head row it replaces (None for a new record): what
+the write-path hooks (views roll-ups, digest tree) are given."""
+
+
 @dataclass(frozen=True)
 class StoreResult:
     stored: list[uuid.UUID]
@@ -52,7 +57,7 @@ def store_versions(
         heads = repository.fetch_heads(txn.conn, [v.id for v in versions])
     rows: list[dict[str, Any]] = []
     deltas: Counter[tuple[str, str]] = Counter()
-    stored: list[uuid.UUID] = []
+    kept: list[Change] = []
     stale: list[uuid.UUID] = []
     lost: list[dict[str, Any]] = []
     txn.observe(max((v.hlc for v in versions), default=0))  # seqs below come after every one
@@ -82,15 +87,15 @@ def store_versions(
             deltas[(head.unit, head.kind)] -= 1
         if not version.deleted:
             deltas[(version.unit, version.kind)] += 1
-        stored.append(version.id)
+        kept.append((version, head))
     # views: roll-up deltas (node/views/rollups.py), read before replaced rows are overwritten.
-    view_rollups.record_changes(txn, heads=heads, versions=versions, stored=stored)
+    view_rollups.record_changes(txn, kept)
     repository.save_rows(txn.conn, rows)
     repository.add_live_counts(txn.conn, dict(deltas))
     repository.add_conflicts(txn.conn, lost)
     # ops: keep the digest tree (node/ops/digest_tree.py) in step, in this transaction.
-    digest_tree.record_changes(txn.conn, heads=heads, versions=versions, stored=stored)
-    return StoreResult(stored=stored, stale=stale)
+    digest_tree.record_changes(txn.conn, kept)
+    return StoreResult(stored=[version.id for version, _head in kept], stale=stale)
 
 
 def _lost(txn: WriteTxn, *, kept: Any, loser: Any) -> dict[str, Any]:

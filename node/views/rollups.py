@@ -9,7 +9,7 @@ of a batch are summed first and written with one upsert per table.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -115,23 +115,19 @@ class Deltas:
             )
 
 
-def record_changes(
-    txn: WriteTxn, *, heads: dict[uuid.UUID, Any], versions: Iterable[Any], stored: Sequence[Any]
-) -> None:
+def record_changes(txn: WriteTxn, changes: Sequence[tuple[Any, Any]]) -> None:
     """Apply the roll-up deltas of the versions store_versions keeps (call before the rows move).
 
-    `heads` are the rows held before this batch (kind, unit, deleted); the replaced versions'
-    data is read here, in the same transaction, to take their features out.
+    `changes` are (version, the head row it replaces or None); the replaced versions' data is
+    read here, in the same transaction, to take their features out.
     """
-    kept_ids = set(stored)
-    kept = [v for v in versions if v.id in kept_ids]
-    if not kept:
+    if not changes:
         return
-    replaced = [v.id for v in kept if (h := heads.get(v.id)) is not None and not h.deleted]
+    replaced = [version.id for version, head in changes if head is not None and not head.deleted]
     old = repository.record_data(txn.conn, replaced) if replaced else {}
     deltas = Deltas(len(repository.node_code(txn.conn)))
-    for version in kept:
-        before = old.get(version.id)
+    for version, _head in changes:
+        before = old.get(version.id) if old else None
         if before is not None:
             deltas.add(before.kind, before.unit, before.data or {}, -1)
         if not version.deleted:
