@@ -31,7 +31,11 @@ def backup(cluster: Cluster, node: Node, name: str) -> Path:
 
 
 def restore(node: Node, copy: Path) -> None:
-    """The node's disk replaced by an older copy (its WAL files go with the old state)."""
+    """The node's disk replaced by an older copy (its WAL files go with the old state).
+
+    As an operator would, with nothing writing to the files: the node's checkpointer thread is
+    stopped first (the node keeps serving; it checkpoints no more, which tests do not need)."""
+    node.ctx.extras["checkpointer"].stop()
     node.ctx.db.engine.dispose()
     for suffix in ("-wal", "-shm"):
         Path(f"{db_file(node)}{suffix}").unlink(missing_ok=True)

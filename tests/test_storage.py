@@ -167,6 +167,13 @@ def test_a_batch_written_in_one_call_reads_back_exactly_and_ships_the_same(
         )
 
 
+def test_a_whole_record_row_starts_with_the_wire_columns() -> None:
+    """record_to_wire reads rows by position: `select(records)` rows must start with them."""
+    assert list(repository.records.c)[: len(repository.WIRE_COLUMNS)] == list(
+        repository.WIRE_COLUMNS
+    )
+
+
 @pytest.mark.parametrize("existing", [False, True], ids=["insert", "update"])
 def test_a_failed_transaction_leaves_no_record_no_feed_entry_and_no_rollup_change(
     databases: Databases, existing: bool

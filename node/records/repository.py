@@ -21,6 +21,16 @@ _HEAD_COLUMNS = (
     records.c.origin,
     records.c.deleted,
 )
+WIRE_COLUMNS = (  # what a record carries on the wire, in the order of the table's own columns
+    records.c.id,
+    records.c.kind,
+    records.c.unit,
+    records.c.data,
+    records.c.hlc,
+    records.c.origin,
+    records.c.deleted,
+    records.c.schema_version,
+)
 _ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
 
@@ -99,25 +109,13 @@ def changes_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
 
 
 def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
-    """`changes_since` as the outbox ships it: the id and data as the text the database holds
-    (the data is embedded in the batch as it is, never decoded and encoded again)."""
-    stmt = (
-        select(
-            cast(records.c.id, String).label("id"),
-            records.c.kind,
-            records.c.unit,
-            cast(records.c.data, Text).label("data"),
-            records.c.hlc,
-            records.c.origin,
-            records.c.deleted,
-            records.c.schema_version,
-            records.c.seq,
-        )
-        .where(records.c.seq > seq)
-        .order_by(records.c.seq)
-        .limit(limit)
-    )
-    return list(conn.execute(stmt))
+    """`changes_since` as the outbox ships it: WIRE_COLUMNS then seq, with the id and data as
+    the text the database holds (the data is embedded in the batch as it is, never decoded and
+    encoded again)."""
+    as_text = {"id": String, "data": Text}
+    wire = [cast(c, as_text[c.key]).label(c.key) if c.key in as_text else c for c in WIRE_COLUMNS]
+    stmt = select(*wire, records.c.seq).where(records.c.seq > seq).order_by(records.c.seq)
+    return list(conn.execute(stmt.limit(limit)))
 
 
 def max_seq(conn: Connection) -> int:

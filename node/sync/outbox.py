@@ -3,8 +3,10 @@
 Implements federation.peer.ChangeStore on the node's database.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -16,25 +18,29 @@ from node.db import Database
 from node.models import Unit, table
 from node.ops.reports import child_digest
 from node.records import repository as records_repo
+from node.records.repository import WIRE_COLUMNS
 from node.sync import repository
 from node.units import repository as units_repo
 from node.views import freshness as views_freshness
 from schemas.codes import is_within
 
+WIRE_WIDTH = len(WIRE_COLUMNS)
 _ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record on the wire
 
 
-def record_to_wire(row: Row[Any]) -> dict[str, Any]:
-    """A record row as it travels. Data read as JSON text (`feed_since`) is embedded as it is."""
-    data = row.data
+def record_to_wire(row: Sequence[Any]) -> dict[str, Any]:
+    """A record row as it travels. The row's first columns are `records_repo.WIRE_COLUMNS` (as
+    in `select(records)` and `feed_since`), read by position: a hundred times cheaper than by
+    name on a feed of thousands. Data read as JSON text (`feed_since`) is embedded as it is."""
+    record_id, kind, unit, data, hlc, origin, deleted, schema_version = row[:WIRE_WIDTH]
     return {
-        "id": wire_id(row.id),
-        "kind": row.kind,
-        "unit": row.unit,
+        "id": wire_id(record_id),
+        "kind": kind,
+        "unit": unit,
         "data": orjson.Fragment(data) if isinstance(data, str) else data,
-        "version": format_version(row.hlc, row.origin),
-        "deleted": row.deleted,
-        "schema_version": row.schema_version,
+        "version": format_version(hlc, origin),
+        "deleted": deleted,
+        "schema_version": schema_version,
     }
 
 
@@ -75,23 +81,31 @@ class SqlChangeStore:
             whole = len(records) < max_records and len(units) < max_records
             digest = child_digest(conn, self.node_code) if whole else None
             freshness = views_freshness.outgoing(conn, since)  # views: times of the nodes below
-        # Merge the two feeds in log order, stopping at the count or byte bound.
-        items = sorted(
-            [(r.seq, "r", r) for r in records] + [(u.seq, "u", u) for u in units],
-            key=lambda item: item[0],
-        )
+        # Merge the two feeds in log order (units rarely change), stop at the count or byte bound.
+        items: list[tuple[int, str, Any]] = [
+            (row[WIRE_WIDTH], "r", row) for row in records
+        ]  # feed_since: seq after the wire
+        if units:
+            items = sorted(items + [(u.seq, "u", u) for u in units], key=itemgetter(0))
         out_records: list[dict[str, Any]] = []
         out_units: list[dict[str, Any]] = []
+        ours: dict[str, bool] = {}  # origin → within this node's subtree (a handful per batch)
         size, until = 0, since
         for seq, what, row in items[:max_records]:
-            if what == "r" and not is_within(row.origin, self.node_code):
-                until = seq  # came from above (a directive): never pushed back up
-                continue
-            wire = record_to_wire(row) if what == "r" else unit_to_wire(row)
-            size += len(row.data) + _ENVELOPE_BYTES if what == "r" else 100
+            if what == "u":
+                wire, size = unit_to_wire(row), size + 100
+            else:
+                origin = row[5]
+                mine = ours.get(origin)
+                if mine is None:
+                    mine = ours[origin] = is_within(origin, self.node_code)
+                if not mine:
+                    until = seq  # came from above (a directive): never pushed back up
+                    continue
+                wire, size = record_to_wire(row), size + len(row[3]) + _ENVELOPE_BYTES
             if size > max_bytes and (out_records or out_units):
                 break
-            (out_records if what == "r" else out_units).append(wire)
+            (out_units if what == "u" else out_records).append(wire)
             until = seq
         return OutgoingBatch(
             since=since,
