@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from federation.errors import CursorMismatch, FederationError, PeerRejected, PeerUnavailable
 from federation.peer import ChangeStore, OutgoingBatch, Peer
+from schemas.sync import PushAck
 
 log = logging.getLogger("tiersync.replicator")
 T = TypeVar("T")
@@ -64,33 +65,48 @@ class Replicator:
     async def run_once(self, *, heartbeat: bool = False) -> int:
         """Push until the parent holds the whole log; returns records pushed. Raises on failure.
 
-        The next batch is read and encoded while the current one is in flight (reading changes
-        nothing), so the child's work overlaps the parent's apply; the ack is still saved before
-        moving on.
+        Two pushes are in flight at most: the next batch is read, encoded and sent while the
+        parent applies the current one (it applies one child's pushes in log order; see
+        docs/protocol.md, Pipelining). Acks are saved in log order, each after its own ack.
         With `heartbeat`, at least one batch reaches the parent, empty if there is nothing new.
         """
         pushed = 0
         owed = heartbeat
-        batch = await self._read(await self.blocking(self.store.acked))
-        while owed or not batch.empty:
-            ahead = asyncio.ensure_future(self._read(batch.until))
+        current = await self._read(await self.blocking(self.store.acked))
+        if current.empty and not owed:
+            return 0
+        sending = self._send(current)
+        while True:
             try:
-                ack = await self.peer.push(batch, source=self.config.source)
+                upcoming = await self._read(current.until)
+            except BaseException:
+                await _discard(sending)
+                raise
+            following = None if upcoming.empty else self._send(upcoming)
+            try:
+                ack = await sending
             except CursorMismatch as mismatch:
-                await _discard(ahead)
+                await _discard(following)
                 log.warning("rewinding to parent cursor %s (%s)", mismatch.cursor, mismatch.reason)
                 await self.blocking(self.store.rewind, mismatch.cursor)
-                batch = await self._read(mismatch.cursor)
+                current = await self._read(mismatch.cursor)
+                if current.empty and not owed:
+                    return pushed
+                sending = self._send(current)
                 continue
             except BaseException:
-                await _discard(ahead)
+                await _discard(following)
                 raise
-            await self.blocking(self.store.save_ack, until=batch.until, durable=ack.durable)
+            await self.blocking(self.store.save_ack, until=current.until, durable=ack.durable)
             self.last_contact = self.clock()
             owed = False
-            pushed += len(batch.records)
-            batch = await ahead
-        return pushed
+            pushed += len(current.records)
+            if following is None:
+                return pushed
+            current, sending = upcoming, following
+
+    def _send(self, batch: OutgoingBatch) -> "asyncio.Future[PushAck]":
+        return asyncio.ensure_future(self.peer.push(batch, source=self.config.source))
 
     def heartbeat_due(self) -> bool:
         """The parent has not heard from this node for `heartbeat_s` (or not since start)."""
@@ -162,8 +178,11 @@ class Replicator:
         self._wake.clear()
 
 
-async def _discard(task: "asyncio.Future[Any]") -> None:
-    """Wait out a read-ahead that is no longer wanted (a thread cannot be cancelled)."""
+async def _discard(task: "asyncio.Future[Any] | None") -> None:
+    """Cancel a push or read that is no longer wanted and wait it out (a thread cannot be
+    cancelled; a push the parent already received is applied there, idempotently)."""
+    if task is None:
+        return
     task.cancel()
     with contextlib.suppress(BaseException):
         await task

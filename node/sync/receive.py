@@ -31,6 +31,7 @@ class CursorGap(Conflict):
             f"batch starts after {since} but this node holds the child's log only up to {cursor}"
         )
         self.code = "cursor_mismatch"
+        self.cursor = cursor
         self.extra = {"cursor": cursor}
 
 

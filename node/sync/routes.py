@@ -1,5 +1,6 @@
 """/api/v1/sync: what children call (push, cursor) and what operators read."""
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -12,7 +13,8 @@ from node.errors import FieldError, Invalid
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
-from node.sync.receive import Receiver, check_protocol
+from node.sync.receive import CursorGap, Receiver, check_protocol
+from node.sync.sequencer import PushSequencer
 from node.units.service import authenticate_child
 from schemas.errors import details_from_validation_error
 from schemas.sync import CursorInfo, PushAck, PushBatch
@@ -48,16 +50,30 @@ async def push(
 ) -> PushAck:
     if x_tiersync_protocol is not None:
         check_protocol(x_tiersync_protocol)
+    sequencer: PushSequencer = ctx.extras.setdefault("push_sequencer", PushSequencer())
+    async with sequencer.arrival(child):
+        batch = _parse_batch(await request.body(), request.headers.get("content-encoding"))
+        rx = receiver(ctx)
+        cursor_of = partial(run_in_threadpool, rx.cursor_of, child)
+        async with sequencer.turn(child, batch.since, cursor_of) as applied:
+            try:
+                ack = await run_in_threadpool(rx.apply_push, child=child, batch=batch)
+            except CursorGap as gap:
+                applied(gap.cursor)
+                raise
+            applied(ack.cursor)
+            return ack
+
+
+def _parse_batch(body: bytes, content_encoding: str | None) -> PushBatch:
     try:
-        raw = decode_body(await request.body(), request.headers.get("content-encoding"))
-        batch = PushBatch.model_validate_json(raw)
+        return PushBatch.model_validate_json(decode_body(body, content_encoding))
     except ValueError as exc:
         if isinstance(exc, ValidationError):
             details = [FieldError(d.field, d.reason) for d in details_from_validation_error(exc)]
         else:
             details = [FieldError(None, str(exc))]
         raise Invalid("push body is not a valid batch", details[:20]) from exc
-    return await run_in_threadpool(receiver(ctx).apply_push, child=child, batch=batch)
 
 
 @router.get("/cursor", summary="Where this node stands with the calling child's log")

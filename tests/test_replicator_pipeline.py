@@ -1,0 +1,123 @@
+"""Two pushes in flight: the child sends its next batch while the parent applies the current
+one; acks are saved in log order, a failure keeps nothing after it, and the parent applies one
+child's pushes in log order whatever order they reach it in."""
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from federation.errors import CursorMismatch, PeerUnavailable
+from federation.peer import OutgoingBatch
+from schemas.sync import PushAck
+from tests.cluster import Cluster
+from tests.factories import person
+from tests.test_replicator_heartbeat import MemoryStore, replicator
+
+VILLAGE, TOWNSHIP = "632322101201", "632322101"
+
+
+@dataclass
+class SlowParent:
+    """Answers each push after `delay_s`; records how many were in flight at once."""
+
+    delay_s: float = 0.02
+    fail_since: int | None = None  # the push starting there fails (PeerUnavailable)
+    mismatch_since: int | None = None  # the push starting there gets a 409 to cursor 0
+    in_flight: int = 0
+    most_in_flight: int = 0
+    received: list[tuple[int, int]] = field(default_factory=list)
+
+    def prepare(self, batch: OutgoingBatch, *, source: str) -> OutgoingBatch:
+        return batch
+
+    async def push(self, batch: OutgoingBatch, *, source: str) -> PushAck:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        self.received.append((batch.since, batch.until))
+        try:
+            await asyncio.sleep(self.delay_s)
+            if batch.since == self.fail_since:
+                raise PeerUnavailable("link dropped")
+            if batch.since == self.mismatch_since:
+                self.mismatch_since = None
+                raise CursorMismatch(0, "parent restored")
+            return PushAck(
+                cursor=batch.until, applied=len(batch.records), stale=0, quarantined=0, durable=0
+            )
+        finally:
+            self.in_flight -= 1
+
+    async def cursor(self, *, source: str) -> int:
+        return 0
+
+
+class AckLog(MemoryStore):
+    """A MemoryStore that remembers every ack it saved, in order."""
+
+    def __init__(self, log: list[int]) -> None:
+        super().__init__(log=log)
+        self.acks: list[int] = []
+
+    def save_ack(self, *, until: int, durable: int) -> None:
+        self.acks.append(until)
+        super().save_ack(until=until, durable=durable)
+
+
+async def test_the_next_batch_is_sent_while_the_current_one_is_applied() -> None:
+    store, parent = AckLog(list(range(1, 11))), SlowParent()
+    pushed = await replicator(store, parent, batch_max_records=2).run_once()
+    assert pushed == 10
+    assert parent.most_in_flight == 2
+    assert store.acks == [2, 4, 6, 8, 10]  # each ack saved, in log order
+    assert parent.received == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
+
+
+async def test_a_failed_push_keeps_no_ack_after_it_and_the_next_run_resends_from_there() -> None:
+    store, parent = AckLog(list(range(1, 11))), SlowParent(fail_since=4)
+    with pytest.raises(PeerUnavailable):
+        await replicator(store, parent, batch_max_records=2).run_once()
+    assert store.acks == [2, 4] and store.acked_seq == 4  # the push after the failure is dropped
+    parent.fail_since = None
+    assert await replicator(store, parent, batch_max_records=2).run_once() == 6
+    assert store.acked_seq == 10
+
+
+async def test_a_409_on_a_pipelined_push_rewinds_to_the_parent_cursor() -> None:
+    store, parent = AckLog(list(range(1, 7))), SlowParent(mismatch_since=2)
+    await replicator(store, parent, batch_max_records=2).run_once()
+    assert store.acked_seq == 6
+    assert parent.received[-3:] == [(0, 2), (2, 4), (4, 6)]  # resent from the parent's cursor
+
+
+async def test_the_parent_applies_two_pushes_in_log_order_whatever_their_arrival(
+    chain: Cluster,
+) -> None:
+    village, township = chain.nodes[VILLAGE], chain.nodes[TOWNSHIP]
+    for _ in range(6):
+        await village.write(person())
+    store, peer = village.replicator.store, village.replicator.peer
+    first = store.read_batch(0, max_records=3, max_bytes=10**6)
+    second = store.read_batch(first.until, max_records=100, max_bytes=10**6)
+    assert first.records and second.records and second.until == second.head
+    # The second push reaches the parent first: it waits for the first instead of a 409.
+    later, earlier = await asyncio.gather(
+        peer.push(second, source=VILLAGE), peer.push(first, source=VILLAGE)
+    )
+    assert (earlier.applied, earlier.cursor) == (len(first.records), first.until)
+    assert (later.applied, later.cursor) == (len(second.records), second.until)
+    assert (await township.summary())["counts"] == {"person": 6}
+
+
+async def test_a_push_beyond_the_cursor_with_nothing_before_it_is_still_refused(
+    chain: Cluster,
+) -> None:
+    village = chain.nodes[VILLAGE]
+    for _ in range(4):
+        await village.write(person())
+    store, peer = village.replicator.store, village.replicator.peer
+    first = store.read_batch(0, max_records=2, max_bytes=10**6)
+    second = store.read_batch(first.until, max_records=2, max_bytes=10**6)
+    with pytest.raises(CursorMismatch) as refused:
+        await asyncio.wait_for(peer.push(second, source=VILLAGE), 5)
+    assert refused.value.cursor == 0
