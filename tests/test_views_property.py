@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from node.app import create_app
@@ -215,10 +215,15 @@ NODE_TREES = st.sampled_from(
 )
 
 
+def owned_by(code: str, unit: str, tree: list[str]) -> bool:
+    """The node at `code` owns `unit`: it is in its subtree and not in a child node's."""
+    below = [c for c in tree if c != code and c.startswith(code)]
+    return unit.startswith(code) and not any(unit.startswith(c) for c in below)
+
+
 def own_units(code: str, tree: list[str]) -> list[str]:
     """The units whose records the node at `code` owns: its subtree less its child nodes'."""
-    below = [c for c in tree if c != code and c.startswith(code)]
-    return [u for u in UNITS if u.startswith(code) and not any(u.startswith(c) for c in below)]
+    return [u for u in UNITS if owned_by(code, u, tree)]
 
 
 @settings(
@@ -239,6 +244,10 @@ def own_units(code: str, tree: list[str]) -> list[str]:
         max_size=15,
     ),
 )
+@example(  # a county writing a grid of a village below it: the county owns no such unit
+    tree=["632323", "632323101", "632323101201"], operations=[("write", "grid", 0, 6)]
+)
+@example(tree=["632322", "632322101", "632322101201"], operations=[("write", "grid", 0, 0)])
 async def test_replicas_at_the_top_equal_each_origin_and_sum_up(
     tmp_path_factory: pytest.TempPathFactory,
     tree: list[str],
@@ -258,7 +267,7 @@ async def test_replicas_at_the_top_equal_each_origin_and_sum_up(
             unit = units[variant % len(units)]
             if op == "write" or not written:
                 at, data = data_for(kind, unit, variant)
-                if not any(at.startswith(u) for u in units):  # e.g. a grid of a village node
+                if not owned_by(code, at, tree):  # e.g. a grid of a village node below
                     at = unit
                     if kind in ("grid", "patrol"):
                         continue
