@@ -62,7 +62,9 @@ class Receiver:
         except Forbidden as refused:
             self._audit_refusal(child, refused)
             raise
-        with self.db.write() as txn:
+        # An empty batch (a heartbeat) adds nothing to this node's log: no need to wake its
+        # replicator.
+        with self.db.write(notify=bool(batch.records or batch.units)) as txn:
             cursor = repository.child_cursor(txn.conn, child)
             if batch.since > cursor:
                 raise CursorGap(cursor, batch.since)
