@@ -179,8 +179,8 @@ class Replicator:
 
 
 async def _discard(task: "asyncio.Future[Any] | None") -> None:
-    """Cancel a push or read that is no longer wanted and wait it out (a thread cannot be
-    cancelled; a push the parent already received is applied there, idempotently)."""
+    """Cancel a push that is no longer wanted and wait it out (one the parent already received
+    is applied there all the same, idempotently)."""
     if task is None:
         return
     task.cancel()
