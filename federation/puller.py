@@ -8,30 +8,17 @@ so a crash anywhere means at worst the same feed pulled again, which changes not
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from federation.errors import FederationError, PeerRejected, PeerUnavailable
 from federation.peer import DirectiveSource, DirectiveStore
+from federation.retry import backoff_delay, in_thread
 
 log = logging.getLogger("tiersync.puller")
-T = TypeVar("T")
-
-
-async def _in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    return await asyncio.to_thread(fn, *args, **kwargs)
-
-
-def backoff_delay(failures: int, *, low: float, cap: float, rejected: bool) -> float:
-    """Capped exponential backoff with jitter; a refusal waits the cap at once."""
-    if rejected:
-        return cap
-    ceiling = min(cap, low * 2 ** min(failures - 1, 20))
-    return random.uniform(ceiling / 2, ceiling)
 
 
 @dataclass
@@ -46,7 +33,7 @@ class Puller:
     store: DirectiveStore
     peer: DirectiveSource
     config: PullerConfig
-    blocking: Callable[..., Awaitable[Any]] = _in_thread
+    blocking: Callable[..., Awaitable[Any]] = in_thread
     last_success: datetime | None = None
     last_error: str | None = None
 

@@ -13,23 +13,18 @@ healthy subtree does not turn stale there, and the freshness of the nodes below 
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from federation.errors import CursorMismatch, FederationError, PeerRejected, PeerUnavailable
 from federation.peer import ChangeStore, OutgoingBatch, Peer
+from federation.retry import backoff_delay, in_thread
 from schemas.sync import PushAck
 
 log = logging.getLogger("tiersync.replicator")
-T = TypeVar("T")
-
-
-async def _in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    return await asyncio.to_thread(fn, *args, **kwargs)
 
 
 @dataclass
@@ -49,7 +44,7 @@ class Replicator:
     store: ChangeStore
     peer: Peer
     config: ReplicatorConfig
-    blocking: Callable[..., Awaitable[Any]] = _in_thread
+    blocking: Callable[..., Awaitable[Any]] = in_thread
     last_success: datetime | None = None
     last_error: str | None = None
     clock: Callable[[], float] = time.monotonic  # seconds; for the heartbeat only
@@ -143,7 +138,12 @@ class Replicator:
             except FederationError as exc:
                 failures += 1
                 await self._failed(exc)
-                delay = self._backoff(failures, rejected=isinstance(exc, PeerRejected))
+                delay = backoff_delay(
+                    failures,
+                    low=self.config.retry_min_s,
+                    cap=self.config.retry_max_s,
+                    rejected=isinstance(exc, PeerRejected),
+                )
                 await self._sleep_or_wake(delay, wake_early=False)
                 continue
             if failures or self.last_error:
@@ -160,14 +160,6 @@ class Replicator:
         level = logging.INFO if isinstance(exc, PeerUnavailable) else logging.ERROR
         log.log(level, "push failed: %s", exc)
         await self.blocking(self.store.save_error, self.last_error)
-
-    def _backoff(self, failures: int, *, rejected: bool) -> float:
-        """Capped exponential backoff with full jitter; a refusal waits the cap at once."""
-        cap = self.config.retry_max_s
-        if rejected:
-            return cap
-        ceiling = min(cap, self.config.retry_min_s * 2 ** min(failures - 1, 20))
-        return random.uniform(ceiling / 2, ceiling)
 
     async def _sleep_or_wake(self, seconds: float, *, wake_early: bool) -> None:
         if not wake_early:
