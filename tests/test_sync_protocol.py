@@ -1,6 +1,5 @@
 """The replication protocol's hard cases, many nodes in one process (docs/protocol.md)."""
 
-import shutil
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ from schemas.sync import PROTOCOL_VERSION
 from tests.cluster import Cluster, Node
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
 from tests.factories import person
+from tests.test_ops_support import backup, restore
 
 OTHER_VILLAGE = "632322101202"
 
@@ -125,17 +125,11 @@ async def test_parent_restored_from_backup_gets_everything_again(chain: Cluster)
     for _ in range(5):
         await village.write(person())
     await chain.sync()
-    backup = chain.tmp_path / "township-backup.db"
-    township.ctx.db.engine.dispose()
-    shutil.copy(township.settings.data_dir / "tiersync.db", backup)
+    old = backup(chain, township, "township-backup")
     for _ in range(5):
         await village.write(person())
     await chain.sync()
-    # The township's disk is replaced by the older backup (WAL files go with the old state).
-    township.ctx.db.engine.dispose()
-    for suffix in ("-wal", "-shm"):
-        (township.settings.data_dir / f"tiersync.db{suffix}").unlink(missing_ok=True)
-    shutil.copy(backup, township.settings.data_dir / "tiersync.db")
+    restore(township, old)  # the township's disk replaced by the older backup
     assert (await township.summary())["counts"] == {"person": 5}
     await village.write(person())
     await chain.sync()
@@ -148,16 +142,11 @@ async def test_child_restored_from_backup_keeps_both_sides(chain: Cluster) -> No
     for _ in range(3):
         await village.write(person())
     await chain.sync()
-    village.ctx.db.engine.dispose()
-    backup = chain.tmp_path / "village-backup.db"
-    shutil.copy(village.settings.data_dir / "tiersync.db", backup)
+    old = backup(chain, village, "village-backup")
     for _ in range(2):
         await village.write(person())
     await chain.sync()
-    village.ctx.db.engine.dispose()
-    for suffix in ("-wal", "-shm"):
-        (village.settings.data_dir / f"tiersync.db{suffix}").unlink(missing_ok=True)
-    shutil.copy(backup, village.settings.data_dir / "tiersync.db")
+    restore(village, old)
     assert (await village.summary())["counts"] == {"person": 3}
     new = await village.write(person())
     await chain.sync()
