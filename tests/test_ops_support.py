@@ -30,13 +30,19 @@ def backup(cluster: Cluster, node: Node, name: str) -> Path:
     return target
 
 
+def release_files(node: Node) -> None:
+    """Nothing of the node holds or touches its database files any more, so a test may replace
+    or delete them: its checkpointer thread is stopped and its connections closed (the node
+    keeps serving; it checkpoints no more, which tests do not need)."""
+    node.ctx.extras["checkpointer"].stop()
+    node.ctx.db.engine.dispose()
+
+
 def restore(node: Node, copy: Path) -> None:
     """The node's disk replaced by an older copy (its WAL files go with the old state).
 
-    As an operator would, with nothing writing to the files: the node's checkpointer thread is
-    stopped first (the node keeps serving; it checkpoints no more, which tests do not need)."""
-    node.ctx.extras["checkpointer"].stop()
-    node.ctx.db.engine.dispose()
+    As an operator would, with nothing writing to the files (`release_files`)."""
+    release_files(node)
     for suffix in ("-wal", "-shm"):
         Path(f"{db_file(node)}{suffix}").unlink(missing_ok=True)
     shutil.copy(copy, db_file(node))

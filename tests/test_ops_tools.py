@@ -15,7 +15,7 @@ from schemas.kinds.directive import Target
 from tests.cluster import Cluster, Node
 from tests.conftest import PREFECTURE, TOWNSHIP, VILLAGE
 from tests.factories import person
-from tests.test_ops_support import ACTOR, live_ids, sql, verify
+from tests.test_ops_support import ACTOR, live_ids, release_files, sql, verify
 
 OTHER_TOWNSHIP, OTHER_VILLAGE = "632322102", "632322102201"
 
@@ -31,9 +31,8 @@ async def test_village_rebuilt_from_township_writes_again(chain: Cluster) -> Non
     written = [await village.write(person()) for _ in range(12)]
     await village.client.delete(f"/api/v1/records/{written[0]['id']}")
     await chain.sync()
-    before = village.ctx.db.engine
     # The disk dies: a new, empty database; same configuration and credential.
-    before.dispose()
+    release_files(village)
     shutil.rmtree(village.settings.data_dir)
     village.app.state.ctx = open_node(village.settings)
     village.ctx.extras["replicator"] = build_replicator(village.ctx, transport=chain.router)
