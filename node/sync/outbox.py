@@ -4,7 +4,7 @@ Implements federation.peer.ChangeStore on the node's database.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -45,28 +45,26 @@ class SqlChangeStore:
             units = units_repo.units_changed_since(conn, since)[:max_records]
             head = max(records_repo.max_seq(conn), units_repo.max_seq(conn))
             whole = len(records) < max_records and len(units) < max_records
-            batch = self._slice(since, records, units, max_records, max_bytes)
-            info = OutgoingInfo(
-                since, batch.until, head, reaches_head=whole and batch.until == head
-            )
-            sections = {}
+            batch = self._slice(since, head, records, units, max_records, max_bytes)
+            reaches_head = whole and batch.until == head
+            info = OutgoingInfo(since, batch.until, head, reaches_head=reaches_head)
+            sections: dict[str, Any] = {}
             for section in self.sections:
                 value = section.outgoing(conn, info)
                 if value is not None:
                     sections[section.name] = value
-        return OutgoingBatch(
-            since=since,
-            until=batch.until,
-            head=head,
-            records=batch.records,
-            units=batch.units,
-            sections=sections,
-        )
+        return replace(batch, sections=sections) if sections else batch
 
     def _slice(
-        self, since: int, records: list[Any], units: list[Any], max_records: int, max_bytes: int
+        self,
+        since: int,
+        head: int,
+        records: list[Any],
+        units: list[Any],
+        max_records: int,
+        max_bytes: int,
     ) -> OutgoingBatch:
-        """The records and units to send after `since`, within the bounds (head left at 0)."""
+        """The records and units to send after `since`, within the count and byte bounds."""
         # Merge the two feeds in log order (units rarely change), stop at the count or byte bound.
         items: list[tuple[int, str, Any]] = [
             (row[WIRE_WIDTH], "r", row) for row in records
@@ -93,7 +91,7 @@ class SqlChangeStore:
                 break
             (out_units if what == "u" else out_records).append(wire)
             until = seq
-        return OutgoingBatch(since, until, 0, out_records, out_units)
+        return OutgoingBatch(since, until, head, out_records, out_units)
 
     def save_ack(self, *, until: int, durable: int) -> None:
         with self.db.write(notify=False) as txn:

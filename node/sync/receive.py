@@ -89,9 +89,9 @@ class Receiver:
                 txn.conn, code=child, child_seq=batch.until, local_seq=txn.last_hlc
             )
             durable = self._durable(txn, child, cursor)
-            contributed: dict[str, Any] = {}
+            contributed: dict[str, Any] = {}  # what the push sections add to the ack
+            stored = len(result.stored)
             for section in self.sections:
-                stored = len(result.stored)
                 contributed |= section.incoming(txn, child=child, batch=batch, stored=stored)
         return PushAck(
             cursor=cursor,
