@@ -119,7 +119,7 @@ async def run(n: int, root: Path) -> dict[str, Any]:
         extra = [version(n + i, uuid.uuid4(), T0 + n + i) for i in range(80)]
         fill(child_ctx, extra[:50])
         fill(ctx, extra[50:])
-        newer = [Version(**{**v.__dict__, "hlc": v.hlc + 10**6}) for v in rng.sample(base, 20)]
+        newer = [v._replace(hlc=v.hlc + 10**6) for v in rng.sample(base, 20)]
         fill(ctx, newer)
         expected = {str(v.id): "send" for v in extra[:50]} | {
             str(v.id): "fetch" for v in extra[50:] + newer
