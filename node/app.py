@@ -52,6 +52,5 @@ def create_app(
         lifespan=lifespan,
     )
     error_handlers.install(app)
-    for router in wiring.ROUTERS:
-        app.include_router(router)
+    wiring.include_routes(app, settings)
     return app

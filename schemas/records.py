@@ -85,6 +85,13 @@ class RecordRead(BaseModel):
     schema_version: int = Field(description="Data schema version the payload was written with")
     seq: int = Field(description="Position of this version in this node's change log")
     updated_at: datetime = Field(description="When this version was made")
+    masked: list[str] = Field(
+        default_factory=list,
+        description="Personal fields shown masked or left out (schemas/personal.py); "
+        "`POST /api/v1/records/{id}/reveal` returns them in clear. Reveal before editing: "
+        "a record written back with masked values is refused, one without its withheld "
+        "fields loses them",
+    )
 
 
 class RecordPage(BaseModel):

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 
 from node.app import create_app
 from node.settings import Settings
+from tests.access_support import sign_in
 
 if TYPE_CHECKING:
     from tests.cluster import Cluster
@@ -105,12 +106,17 @@ async def node_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """One village node on the parametrised engine, called through ASGITransport."""
     settings = node_settings(
-        "632322101201", tmp_path, database_url_factory("632322101201"), name="Dongmen Village"
+        "632322101201",
+        tmp_path,
+        database_url_factory("632322101201"),
+        name="Dongmen Village",
+        allowed_hosts=["village"],
     )
     app = create_app(settings)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://village") as client:
+            sign_in(client, app)  # an operator: tests of other roles sign in their own clients
             yield client
 
 

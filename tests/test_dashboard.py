@@ -21,6 +21,7 @@ from node.seed import records_for
 from node.seed.load import register_units
 from node.settings import Settings
 from node.units.service import enrol_child
+from tests.access_support import PASSWORD, bearer, browser_sign_in, grant
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -34,6 +35,7 @@ CHROME_FLAGS = [
     "--disable-dev-shm-usage",
 ]
 HENAN, TUOYEMA = "632324", "632324106"
+AUTH: dict[str, str] = {}  # the server's operator token, as an Authorization header
 
 
 def browser_problem() -> str | None:
@@ -57,6 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     records = [r for code in units for r in records_for("demo", code, 1)]
     assert not bulk_write(ctx.db, node=ctx.identity, items=records).rejected
     enrol_child(ctx.db, node_code="6323", code="632301", name="Tongren City")  # never pushes
+    AUTH.update(bearer(grant(ctx.db, "6323", name="screen", password=PASSWORD)))
     ctx.db.dispose()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
     app_server = uvicorn.Server(config)
@@ -69,14 +72,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = app_server.servers[0].sockets[0].getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     directive = {"title": "Winter fire-safety screening", "target": {"units": [HENAN]}}
-    assert httpx.post(url + "/api/v1/directives", json=directive, timeout=10).status_code == 201
+    posted = httpx.post(url + "/api/v1/directives", json=directive, headers=AUTH, timeout=10)
+    assert posted.status_code == 201
     yield url
     app_server.should_exit = True
     thread.join(10)
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(server: str) -> Iterator[Any]:
     problem = browser_problem()
     if problem:
         if os.environ.get("CI") == "true":
@@ -93,6 +97,7 @@ def browser() -> Iterator[Any]:
     options.add_argument("--window-size=1920,1080")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
+    browser_sign_in(driver, server, "screen", PASSWORD)
     yield driver
     driver.quit()
 
@@ -121,7 +126,9 @@ def shown(driver: Any, selector: str) -> dict[str, str]:
 
 
 def overview(server: str, unit: str) -> dict[str, Any]:
-    response = httpx.get(f"{server}/api/v1/views/overview", params={"unit": unit}, timeout=10)
+    response = httpx.get(
+        f"{server}/api/v1/views/overview", params={"unit": unit}, headers=AUTH, timeout=10
+    )
     assert response.status_code == 200
     return response.json()  # type: ignore[no-any-return]
 

@@ -188,7 +188,7 @@ async def test_forged_batch_outside_subtree_is_403_and_audited(chain: Cluster) -
     # A record claiming to be made by the township itself is forged too.
     as_parent = wire_record(VILLAGE, origin=TOWNSHIP)
     assert (await raw_push(township, village, [as_parent])).status_code == 403
-    from node.sync.repository import list_audit
+    from node.audit.repository import list_audit
 
     with township.ctx.db.read() as conn:
         entries = list_audit(conn)

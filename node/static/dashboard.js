@@ -8,6 +8,11 @@ const OUTCOME_COLORS = { mediated: "#3ecf8e", in_progress: "#3fb6ff", referred: 
 const started = performance.now();
 let timer = null;
 
+/* Not signed in (or the session ended): the login page, then back here. */
+function signIn() {
+  location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search + location.hash));
+}
+
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 const fmt = (n) => Number(n).toLocaleString("en-US");
@@ -28,7 +33,8 @@ async function load() {
   const url = "/api/v1/views/overview" + (unit ? `?unit=${encodeURIComponent(unit)}` : "");
   document.body.dataset.ready = "0";
   try {
-    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (response.status === 401) { signIn(); return; }
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       throw new Error(body.error ? body.error.message : `${response.status} ${response.statusText}`);

@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
-from node.deps import ContextDep
+from node.deps import ContextDep, PrincipalDep
+from node.principal import Principal
 from node.records.routes import ERRORS
 from node.views import service
 from schemas.codes import UnitCode
@@ -30,10 +31,21 @@ router = APIRouter(prefix="/api/v1/views", tags=["views"], responses=ERRORS)
 UnitQuery = Query(None, description="root of the subtree; default: this node's unit")
 
 
+def confined(by: Principal, unit: str | None) -> str | None:
+    """The unit a user confined to some units sees (default: its first); 403 outside them."""
+    if not by.units:
+        return unit
+    if unit is None:
+        return by.units[0]
+    by.require(unit)
+    return unit
+
+
 def _view(path: str, model: Any, build: Callable[..., Any], summary: str) -> None:
-    def endpoint(ctx: ContextDep, unit: UnitCode | None = UnitQuery) -> Response:
+    def endpoint(ctx: ContextDep, by: PrincipalDep, unit: UnitCode | None = UnitQuery) -> Response:
         # The service returns the response model; serialise it once, straight to JSON.
-        return Response(build(ctx, unit=unit).model_dump_json(), media_type="application/json")
+        shown = build(ctx, unit=confined(by, unit))
+        return Response(shown.model_dump_json(), media_type="application/json")
 
     router.add_api_route(
         path,
