@@ -78,3 +78,33 @@ def masked(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for field, rule in rules.items():
         _apply(shown, field.split("."), rule, "", paths)
     return shown, paths
+
+
+def _restore(sent: Any, stored: Any, steps: list[str], rule: Rule) -> None:
+    if not isinstance(sent, dict) or not isinstance(stored, dict):
+        return
+    head, rest = steps[0], steps[1:]
+    if head.endswith("[]"):
+        pairs = zip(sent.get(head[:-2]) or [], stored.get(head[:-2]) or [], strict=False)
+        for sent_item, stored_item in pairs:
+            _restore(sent_item, stored_item, rest, rule)
+        return
+    if head not in stored or stored[head] is None:
+        return
+    if rule == "withheld":
+        sent.setdefault(head, stored[head])
+    elif isinstance(stored[head], str) and sent.get(head) == _MASKERS[rule](stored[head]):
+        sent[head] = stored[head]
+
+
+def restored(kind: str, sent: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """`sent` (a replacement of a record shown masked) with what the masking hid put back: a
+    field sent exactly as it was shown masked, or a withheld field left out, keeps its stored
+    value — so a client can edit a record without revealing it."""
+    rules = PERSONAL.get(kind)
+    if not rules:
+        return sent
+    merged = _copy(sent)
+    for field, rule in rules.items():
+        _restore(merged, stored, field.split("."), rule)
+    return merged

@@ -21,6 +21,7 @@ from node.records.store import Version, store_versions
 from schemas.codes import is_within
 from schemas.errors import details_from_validation_error, summarize
 from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, validate_data
+from schemas.personal import PERSONAL, restored
 from schemas.records import (
     BulkRejection,
     BulkResult,
@@ -153,9 +154,13 @@ def put_record(
 ) -> tuple[RecordRead, bool]:
     """Create or replace; returns the record and whether it was created (or revived)."""
     by = by or local()
-    data = _checked_data(node, body, by)
     with db.write() as txn:
         head = repository.fetch_heads(txn.conn, [record_id]).get(record_id)
+        if head is not None and not head.deleted and head.kind == body.kind in PERSONAL:
+            stored = repository.get_row(txn.conn, record_id)
+            assert stored is not None
+            body = body.model_copy(update={"data": restored(body.kind, body.data, stored.data)})
+        data = _checked_data(node, body, by)
         _check_ownership(node, head, body, record_id)
         if head is not None and not head.deleted:
             by.require(head.unit)  # moving a record out of another's grid is a write there
