@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from node.launcher import NodeProcess, NodeSpec, enrol, free_port, stop_all
+from node.launcher import NodeProcess, NodeSpec, add_operator, enrol, free_port, stop_all
 
 
 class Topology:
@@ -24,6 +24,7 @@ class Topology:
         spec = NodeSpec(code, name, self.root / code, free_port(), extra_env=dict(self.env))
         if parent is not None:
             enrol(self.specs[parent], spec)
+        add_operator(spec)  # `tiersync user add`: its token is on the spec, used by client()
         self.specs[code] = spec
         return spec
 
@@ -34,7 +35,8 @@ class Topology:
         return proc
 
     def client(self, code: str) -> httpx.Client:
-        return httpx.Client(base_url=self.specs[code].url, timeout=30)
+        spec = self.specs[code]
+        return httpx.Client(base_url=spec.url, headers=spec.auth, timeout=30)
 
     def stop(self) -> None:
         stop_all(list(self.procs.values()))

@@ -2,14 +2,18 @@
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
-from node.cli.common import UsageError, say
+from node.access import users
+from node.cli.common import UsageError, node_context, say
 from node.cli.options import NodeConfig, describe_settings_error, node_command
+from node.cli.user import show_added
+from node.principal import os_actor
 from node.settings import Settings
 
 WRITTEN = ("code", "name", "level", "data_dir", "database_url", "parent_url", "parent_token")
@@ -47,6 +51,14 @@ def render(settings: Settings) -> str:
 def init(
     config: NodeConfig,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            "--admin",
+            metavar="NAME",
+            help="Also create the first admin; its token is printed last.",
+        ),
+    ] = None,
 ) -> None:
     """Write the node's configuration (from the options and TIERSYNC_* variables) to --config."""
     path = config.path
@@ -66,3 +78,17 @@ def init(
     written = NodeConfig(config_file=path).settings()
     node = f"{written.name} ({written.code}, {written.level})"
     say(f"wrote {path}: {node}, data in {written.data_dir}")
+    if admin is not None:
+        with node_context(written) as ctx:
+            added = users.add_user(
+                ctx.db,
+                node=written.code,
+                name=admin,
+                role="admin",
+                units=[],
+                actor=os_actor(),
+                token_ttl=timedelta(days=written.token_ttl_days),
+            )
+        say(f"admin sign-in needs a password and TOTP: tiersync user passwd {admin}; "
+            f"tiersync user totp {admin}")  # fmt: skip
+        show_added(added, json=False)
