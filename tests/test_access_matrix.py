@@ -118,7 +118,9 @@ async def test_without_a_token_every_operator_endpoint_is_401(
     answers = {}
     for rule, method, path, body in FAMILIES:
         if rule is not Access.open:
-            answers[f"{method} {path}"] = (await client.request(method, path, json=body)).status_code
+            answers[f"{method} {path}"] = (
+                await client.request(method, path, json=body)
+            ).status_code
     assert set(answers.values()) == {401}, answers
 
 
@@ -202,4 +204,3 @@ def test_readme_role_table_is_the_code() -> None:
             if cell.strip() == "✓":
                 table[role].add(right)
     assert table == {r.value: {x.value for x in ROLE_RIGHTS[r]} for r in Role}
-
