@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
 from node.app import create_app
@@ -101,10 +102,10 @@ def node_settings(
 
 
 @pytest.fixture
-async def node_client(
+async def node_app(
     tmp_path: Path, database_url_factory: Callable[[str], str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    """One village node on the parametrised engine, called through ASGITransport."""
+) -> AsyncIterator[FastAPI]:
+    """One village node on the parametrised engine, its lifespan entered."""
     settings = node_settings(
         "632322101201",
         tmp_path,
@@ -113,11 +114,18 @@ async def node_client(
         allowed_hosts=["village"],
     )
     app = create_app(settings)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://village") as client:
-            sign_in(client, app)  # an operator: tests of other roles sign in their own clients
-            yield client
+    async with LifespanManager(app):
+        yield app
+
+
+@pytest.fixture
+async def node_client(node_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """`node_app` called through ASGITransport, signed in as an operator (tests of other roles
+    sign in their own clients or pass their own headers)."""
+    transport = httpx.ASGITransport(app=node_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://village") as client:
+        sign_in(client, node_app)
+        yield client
 
 
 @pytest.fixture

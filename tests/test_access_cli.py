@@ -1,0 +1,113 @@
+"""`tiersync user …`, `init --admin` and `serve`'s safe defaults, run as an operator would."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner, Result
+
+from node.access import login
+from node.audit import service as audit
+from node.cli.common import UsageError
+from node.cli.main import app
+from node.cli.options import NodeConfig
+from node.cli.serve import check_exposure
+from node.db import Database
+from node.settings import Settings
+
+runner = CliRunner()
+VILLAGE = "632322101201"
+
+
+def run(*args: str | Path, stdin: str | None = None) -> Result:
+    return runner.invoke(app, [str(a) for a in args], input=stdin)
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("TIERSYNC_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "tiersync.toml"
+    result = run(
+        "init", "--config", path, "--code", VILLAGE, "--data-dir", tmp_path / "d",
+        "--admin", "boss",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def holder(config: Path, token: str) -> str:
+    settings = NodeConfig(config_file=config).settings()
+    db = Database(settings.resolved_database_url)
+    try:
+        now = datetime.now(UTC)
+        return login.verify_token(
+            db, node=VILLAGE, token=token, kind="api", now=now
+        ).principal.actor
+    finally:
+        db.dispose()
+
+
+def test_init_admin_and_user_add_print_a_working_token_last(config: Path) -> None:
+    added = run("--config", config, "user", "add", "zhuoma", "--role", "operator")
+    assert added.exit_code == 0, added.output
+    token = added.stdout.strip().splitlines()[-1]
+    assert token.startswith(f"tsu_{VILLAGE}_") and holder(config, token) == "user:zhuoma"
+    listed = run("--config", config, "user", "list", "--json")
+    assert {u["name"]: u["role"] for u in orjson.loads(listed.stdout)} == {
+        "boss": "admin",
+        "zhuoma": "operator",
+    }
+    rotated = run("--config", config, "user", "token", "zhuoma")
+    new = rotated.stdout.strip().splitlines()[-1]
+    assert holder(config, new) == "user:zhuoma"
+    with pytest.raises(login.Unauthorized):
+        holder(config, token)  # the old one is revoked
+
+
+def test_bad_user_input_is_one_line_and_nothing_written(config: Path) -> None:
+    unconfined = run("--config", config, "user", "add", "grid3", "--role", "terminal")
+    assert unconfined.exit_code == 1
+    assert "error: a terminal user needs the units it works in" in unconfined.output
+    unknown = run("--config", config, "user", "add", "x", "--role", "root")
+    assert unknown.exit_code == 1 and "unknown role 'root'" in unknown.output
+    outside = run("--config", config, "user", "add", "x", "--role", "viewer", "--unit", "632323")
+    assert outside.exit_code == 1 and "not in this node's subtree" in outside.output
+    weak = run("--config", config, "user", "passwd", "boss", "--password-stdin", stdin="short\n")
+    assert weak.exit_code == 1 and "password too short" in weak.output
+    listed = run("--config", config, "user", "list")
+    assert "grid3" not in listed.stdout and " x " not in listed.stdout
+
+
+def test_user_changes_are_audited_with_the_os_user(config: Path) -> None:
+    run("--config", config, "user", "add", "grid3", "--role", "terminal", "--unit", VILLAGE + "003")
+    run("--config", config, "user", "disable", "grid3")
+    settings = NodeConfig(config_file=config).settings()
+    db = Database(settings.resolved_database_url)
+    try:
+        entries = audit.entries(db)
+    finally:
+        db.dispose()
+    assert [e.action for e in entries[:3]] == ["user.disable", "user.add", "user.add"]
+    assert all(e.actor.startswith("os:") for e in entries)
+
+
+def test_serve_refuses_plain_http_off_loopback(tmp_path: Path) -> None:
+    settings = Settings(code=VILLAGE, data_dir=tmp_path)
+    with pytest.raises(UsageError, match="--insecure-http"):
+        check_exposure(settings, "192.0.2.10", insecure_http=False)
+    allowed = check_exposure(settings, "192.0.2.10", insecure_http=True)
+    assert "192.0.2.10" in allowed.host_names  # the bound address is a name of the node
+    assert check_exposure(settings, "127.0.0.1", insecure_http=False) is settings
+    with_tls = settings.model_copy(update={"tls_cert": tmp_path / "c", "tls_key": tmp_path / "k"})
+    assert check_exposure(with_tls, "192.0.2.10", insecure_http=False).tls_enabled
+    refused = run("serve", "--code", VILLAGE, "--data-dir", tmp_path, "--host", "0.0.0.0")
+    assert refused.exit_code == 2 and "refusing to serve plain HTTP" in refused.output
