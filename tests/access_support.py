@@ -62,11 +62,13 @@ def sign_in(client: httpx.AsyncClient, app: FastAPI, role: str = "operator") -> 
     return token
 
 
-def browser_sign_in(driver: Any, base_url: str, name: str, password: str, totp: str = "") -> None:
+def browser_sign_in(
+    driver: Any, base_url: str, name: str, password: str, totp: str = "", page: str = "/login"
+) -> None:
     """Sign a Chromium (selenium) in through the login page, and wait until it has left it."""
     from selenium.webdriver.common.by import By
 
-    driver.get(base_url + "/login")
+    driver.get(base_url + page)
     driver.find_element(By.ID, "name").send_keys(name)
     driver.find_element(By.ID, "password").send_keys(password)
     if totp:

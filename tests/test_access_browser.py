@@ -1,0 +1,109 @@
+"""The dashboard's sign-in in a real headless Chromium: the page is Chinese first (English one
+click away), a wrong password is refused in words, the dashboard sends an unsigned browser to
+/login and back, and `next` cannot send it to another site."""
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from node.app import create_app, open_node
+from node.settings import Settings
+from tests.access_support import PASSWORD, browser_sign_in, grant
+from tests.test_dashboard import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, browser_problem
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data: Path = tmp_path_factory.mktemp("login")
+    settings = Settings(code="632322", name="Jianzha County", data_dir=data)
+    ctx = open_node(settings)
+    grant(ctx.db, "632322", "viewer", name="screen", password=PASSWORD)
+    ctx.db.dispose()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    problem = browser_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem + " (CI=true: the login must be tested in a browser)")
+        pytest.skip(problem)
+    os.environ.setdefault("SE_OFFLINE", "true")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM or ""
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def wait_text(driver: Any, element_id: str, timeout: float = 15) -> str:
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = str(driver.find_element(By.ID, element_id).text)
+        if text:
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"#{element_id} stayed empty")
+
+
+def test_sign_in_page_in_chinese_refuses_a_wrong_password(site: str, chromium: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    chromium.get(site + "/")  # not signed in: the dashboard sends the browser to /login
+    deadline = time.monotonic() + 15
+    while "/login" not in chromium.current_url:
+        assert time.monotonic() < deadline, chromium.current_url
+        time.sleep(0.05)
+    assert chromium.find_element(By.ID, "submit").text == "登录"
+    chromium.find_element(By.ID, "name").send_keys("screen")
+    chromium.find_element(By.ID, "password").send_keys("not the password 1")
+    chromium.find_element(By.ID, "submit").click()
+    assert wait_text(chromium, "error") == "用户名或密码错误"
+    chromium.find_element(By.ID, "lang").click()
+    assert chromium.find_element(By.ID, "submit").text == "Sign in"
+    chromium.find_element(By.ID, "lang").click()  # back to Chinese for the next visitor
+
+
+def test_signed_in_the_dashboard_loads_and_the_cookie_is_httponly(site: str, chromium: Any) -> None:
+    browser_sign_in(chromium, site, "screen", PASSWORD)
+    assert chromium.current_url.rstrip("/") == site
+    deadline = time.monotonic() + 15
+    while chromium.execute_script("return document.body.dataset.ready") != "1":
+        assert time.monotonic() < deadline, "dashboard did not load its figures"
+        time.sleep(0.05)
+    # The session cookie is out of the page's reach; the CSRF cookie is the script's to echo.
+    readable = chromium.execute_script("return document.cookie")
+    assert "tiersync_csrf=" in readable and "tiersync_session" not in readable
+    session = chromium.get_cookie("tiersync_session")
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+
+
+def test_next_cannot_lead_to_another_site(site: str, chromium: Any) -> None:
+    browser_sign_in(chromium, site, "screen", PASSWORD, page="/login?next=//evil.example/")
+    assert chromium.current_url.startswith(site)
