@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
 from node import migrate
-from node.access import hosts
+from node.access import hosts, openapi
 from node.access import routes as access_routes
 from node.access.gate import Gate
 from node.api import health
@@ -66,6 +66,7 @@ def include_routes(app: FastAPI, settings: Settings) -> None:
     for router in ROUTERS:
         app.include_router(router, dependencies=[Depends(gate)])
     hosts.install(app, settings)
+    openapi.install(app)
 
 
 def write_hooks(code: str) -> list[WriteHook]:

@@ -204,3 +204,18 @@ def test_readme_role_table_is_the_code() -> None:
             if cell.strip() == "✓":
                 table[role].add(right)
     assert table == {r.value: {x.value for x in ROLE_RIGHTS[r]} for r in Role}
+
+
+def test_openapi_declares_how_each_operation_is_authenticated(tmp_path: Path) -> None:
+    document = create_app(Settings(code=VILLAGE, data_dir=tmp_path)).openapi()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["userToken"] == {**schemes["userToken"], "type": "http", "scheme": "bearer"}
+    assert schemes["dashboardSession"]["name"] == "tiersync_session"
+    paths = document["paths"]
+    assert paths["/api/v1/records"]["get"]["security"] == [
+        {"userToken": []},
+        {"dashboardSession": []},
+    ]
+    assert "records.read" in paths["/api/v1/records"]["get"]["description"]
+    assert paths["/api/v1/sync/push"]["post"]["security"] == [{"childCredential": []}]
+    assert paths["/healthz"]["get"]["security"] == []
