@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from node.context import NodeContext
-from node.errors import FieldError, Forbidden
+from node.errors import FieldError, Forbidden, NotFound
 from node.views import repository
 from node.views.freshness import Assessor, to_datetime
 from node.views.rollups import ancestry
@@ -172,6 +172,12 @@ def read_frame(
     if scope.child_len == 15 or len(scope.unit) == 15:  # grids: named by their grid records
         grids = {row.code: row.name or row.code for row in repository.grids_in(conn, scope.unit)}
         registry.update(grids)
+    if not (scope.unit in registry or total.cells or repository.holds_unit(conn, scope.unit)):
+        # An unknown code must not read as a real unit full of zeros ("all reporting", 100 %).
+        raise NotFound(
+            f"no unit {scope.unit} in this node's subtree",
+            [FieldError("unit", "no such unit here: not in the registry and no records held")],
+        )
     names = {c: n for c, n in registry.items() if len(c) == scope.child_len}
     fresh = Assessor(
         conn,
