@@ -16,6 +16,8 @@ from node.dashboard import routes as dashboard_routes
 from node.db import Database
 from node.directives import routes as directive_routes
 from node.directives.runner import directives_hook
+from node.live import routes as live_routes
+from node.live.runner import live_hook
 from node.ops import routes as ops_routes
 from node.records import routes as record_routes
 from node.records.service import NodeIdentity
@@ -58,6 +60,7 @@ def create_app(
         checkpointer_hook,
         replication_hook(transport=transport, run=run_replicator),
         directives_hook(transport=transport, run=run_replicator),
+        live_hook,
         *(background or []),
     ]
 
@@ -84,6 +87,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(record_routes.router)
     app.include_router(view_routes.router)
+    app.include_router(live_routes.router)  # views: live incidents for the big screen
     app.include_router(dashboard_routes.router)  # views: the big screen at /
     app.include_router(sync_routes.router)
     app.include_router(directive_routes.router)

@@ -49,6 +49,21 @@ def open_scope(ctx: NodeContext, unit: str | None) -> Scope:
     return Scope(node_code, root, int(ctx.db.clock()), ctx.settings.stale_after_s)
 
 
+def ensure_known(conn: Connection, unit: str) -> None:
+    """404 for a code of this subtree that nothing is known of: no registered unit, no records.
+
+    An unknown code must not read as a real unit full of zeros ("all units reporting", 100 %
+    patrol compliance).
+    """
+    if repository.unit_names(conn, unit=unit, codes=[unit]).get(unit) is None and not (
+        repository.holds_unit(conn, unit)
+    ):
+        raise NotFound(
+            f"no unit {unit} in this node's subtree",
+            [FieldError("unit", "no such unit here: not in the registry and no records held")],
+        )
+
+
 class Tally:
     """Roll-up cells of one subtree: (kind, dim) → key → [n, amount]."""
 
@@ -172,12 +187,8 @@ def read_frame(
     if scope.child_len == 15 or len(scope.unit) == 15:  # grids: named by their grid records
         grids = {row.code: row.name or row.code for row in repository.grids_in(conn, scope.unit)}
         registry.update(grids)
-    if not (scope.unit in registry or total.cells or repository.holds_unit(conn, scope.unit)):
-        # An unknown code must not read as a real unit full of zeros ("all reporting", 100 %).
-        raise NotFound(
-            f"no unit {scope.unit} in this node's subtree",
-            [FieldError("unit", "no such unit here: not in the registry and no records held")],
-        )
+    if not (scope.unit in registry or total.cells):
+        ensure_known(conn, scope.unit)
     names = {c: n for c, n in registry.items() if len(c) == scope.child_len}
     fresh = Assessor(
         conn,
