@@ -265,3 +265,14 @@ def test_assets_are_the_nodes_own(network: net.Network, tmp_path: Path) -> None:
         assert httpx.get(f"{network.url}/static/vendor/echarts/{licence}").status_code == 200
     assert httpx.get(network.url + "/static/../settings.py").status_code == 404
     assert httpx.get(network.url + "/static/secrets.txt").status_code == 404
+
+
+def test_the_wall_tours_its_units_when_left_alone(network: net.Network, browser: Any) -> None:
+    open_page(browser, f"{network.url}/#unit={net.PREFECTURE}&mode=wall&rotate=1", WALL)
+    wait_drawn(browser, net.PREFECTURE)
+    county = wait_until(
+        browser, "return document.body.dataset.drawn.length === 6 && document.body.dataset.drawn",
+        "the tour's first stop",
+    )  # fmt: skip
+    assert county == net.TONGREN  # the first child; the home unit stays the tour's home
+    assert "2/5" in browser.find_element("id", "tour").text

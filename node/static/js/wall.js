@@ -105,6 +105,7 @@
     if (!touring || now - state.idleSince < state.rotateS * 1000) return;
     state.idleSince = now;
     state.index = (state.index + 1) % state.stops.length;
+    tour.textContent = t("tour.label", { n: state.index + 1, total: state.stops.length });
     go(state.stops[state.index]);
   }
 
