@@ -36,7 +36,7 @@ def incident(category: str = "fire", title: str = "Grassland fire by the winter 
 
 
 def feed(node: Any) -> Broadcaster:
-    live = node.ctx.extras["live"]
+    live = node.ctx.live_feed
     assert isinstance(live, Broadcaster)
     return live
 

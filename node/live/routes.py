@@ -35,10 +35,9 @@ def sse(event: str, data: BaseModel, event_id: int | None = None) -> str:
 
 
 def broadcaster_of(ctx: NodeContext) -> Broadcaster:
-    live = ctx.extras.get("live")
-    if live is None:
+    live = ctx.live_feed
+    if not isinstance(live, Broadcaster):
         raise Unavailable("the live feed is not running on this node")
-    assert isinstance(live, Broadcaster)
     return live
 
 

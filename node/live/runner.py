@@ -12,5 +12,5 @@ def live_hook(ctx: NodeContext) -> Callable[[], Awaitable[None]]:
     live = Broadcaster(ctx.db, node_code=ctx.identity.code)
     live.start()
     ctx.db.on_commit(live.notify)
-    ctx.extras["live"] = live
+    ctx.live_feed = live
     return live.stop

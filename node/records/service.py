@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import Row
 
 from federation.hlc import format_version
+from node.context import NodeIdentity
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from node.records import repository
@@ -33,12 +34,6 @@ class Unparsable:
     """A bulk row that was not even JSON; it is rejected with this reason."""
 
     reason: str
-
-
-@dataclass(frozen=True)
-class NodeIdentity:
-    code: str
-    name: str
 
 
 def to_read(row: Row[Any]) -> RecordRead:
