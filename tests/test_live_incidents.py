@@ -155,3 +155,31 @@ async def test_stopping_the_node_ends_every_stream(tmp_path: Path) -> None:
     assert [s.queue.get_nowait() for s in subs] == [None, None]
     assert live.subscribers == set()
     live.notify()  # a late commit (a CLI writing after shutdown) is harmless
+
+
+async def test_the_feed_reads_the_log_on_both_engines(
+    tmp_path: Path, database_url_factory: Any
+) -> None:
+    settings = Settings(
+        code=VILLAGE, data_dir=tmp_path / "v", database_url=database_url_factory("v")
+    )
+    app = create_app(settings, run_replicator=False)
+    async with LifespanManager(app) as manager:
+        live = feed(app.state)
+        sub = live.subscribe(VILLAGE)
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://v") as client:
+            written = (await client.post("/api/v1/records", json=incident())).json()
+            await client.post(
+                "/api/v1/records",
+                json={
+                    "kind": "household",
+                    "unit": VILLAGE,
+                    "data": {"address": "1", "head_name": "A"},
+                },
+            )
+        got = await asyncio.wait_for(sub.queue.get(), 5)
+        assert got is not None and str(got.id) == written["id"]
+        snapshot = await live.snapshot(VILLAGE)
+        assert [str(i.id) for i in snapshot.items] == [written["id"]]
+        assert await live.replay(VILLAGE, got.seq) == []

@@ -57,6 +57,8 @@
     document.body.dataset.problem = r ? String(r.status) : "";
     box.hidden = !r;
     $("#board").hidden = Boolean(r);
+    $("#live-state").hidden = Boolean(r) && !state.overview; // no feed before a unit was shown
+    if (!r) $("#live-state").hidden = false;
     if (!r) return;
     document.body.dataset.drawn = "";
     if (!state.node) {
@@ -114,6 +116,9 @@
     P.directives(o);
     P.map(o, state.metric, drill);
     TS.live.render();
+    // Every figure says how fresh it is: the panels' headings and fact lines carry the subtree's.
+    const tip = P.subtreeTip(o);
+    for (const el of document.querySelectorAll("#board .panel-head h2, #board .facts")) el.title = tip;
     // Fitted at once (reading the layout forces it), so the page is never seen half-fitted.
     TS.charts.resizeAll();
     TS.wall.fitAll();
