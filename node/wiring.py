@@ -32,6 +32,8 @@ from node.digests.reports import DigestSection
 from node.directives import progress as directive_progress
 from node.directives import routes as directive_routes
 from node.directives.runner import directives_hook
+from node.live import routes as live_routes
+from node.live.runner import live_hook
 from node.ops import routes as ops_routes
 from node.records import routes as record_routes
 from node.seams import PushSection, WriteHook
@@ -51,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     health.router,
     record_routes.router,
     view_routes.router,
+    live_routes.router,  # views: live incidents for the big screen
     dashboard_routes.router,  # views: the big screen at /
     sync_routes.router,
     directive_routes.router,
@@ -110,6 +113,7 @@ def startup_hooks(*, transport: Any = None, run: bool = True) -> list[Startup]:
         parent_hook(transport=transport),
         replication_hook(run=run),
         directives_hook(run=run),
+        live_hook,  # views: the live incident feed, woken by commits
     ]
 
 
