@@ -38,6 +38,16 @@ class Principal:
         """Whether `unit` lies in this principal's units (always, when it has none)."""
         return not self.units or any(is_within(unit, root) for root in self.units)
 
+    def confine(self, unit: str | None) -> str | None:
+        """The unit a confined principal looks at: the one asked for (403 outside its units),
+        else its first; anyone else: `unit` as given (None: the node's own)."""
+        if not self.units:
+            return unit
+        if unit is None:
+            return self.units[0]
+        self.require(unit)
+        return unit
+
     def require(self, unit: str) -> None:
         """403 naming the unit when it lies outside this principal's units."""
         if not self.covers(unit):

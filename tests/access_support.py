@@ -5,6 +5,8 @@ clients once with `sign_in`, as an operator unless told otherwise.
 """
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +62,15 @@ def sign_in(client: httpx.AsyncClient, app: FastAPI, role: str = "operator") -> 
     token = grant(ctx.db, ctx.identity.code, role)
     client.headers.update(bearer(token))
     return token
+
+
+@asynccontextmanager
+async def operator_client(app: FastAPI, role: str = "operator") -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` (its lifespan entered) through ASGITransport, signed in as `role`."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+        sign_in(client, app, role)
+        yield client
 
 
 def browser_sign_in(

@@ -2,7 +2,6 @@
 click away), a wrong password is refused in words, the dashboard sends an unsigned browser to
 /login and back, and `next` cannot send it to another site."""
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,9 @@ import uvicorn
 from node.app import create_app, open_node
 from node.settings import Settings
 from tests.access_support import PASSWORD, browser_sign_in, grant
-from tests.test_dashboard import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, browser_problem
+from tests.browser import browser
+
+__all__ = ["browser"]  # the fixture: one Chromium for the module, unsigned at first
 
 
 @pytest.fixture(scope="module")
@@ -39,27 +40,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(10)
 
 
-@pytest.fixture
-def chromium() -> Iterator[Any]:
-    problem = browser_problem()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem + " (CI=true: the login must be tested in a browser)")
-        pytest.skip(problem)
-    os.environ.setdefault("SE_OFFLINE", "true")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM or ""
-    for flag in CHROME_FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-
-
 def wait_text(driver: Any, element_id: str, timeout: float = 15) -> str:
     from selenium.webdriver.common.by import By
 
@@ -72,38 +52,38 @@ def wait_text(driver: Any, element_id: str, timeout: float = 15) -> str:
     raise AssertionError(f"#{element_id} stayed empty")
 
 
-def test_sign_in_page_in_chinese_refuses_a_wrong_password(site: str, chromium: Any) -> None:
+def test_sign_in_page_in_chinese_refuses_a_wrong_password(site: str, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
-    chromium.get(site + "/")  # not signed in: the dashboard sends the browser to /login
+    browser.get(site + "/")  # not signed in: the dashboard sends the browser to /login
     deadline = time.monotonic() + 15
-    while "/login" not in chromium.current_url:
-        assert time.monotonic() < deadline, chromium.current_url
+    while "/login" not in browser.current_url:
+        assert time.monotonic() < deadline, browser.current_url
         time.sleep(0.05)
-    assert chromium.find_element(By.ID, "submit").text == "登录"
-    chromium.find_element(By.ID, "name").send_keys("screen")
-    chromium.find_element(By.ID, "password").send_keys("not the password 1")
-    chromium.find_element(By.ID, "submit").click()
-    assert wait_text(chromium, "error") == "用户名或密码错误"
-    chromium.find_element(By.ID, "lang").click()
-    assert chromium.find_element(By.ID, "submit").text == "Sign in"
-    chromium.find_element(By.ID, "lang").click()  # back to Chinese for the next visitor
+    assert browser.find_element(By.ID, "submit").text == "登录"
+    browser.find_element(By.ID, "name").send_keys("screen")
+    browser.find_element(By.ID, "password").send_keys("not the password 1")
+    browser.find_element(By.ID, "submit").click()
+    assert wait_text(browser, "error") == "用户名或密码错误"
+    browser.find_element(By.ID, "lang").click()
+    assert browser.find_element(By.ID, "submit").text == "Sign in"
+    browser.find_element(By.ID, "lang").click()  # back to Chinese for the next visitor
 
 
-def test_signed_in_the_dashboard_loads_and_the_cookie_is_httponly(site: str, chromium: Any) -> None:
-    browser_sign_in(chromium, site, "screen", PASSWORD)
-    assert chromium.current_url.rstrip("/") == site
+def test_signed_in_the_dashboard_loads_and_the_cookie_is_httponly(site: str, browser: Any) -> None:
+    browser_sign_in(browser, site, "screen", PASSWORD)
+    assert browser.current_url.rstrip("/") == site
     deadline = time.monotonic() + 15
-    while chromium.execute_script("return document.body.dataset.ready") != "1":
+    while browser.execute_script("return document.body.dataset.ready") != "1":
         assert time.monotonic() < deadline, "dashboard did not load its figures"
         time.sleep(0.05)
     # The session cookie is out of the page's reach; the CSRF cookie is the script's to echo.
-    readable = chromium.execute_script("return document.cookie")
+    readable = browser.execute_script("return document.cookie")
     assert "tiersync_csrf=" in readable and "tiersync_session" not in readable
-    session = chromium.get_cookie("tiersync_session")
+    session = browser.get_cookie("tiersync_session")
     assert session["httpOnly"] and session["sameSite"] == "Strict"
 
 
-def test_next_cannot_lead_to_another_site(site: str, chromium: Any) -> None:
-    browser_sign_in(chromium, site, "screen", PASSWORD, page="/login?next=//evil.example/")
-    assert chromium.current_url.startswith(site)
+def test_next_cannot_lead_to_another_site(site: str, browser: Any) -> None:
+    browser_sign_in(browser, site, "screen", PASSWORD, page="/login?next=//evil.example/")
+    assert browser.current_url.startswith(site)

@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from node.deps import ContextDep, PrincipalDep
-from node.principal import Principal
 from node.records.routes import ERRORS
 from node.views import service
 from schemas.codes import UnitCode
@@ -31,20 +30,10 @@ router = APIRouter(prefix="/api/v1/views", tags=["views"], responses=ERRORS)
 UnitQuery = Query(None, description="root of the subtree; default: this node's unit")
 
 
-def confined(by: Principal, unit: str | None) -> str | None:
-    """The unit a user confined to some units sees (default: its first); 403 outside them."""
-    if not by.units:
-        return unit
-    if unit is None:
-        return by.units[0]
-    by.require(unit)
-    return unit
-
-
 def _view(path: str, model: Any, build: Callable[..., Any], summary: str) -> None:
     def endpoint(ctx: ContextDep, by: PrincipalDep, unit: UnitCode | None = UnitQuery) -> Response:
         # The service returns the response model; serialise it once, straight to JSON.
-        shown = build(ctx, unit=confined(by, unit))
+        shown = build(ctx, unit=by.confine(unit))
         return Response(shown.model_dump_json(), media_type="application/json")
 
     router.add_api_route(
