@@ -8,7 +8,23 @@ from typing import Any
 import httpx
 import pytest
 
-from node.launcher import NodeProcess, NodeSpec, add_operator, enrol, free_port, stop_all
+from node.app import open_node
+from node.launcher import NodeProcess, NodeSpec, enrol, free_port, stop_all
+from node.settings import Settings
+from tests.access_support import grant
+
+
+def give_operator(spec: NodeSpec) -> None:
+    """An operator at the node, in this process (a `tiersync user add` costs seconds of
+    imports); its token is on the spec, which `Topology.client` sends."""
+    settings = Settings(
+        code=spec.code, name=spec.name, data_dir=spec.data_dir, database_url=spec.database_url
+    )
+    ctx = open_node(settings)
+    try:
+        spec.operator_token = grant(ctx.db, spec.code)
+    finally:
+        ctx.db.dispose()
 
 
 class Topology:
@@ -24,7 +40,7 @@ class Topology:
         spec = NodeSpec(code, name, self.root / code, free_port(), extra_env=dict(self.env))
         if parent is not None:
             enrol(self.specs[parent], spec)
-        add_operator(spec)  # `tiersync user add`: its token is on the spec, used by client()
+        give_operator(spec)
         self.specs[code] = spec
         return spec
 
