@@ -56,8 +56,11 @@ NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 """Free text (notes, findings) of at most 2,000 characters."""
 
-Count = Annotated[int, Field(ge=0)]
-"""A non-negative whole number."""
+COUNT_MAX = 1_000_000_000
+"""Upper bound of every count: roll-ups sum billions of them within signed 64 bits."""
+
+Count = Annotated[int, Field(ge=0, le=COUNT_MAX)]
+"""A non-negative whole number of at most COUNT_MAX."""
 
 
 # --- phone numbers ---------------------------------------------------------------------------
@@ -139,11 +142,12 @@ def _to_cents(value: Decimal) -> Decimal:
 
 Yuan = Annotated[
     Decimal,
-    Field(ge=0, max_digits=15, decimal_places=2),
+    Field(ge=0, max_digits=12, decimal_places=2),
     AfterValidator(_to_cents),
     PlainSerializer(str, return_type=str, when_used="json"),
 ]
-"""An amount of yuan: exact, ≥ 0, at most 2 decimals; stored with exactly 2 ("5" → "5.00")
+"""An amount of yuan: exact, ≥ 0, below 10^10 (roll-ups sum millions of them in fen within
+signed 64 bits), at most 2 decimals; stored with exactly 2 ("5" → "5.00")
 and written as a JSON string so no float rounding touches it."""
 
 

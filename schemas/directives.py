@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from schemas.common import LongText, NonEmptyStr
 from schemas.kinds.directive import Body, DirectiveKind, DirectiveStatus, Target
 from schemas.kinds.receipt import ReceiptState
+from schemas.storable import StorableInbound
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord
 
 RECEIPT_NAMESPACE = uuid.UUID("5b0f7c52-33d1-4c5e-9d0e-7a61c2f1d2a4")
@@ -26,8 +27,8 @@ def receipt_id(directive_id: uuid.UUID, unit: str) -> uuid.UUID:
     return uuid.uuid5(RECEIPT_NAMESPACE, f"{directive_id}/{unit}")
 
 
-class _Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Inbound(StorableInbound):
+    """Unknown fields refused; every value storable (schemas/storable.py)."""
 
 
 class DirectiveCreate(_Inbound):

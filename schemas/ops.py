@@ -10,16 +10,17 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from schemas.storable import StorableInbound
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord, UnitChange
 
 Digest = tuple[int, int]
 HexPrefix = str
 
 
-class _Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Inbound(StorableInbound):
+    """Unknown fields refused; every value storable (schemas/storable.py)."""
 
 
 class DigestRoot(BaseModel):

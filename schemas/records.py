@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.codes import UnitCode
+from schemas.errors import clip
 from schemas.kinds import Kind
+from schemas.storable import StorableInbound
 
 _PERSON_DATA: dict[str, Any] = {
     "id_number": "632322198807150035",
@@ -34,11 +36,10 @@ _READ_EXAMPLE: dict[str, Any] = {
 }
 
 
-class RecordIn(BaseModel):
+class RecordIn(StorableInbound):
     """A record as a client writes it: its kind, owning unit and payload."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"kind": "person", "unit": "632322101201", "data": _PERSON_DATA}]
         },
@@ -126,6 +127,11 @@ class BulkRejection(BaseModel):
     index: int = Field(description="0-based position of the record in the request")
     id: str | None = Field(default=None, description="The record's id, when it had one")
     error: str = Field(description="Why it was rejected")
+
+    @field_validator("error")
+    @classmethod
+    def _clipped(cls, value: str) -> str:
+        return clip(value)
 
 
 class BulkResult(BaseModel):

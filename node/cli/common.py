@@ -20,6 +20,7 @@ from node.app import open_node
 from node.context import NodeContext
 from node.errors import TiersyncError
 from node.settings import Settings
+from schemas.errors import clip
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -77,7 +78,7 @@ def fail(message: str, exit_code: int = EXIT_FAILED) -> NoReturn:
 def describe(exc: TiersyncError) -> str:
     """The error's message and its field details on one line."""
     parts = [f"{d.field}: {d.reason}" if d.field else d.reason for d in exc.details]
-    return exc.message + (f" ({'; '.join(parts)})" if parts else "")
+    return clip(exc.message + (f" ({'; '.join(parts)})" if parts else ""))
 
 
 def redact_url(url: str) -> str:

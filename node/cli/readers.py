@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from node.cli.common import UsageError
-from node.records.service import Unparsable
+from node.records.bulk_body import Unparsable
 
 ENVELOPE = ("kind", "unit", "id")
 
