@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from federation.client import parent_client
+from federation.client import parent_client, unanswered
 from federation.codec import Encoded, encode
 from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
 from federation.peer import OutgoingBatch
@@ -100,7 +100,11 @@ class HttpPeer:
         try:
             response = await self._http().request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+            timeout = kwargs.get("timeout", self.timeout_s)
+            message = unanswered(
+                exc, base_url=self.base_url, timeout_s=timeout, request=f"{method} {path}"
+            )
+            raise PeerUnavailable(message) from exc
         if response.status_code < 400:
             return response
         raise _error_for(response)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from federation.client import parent_client
+from federation.client import parent_client, unanswered
 from federation.codec import encode
 from federation.errors import PeerUnavailable
 from federation.http_peer import _error_for
@@ -113,7 +113,10 @@ class OpsClient:
         try:
             response = await self._http().request(method, OPS + path, **kwargs)
         except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+            message = unanswered(
+                exc, base_url=self.base_url, timeout_s=self.timeout_s, request=f"{method} {path}"
+            )
+            raise PeerUnavailable(message) from exc
         self.stats.requests += 1
         self.stats.received += response.num_bytes_downloaded
         if response.status_code >= 400:

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from federation.hlc import Clock, wall_ms
-from node import migrate
+from node import locate, migrate
 from node.api import error_handlers, health
 from node.checkpointer import checkpointer_hook
 from node.context import NodeContext
@@ -16,6 +16,7 @@ from node.dashboard import routes as dashboard_routes
 from node.db import Database
 from node.directives import routes as directive_routes
 from node.directives.runner import directives_hook
+from node.errors import NoNode, Unavailable
 from node.ops import routes as ops_routes
 from node.records import routes as record_routes
 from node.records.service import NodeIdentity
@@ -28,13 +29,38 @@ from node.views import routes as view_routes
 Startup = Callable[[NodeContext], Any]
 
 
-def open_node(settings: Settings, *, clock: Clock = wall_ms) -> NodeContext:
-    """Open (and migrate) a node's database; used by the app and by the CLI alike."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+def open_node(
+    settings: Settings, *, clock: Clock = wall_ms, create: bool = True, writable: bool = True
+) -> NodeContext:
+    """Open a node's database; used by the app and by the CLI alike.
+
+    `create` (serve, init, rebuild, the demo): make the database and the node's identity if
+    they are missing, migrate, and register or rename the node's own unit from the settings.
+    Otherwise the database must already hold this node (NoNode, else Conflict); `writable`
+    migrates it, and `writable=False` (read-only commands) changes nothing at all: a schema
+    behind the code is refused rather than migrated.
+    """
+    if not create and not locate.holds_node(settings):
+        raise NoNode(f"no tiersync node at {locate.where(settings)}; run `tiersync init` first")
+    if create:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, clock=clock)
-    migrate.upgrade(db.engine)
-    db.ensure_identity(settings.code)
-    units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
+    try:
+        if writable:
+            migrate.upgrade(db.engine)
+        elif migrate.current_revisions(db.engine) != migrate.head_revisions():
+            raise Unavailable(
+                f"database at migration {migrate.current_revision(db.engine)}, this tiersync "
+                f"expects {migrate.head_revision(db.engine)}: run `tiersync db upgrade`"
+            )
+        if create:
+            db.ensure_identity(settings.code)
+            units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
+        else:
+            db.check_identity(settings.code)
+    except BaseException:
+        db.dispose()
+        raise
     return NodeContext(
         settings=settings, db=db, identity=NodeIdentity(code=settings.code, name=settings.name)
     )

@@ -8,6 +8,7 @@ TiersyncError(message, details=())    500
 ├── Conflict                          409  id reused with another kind, record owned elsewhere…
 ├── Invalid                           422  field-level validation; carries details
 └── Unavailable                       503  database unreachable, migrations not at head
+    └── NoNode                               the configuration points at no node
 """
 
 from collections.abc import Iterable
@@ -65,3 +66,7 @@ class Invalid(TiersyncError):
 class Unavailable(TiersyncError):
     status_code = 503
     code = "unavailable"
+
+
+class NoNode(Unavailable):
+    """The configured data directory or database holds no tiersync node (yet)."""

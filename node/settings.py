@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(5000, ge=1, le=10_000)
     batch_max_bytes: int = Field(4_000_000, ge=10_000)
     stale_after_s: float = Field(3600.0, gt=0, description="a child silent this long is stale")
+    parent_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="a request to the parent (push, verify, resync, rebuild) unanswered this "
+        "long fails, naming the parent",
+    )
     # A village's time reaches the prefecture through three hops, each up to one heartbeat
     # late: keep 3 × heartbeat_s well under the parents' stale_after_s.
     heartbeat_s: float = Field(

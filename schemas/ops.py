@@ -133,6 +133,12 @@ class StatusReport(BaseModel):
     quarantined: int
     upstream: UpstreamStatus | None
     children: list[ChildStatus]
+    ok: bool = Field(True, description="no problem found (`tiersync status` exits 0, else 1)")
+    problems: list[str] = Field(
+        default_factory=list,
+        description="what needs an operator: a stale child, a failing link to the parent, "
+        "quarantined records",
+    )
 
 
 class Difference(BaseModel):

@@ -301,6 +301,7 @@ def test_options_override_environment_override_file(
 
 def test_options_before_and_after_the_command(tmp_path: Path) -> None:
     data = tmp_path / "elsewhere"
+    assert run("init", "--code", VILLAGE, "--data-dir", data).exit_code == 0
     result = run("--code", VILLAGE, "--data-dir", data, "db", "upgrade", "--name", "x")
     assert result.exit_code == 0, result.output
     assert str(data) in result.stdout

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from node.cli.common import UsageError, user_errors
+from node.locate import SUPPORTED_BACKENDS
 from node.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
 PANEL = "Node configuration"
@@ -94,9 +95,17 @@ class NodeConfig:
 def check_database_url(url: str) -> None:
     """A malformed URL or unknown dialect is a configuration error, not a crash later."""
     try:
-        make_url(url).get_dialect()
+        parsed = make_url(url)
+        parsed.get_dialect()
     except (ArgumentError, ValueError) as exc:  # messages name the problem, not the password
         raise UsageError(f"invalid database_url: {exc}") from None
+    except ImportError as exc:
+        raise UsageError(f"unsupported database_url: {exc}") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise UsageError(
+            f"unsupported database_url scheme {parsed.drivername!r}: tiersync runs on "
+            "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        )
 
 
 def check_toml(path: Path) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def serve(
         raise typer.BadParameter(f"choose one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
     settings = config.settings()
     # Open once up front so a bad database or a foreign one fails here, in one line.
-    with node_context(settings):
+    with node_context(settings, create=True):
         pass
     say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)

@@ -20,7 +20,12 @@ def build_puller(ctx: NodeContext, *, transport: Any = None) -> Puller:
     settings = ctx.settings
     if not settings.parent_url or not settings.parent_token:
         raise ValueError("pulling directives needs TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN")
-    peer = HttpPeer(settings.parent_url, settings.parent_token, transport=transport)
+    peer = HttpPeer(
+        settings.parent_url,
+        settings.parent_token,
+        transport=transport,
+        timeout_s=settings.parent_timeout_s,
+    )
     config = PullerConfig(wait_s=LONG_POLL_S, retry_max_s=settings.retry_max_s)
     return Puller(store=SqlDirectiveStore(ctx.db, settings.code), peer=peer, config=config)
 

@@ -46,7 +46,10 @@ async def run_verify(
         link = None
         if settings.parent_url and settings.parent_token:
             async with OpsClient(
-                settings.parent_url, settings.parent_token, transport=transport
+                settings.parent_url,
+                settings.parent_token,
+                transport=transport,
+                timeout_s=settings.parent_timeout_s,
             ) as client:
                 link = await verify.verify_upstream(ctx, client, repair=repair, deep=deep)
         elif deep:

@@ -56,7 +56,12 @@ async def rebuild_from_parent(
             "this node already holds records: rebuild fills an empty node "
             "(use verify --repair, or --force to merge the parent's copy in)"
         )
-    client = OpsClient(settings.parent_url, settings.parent_token, transport=transport)
+    client = OpsClient(
+        settings.parent_url,
+        settings.parent_token,
+        transport=transport,
+        timeout_s=settings.parent_timeout_s,
+    )
     records = units = pages = 0
     after: str | None = None
     parent_cursor = 0
@@ -91,7 +96,12 @@ async def _settle_cursor(ctx: NodeContext, *, transport: Any, since: int, head: 
     """Tell the parent that this node's log up to `head` holds nothing new for it."""
     settings = ctx.settings
     assert settings.parent_url and settings.parent_token
-    peer = HttpPeer(settings.parent_url, settings.parent_token, transport=transport)
+    peer = HttpPeer(
+        settings.parent_url,
+        settings.parent_token,
+        transport=transport,
+        timeout_s=settings.parent_timeout_s,
+    )
     try:
         ack = await peer.push(
             OutgoingBatch(since=since, until=head, head=head, records=[], units=[]),

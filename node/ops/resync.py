@@ -65,7 +65,12 @@ async def resync_up(
         raise BadRequest("this node has no parent (TIERSYNC_PARENT_URL, TIERSYNC_PARENT_TOKEN)")
     total = to_send(ctx, since=since)
     store = _CountingStore(SqlChangeStore(ctx.db, settings.code), total, progress)
-    peer = HttpPeer(settings.parent_url, settings.parent_token, transport=transport)
+    peer = HttpPeer(
+        settings.parent_url,
+        settings.parent_token,
+        transport=transport,
+        timeout_s=settings.parent_timeout_s,
+    )
     config = ReplicatorConfig(
         source=settings.code,
         batch_max_records=settings.batch_max_records,

@@ -15,7 +15,12 @@ def build_replicator(ctx: NodeContext, *, transport: Any = None) -> Replicator:
     settings = ctx.settings
     if not settings.parent_url or not settings.parent_token:
         raise ValueError("replication needs TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN")
-    peer = HttpPeer(settings.parent_url, settings.parent_token, transport=transport)
+    peer = HttpPeer(
+        settings.parent_url,
+        settings.parent_token,
+        transport=transport,
+        timeout_s=settings.parent_timeout_s,
+    )
     config = ReplicatorConfig(
         source=settings.code,
         batch_max_records=settings.batch_max_records,
