@@ -13,6 +13,9 @@ from node.cli.common import node_context, say
 from node.cli.options import NodeConfig, node_command
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+SHUTDOWN_GRACE_S = 3
+"""On SIGTERM, in-flight requests get this long; children hold long polls open, so waiting on
+them would only delay the stop (deploy/tiersync.service and the README quote this figure)."""
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
@@ -48,5 +51,5 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        timeout_graceful_shutdown=3,  # children hold long polls open; do not wait on them
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
