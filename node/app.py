@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from federation.hlc import Clock, wall_ms
 from node import locate, migrate
-from node.api import error_handlers, health
+from node.api import docs, error_handlers, health, openapi
 from node.checkpointer import checkpointer_hook
 from node.context import NodeContext
 from node.dashboard import routes as dashboard_routes
@@ -105,9 +105,13 @@ def create_app(
         version="0.1.0",
         description="A tiersync node: records, views, directives and replication of one unit.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own assets (node/api/docs.py)
+        redoc_url=None,
     )
     error_handlers.install(app)
+    openapi.install(app)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(record_routes.router)
     app.include_router(view_routes.router)
     app.include_router(dashboard_routes.router)  # views: the big screen at /

@@ -32,6 +32,7 @@ __all__ = [
     "PastDate",
     "Phone",
     "Sex",
+    "Timestamp",
     "Yuan",
     "check_phone",
     "code_of_level",
@@ -123,6 +124,14 @@ def _not_future_datetime(value: datetime, info: ValidationInfo) -> datetime:
         )
     return value
 
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes, all of them UTC: say so on the wire.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+"""A moment in an answer, always written with its offset (naive values are UTC)."""
 
 PastDate = Annotated[date, AfterValidator(_not_future_date)]
 """An ISO date not later than today (today as anywhere on Earth, UTC+14)."""

@@ -6,12 +6,11 @@ target, one per (directive, unit), whose id is `receipt_id(directive, unit)` eve
 """
 
 import uuid
-from datetime import datetime
 from typing import Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import LongText, NonEmptyStr
+from schemas.common import LongText, NonEmptyStr, Timestamp
 from schemas.kinds.directive import Body, DirectiveKind, DirectiveStatus, Target
 from schemas.kinds.receipt import ReceiptState
 from schemas.storable import StorableInbound
@@ -116,7 +115,7 @@ class DirectiveFacts(BaseModel):
     kind: DirectiveKind
     issuer: str
     status: DirectiveStatus
-    deadline: datetime | None
+    deadline: Timestamp | None
     record_id: uuid.UUID | None = None
     superseded_by: uuid.UUID | None = None
 
@@ -152,7 +151,7 @@ class InboxItem(DirectiveFacts):
 
     state: ReceiptState | None = Field(description="This node's receipt state")
     note: str | None = None
-    at: datetime | None = Field(default=None, description="When this node reached that state")
+    at: Timestamp | None = Field(default=None, description="When this node reached that state")
 
 
 class DirectivePage(BaseModel):

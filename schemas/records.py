@@ -4,13 +4,13 @@
 with `schemas.errors.details_from_validation_error(exc, prefix=("data",))`.
 """
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.codes import UnitCode
+from schemas.common import Timestamp
 from schemas.errors import clip
 from schemas.kinds import Kind
 from schemas.storable import StorableInbound
@@ -85,7 +85,7 @@ class RecordRead(BaseModel):
     origin: str = Field(description="Code of the node that made this version")
     schema_version: int = Field(description="Data schema version the payload was written with")
     seq: int = Field(description="Position of this version in this node's change log")
-    updated_at: datetime = Field(description="When this version was made")
+    updated_at: Timestamp = Field(description="When this version was made (with its offset)")
 
 
 class RecordPage(BaseModel):

@@ -169,9 +169,7 @@ def test_status_exits_1_on_trouble_and_says_why(tmp_path: Path) -> None:
 
 
 def test_status_counts_a_failing_link_and_quarantine_as_trouble(tmp_path: Path) -> None:
-    config = init(
-        tmp_path / "v" / "tiersync.toml", VILLAGE, "--parent-url", "http://127.0.0.1:1"
-    )
+    config = init(tmp_path / "v" / "tiersync.toml", VILLAGE, "--parent-url", "http://127.0.0.1:1")
     settings = load_settings(config)
     engine = create_engine(settings.resolved_database_url)
     with engine.begin() as conn:

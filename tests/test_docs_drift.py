@@ -38,9 +38,7 @@ def _server_codes() -> dict[str, int]:
 
 
 def test_the_readme_lists_every_error_code_the_server_sends() -> None:
-    listed = dict(
-        (code, int(status)) for code, status in re.findall(r"`(\w+)` \((\d{3})", README)
-    )
+    listed = dict((code, int(status)) for code, status in re.findall(r"`(\w+)` \((\d{3})", README))
     for code, status in _server_codes().items():
         assert listed.get(code) == status, (code, status, listed)
 

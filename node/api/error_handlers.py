@@ -10,6 +10,12 @@ from starlette.exceptions import HTTPException
 from node.errors import FieldError, TiersyncError
 from schemas.errors import clip, error_location
 
+HTTP_CODES = {
+    400: "bad_request",  # e.g. a body that is not JSON
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
 MAX_DETAILS = 50
 """An error lists at most this many problems (a body of 10,000 bad rows is still one answer)."""
 
@@ -57,4 +63,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(exc.status_code, f"http_{exc.status_code}", str(exc.detail), [])
+        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return error_response(exc.status_code, code, str(exc.detail), [])

@@ -60,7 +60,8 @@ def _link_problems(up: UpstreamStatus | None) -> list[str]:
 def _child_problems(children: list[ChildStatus]) -> list[str]:
     out = []
     for child in children:
-        if child.revoked or not child.stale:
+        # A unit without a node (a village its township keeps) never pushes: not a problem.
+        if not child.enrolled or child.revoked or not child.stale:
             continue
         if child.last_contact is None:
             out.append(f"child {child.code} ({child.name}) has never pushed")
