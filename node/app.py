@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from federation.hlc import Clock, wall_ms
 from node import locate, migrate
 from node.api import docs, error_handlers, health, openapi
+from node.api.body_limit import BodyLimit
 from node.checkpointer import checkpointer_hook
 from node.context import NodeContext
 from node.dashboard import routes as dashboard_routes
@@ -110,6 +111,7 @@ def create_app(
     )
     error_handlers.install(app)
     openapi.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(docs.router)
     app.include_router(record_routes.router)

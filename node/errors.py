@@ -6,6 +6,7 @@ TiersyncError(message, details=())    500
 ├── Forbidden                         403  outside this node's jurisdiction
 ├── NotFound                          404
 ├── Conflict                          409  id reused with another kind, record owned elsewhere…
+├── TooLarge                          413  request body over TIERSYNC_MAX_BODY_BYTES
 ├── Invalid                           422  field-level validation; carries details
 └── Unavailable                       503  database unreachable, migrations not at head
     └── NoNode                               the configuration points at no node
@@ -56,6 +57,11 @@ class NotFound(TiersyncError):
 class Conflict(TiersyncError):
     status_code = 409
     code = "conflict"
+
+
+class TooLarge(TiersyncError):
+    status_code = 413
+    code = "too_large"
 
 
 class Invalid(TiersyncError):

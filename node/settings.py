@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(5000, ge=1, le=10_000)
     batch_max_bytes: int = Field(4_000_000, ge=10_000)
     stale_after_s: float = Field(3600.0, gt=0, description="a child silent this long is stale")
+    max_body_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=64 * 1024,
+        description="a request body larger than this is refused with 413 (pushes, bulk imports)",
+    )
     parent_timeout_s: float = Field(
         30.0,
         gt=0,

@@ -2,9 +2,14 @@
 an error never echoes a huge value back whole."""
 
 import json
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
+from asgi_lifespan import LifespanManager
 
+from node.app import create_app
+from node.settings import Settings
 from tests.factories import household, person
 
 VILLAGE = "632322101201"
@@ -94,3 +99,29 @@ async def test_a_megabyte_field_value_is_quoted_as_a_short_prefix(
         "1111111111" in detail["reason"] and "1,000,002 characters" in detail["reason"]
     )  # with its quotes
     assert len(response.content) < 2000
+
+
+async def test_a_body_over_the_limit_is_413_declared_or_chunked(tmp_path: Path) -> None:
+    settings = Settings(code=VILLAGE, data_dir=tmp_path, max_body_bytes=64 * 1024)
+    app = create_app(settings, run_replicator=False)
+    big = json.dumps([person() for _ in range(600)]).encode()
+    assert len(big) > 64 * 1024
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(big), 4096):
+            yield big[start : start + 4096]
+
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://v") as client:
+            for content in (big, chunks()):
+                answer = await client.post(
+                    "/api/v1/records/bulk",
+                    content=content,
+                    headers={"content-type": "application/json"},
+                )
+                assert answer.status_code == 413, answer.text
+                assert answer.json()["error"]["code"] == "too_large"
+            assert (await client.get("/api/v1/records")).json()["items"] == []
+            small = await client.post("/api/v1/records/bulk", json=[person()])
+            assert small.status_code == 200

@@ -45,9 +45,7 @@ def _statuses(method: str, path: str, has_body: bool) -> set[int]:
         statuses |= {400, 413}  # a body that is not JSON; one too large
     if path.startswith(("/api/v1/sync/", "/api/v1/ops/")):
         statuses |= {400, 401, 403, 404, 409}
-    elif path.startswith("/api/v1/records"):
-        statuses |= {403, 404, 409}
-    elif path.startswith("/api/v1/directives"):
+    elif path.startswith("/api/v1/records") or path.startswith("/api/v1/directives"):
         statuses |= {403, 404, 409}
     elif path.startswith("/api/v1/views"):
         statuses |= {403}
@@ -65,17 +63,20 @@ def _variant(base: type[BaseModel], kind: str, data: Any) -> type[BaseModel]:
         f"{data.__name__}{base.__name__.removeprefix('Record')}Record",
         __base__=base,
         __doc__=f"{base.__doc__ or ''} Kind `{kind}`.".strip(),
-        kind=(Literal[kind], Field(description="Record kind")),  # type: ignore[valid-type]
+        kind=(Literal[kind], Field(description="Record kind")),  # type: ignore[arg-type]
         data=(data, Field(description=f"The `{kind}` payload")),
     )
     return model
 
 
-def _typed_union(base: type[BaseModel], mode: Literal["validation", "serialization"]) -> Any:
+Mode = Literal["validation", "serialization"]
+
+
+def _typed_union(base: type[BaseModel], mode: Mode) -> Any:
     # Directives and receipts are read here but written through /api/v1/directives.
     kinds = KIND_MODELS if mode == "serialization" else BASE_KINDS
     variants = [_variant(base, kind.value, KIND_MODELS[kind]) for kind in kinds]
-    union = Annotated[Union[tuple(variants)], Field(discriminator="kind")]  # noqa: UP007
+    union: Any = Annotated[Union[tuple(variants)], Field(discriminator="kind")]  # noqa: UP007
     return TypeAdapter(union).json_schema(ref_template=REF, mode=mode)
 
 
@@ -92,11 +93,12 @@ def _model_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:
 
 
 def _type_records(schemas: dict[str, Any]) -> None:
-    for base, mode in (
+    modes: tuple[tuple[type[BaseModel], Mode], ...] = (
         (RecordCreate, "validation"),
         (RecordIn, "validation"),
         (RecordRead, "serialization"),
-    ):
+    )
+    for base, mode in modes:
         if base.__name__ in schemas:
             union = _add_schemas(schemas, _typed_union(base, mode))
             union["description"] = (
