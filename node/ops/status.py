@@ -27,6 +27,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         upstream = _upstream(ctx, conn) if settings.parent_url else None
         children = _children(ctx, conn, now)
         quarantined = repository.quarantined_count(conn)
+        own = units_repo.get_unit(conn, settings.code)
     problems = [
         *_link_problems(upstream),
         *_child_problems(children),
@@ -35,7 +36,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
     ]
     return StatusReport(
         node=settings.code,
-        name=settings.name,
+        name=own.name if own is not None else settings.name,  # as registered, not as configured
         level=str(settings.node_level),
         last_hlc=last_hlc,
         records=count,
