@@ -28,8 +28,12 @@ class Settings(BaseSettings):
     parent_token: str | None = Field(None, description="this node's credential at its parent")
     push_delay_ms: int = Field(20, ge=0, description="batching window before a push")
     retry_max_s: float = Field(30.0, gt=0, description="cap of the backoff between failed pushes")
-    batch_max_records: int = Field(5000, ge=1, le=10_000)
-    batch_max_bytes: int = Field(4_000_000, ge=10_000)
+    batch_max_records: int = Field(
+        5000, ge=1, le=10_000, description="records per replication batch (1–10,000)"
+    )
+    batch_max_bytes: int = Field(
+        4_000_000, ge=10_000, description="bytes of JSON per replication batch (≥ 10,000)"
+    )
     stale_after_s: float = Field(3600.0, gt=0, description="a child silent this long is stale")
     max_body_bytes: int = Field(
         64 * 1024 * 1024,

@@ -26,7 +26,7 @@ from node.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
 PANEL = "Node configuration"
 CONFIG_ENV = "TIERSYNC_CONFIG"
-_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
+OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("code", "--code", str, "This node's unit code (env TIERSYNC_CODE)."),
     ("name", "--name", str, "Its display name (env TIERSYNC_NAME)."),
     ("level", "--level", str, "prefecture, county, township or village (env TIERSYNC_LEVEL)."),
@@ -36,7 +36,7 @@ _OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("parent_token", "--parent-token", str, "Credential at the parent (TIERSYNC_PARENT_TOKEN)."),
     ("config_file", "--config", Path, "TOML file (env TIERSYNC_CONFIG; default ./tiersync.toml)."),
 )
-SETTING_NAMES = tuple(name for name, *_ in _OPTIONS if name != "config_file")
+SETTING_NAMES = tuple(name for name, *_ in OPTIONS if name != "config_file")
 
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -146,7 +146,7 @@ def node_command(*, exclude: Collection[str] = ()) -> Callable[[Callable[..., An
     Errors a user can fix are reported in one line (see common.user_errors). `exclude` leaves
     out options whose flag the command uses itself (e.g. `child add --name`).
     """
-    added = [_parameter(*spec) for spec in _OPTIONS if spec[0] not in exclude]
+    added = [_parameter(*spec) for spec in OPTIONS if spec[0] not in exclude]
 
     def decorate(func: Callable[..., Any]) -> Any:
         own = [p for p in inspect.signature(func).parameters.values() if p.name != "config"]

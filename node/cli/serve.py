@@ -31,8 +31,12 @@ def url_of(host: str, port: int) -> str:
 @node_command()
 def serve(
     config: NodeConfig,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="TIERSYNC_HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="TIERSYNC_PORT", min=0, max=65535, help="Port to listen on.")
+    ] = 8000,
     log_level: Annotated[
         str, typer.Option(help=f"Server log level: {', '.join(LOG_LEVELS)}.")
     ] = "info",
