@@ -25,7 +25,7 @@ from node.settings import Settings
 
 
 def _replicator(request: Request) -> Any:
-    return request.app.state.ctx.extras["replicator"]
+    return request.app.state.ctx.replicator
 
 
 def build(config: dict[str, Any]) -> FastAPI:

@@ -72,13 +72,12 @@ async def until(
 def wire_totals(cluster: Cluster) -> dict[str, int]:
     totals = {"pulls": 0, "pull_bytes": 0, "pushes": 0, "push_bytes": 0}
     for node in cluster.nodes.values():
-        puller, replicator = node.ctx.extras.get("puller"), node.ctx.extras.get("replicator")
-        if puller is not None and isinstance(puller.peer, HttpPeer):
-            totals["pulls"] += puller.peer.stats.pulls
-            totals["pull_bytes"] += puller.peer.stats.pull_bytes
-        if replicator is not None and isinstance(replicator.peer, HttpPeer):
-            totals["pushes"] += replicator.peer.stats.batches
-            totals["push_bytes"] += replicator.peer.stats.wire_bytes
+        parent = node.ctx.parent  # one connection carries the node's pulls and pushes
+        if isinstance(parent, HttpPeer):
+            totals["pulls"] += parent.stats.pulls
+            totals["pull_bytes"] += parent.stats.pull_bytes
+            totals["pushes"] += parent.stats.batches
+            totals["push_bytes"] += parent.stats.wire_bytes
     return totals
 
 

@@ -23,13 +23,13 @@ import httpx
 import orjson
 from asgi_lifespan import LifespanManager
 
-from federation.ops_client import OpsClient
 from node.app import create_app, open_node
 from node.context import NodeContext
-from node.ops import verify
+from node.digests import verify
 from node.records.store import Version, store_versions
 from node.settings import Settings
 from node.units.service import enrol_child
+from node.uplink import connect_parent
 
 TOWNSHIP, VILLAGE = "632322101", "632322101201"
 BATCH = 2000
@@ -97,9 +97,11 @@ async def run(n: int, root: Path) -> dict[str, Any]:
         transport = httpx.ASGITransport(app=manager.app)
 
         async def check(*, repair: bool, deep: bool) -> tuple[float, Any]:
-            client = OpsClient("http://township", token, transport=transport)
+            client = connect_parent(child_ctx.settings, transport=transport)
             t = time.perf_counter()
-            report = await verify.verify_upstream(child_ctx, client, repair=repair, deep=deep)
+            report = await verify.verify_upstream(
+                child_ctx, client, repair=repair, deep=deep, stats=client.exchanges
+            )
             await client.aclose()
             return time.perf_counter() - t, report
 
@@ -117,7 +119,7 @@ async def run(n: int, root: Path) -> dict[str, Any]:
         extra = [version(n + i, uuid.uuid4(), T0 + n + i) for i in range(80)]
         fill(child_ctx, extra[:50])
         fill(ctx, extra[50:])
-        newer = [Version(**{**v.__dict__, "hlc": v.hlc + 10**6}) for v in rng.sample(base, 20)]
+        newer = [v._replace(hlc=v.hlc + 10**6) for v in rng.sample(base, 20)]
         fill(ctx, newer)
         expected = {str(v.id): "send" for v in extra[:50]} | {
             str(v.id): "fetch" for v in extra[50:] + newer

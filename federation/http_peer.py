@@ -1,23 +1,40 @@
-"""The parent reached over HTTP (httpx); the client or its transport is injected."""
+"""The parent reached over HTTP: the one implementation of federation.peer.Parent.
+
+One httpx client carries every exchange with the parent — pushes, cursor, directive long polls
+and the operator exchanges — with the child's credential (an httpx.Auth), the protocol header
+and zstd accepted. The transport is injected (tests route many in-process nodes through one);
+so may be the auth, e.g. to sign requests. `node/wiring.py` builds it, once per node.
+"""
 
 import logging
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
-from federation.client import parent_client, unanswered
+from federation.auth import BearerToken
 from federation.codec import Encoded, encode
 from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
 from federation.peer import OutgoingBatch
 from schemas.directives import DirectiveFeed
+from schemas.ops import (
+    DigestLeaves,
+    DigestNodes,
+    DigestRoot,
+    ExportPage,
+    RecordsFound,
+    RepairResult,
+)
 from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, PushAck
 
 PUSH_PATH = "/api/v1/sync/push"
 CURSOR_PATH = "/api/v1/sync/cursor"
-log = logging.getLogger("tiersync.peer")
 DIRECTIVES_PATH = "/api/v1/sync/directives"
+OPS = "/api/v1/ops"
 LONG_POLL_GRACE_S = 15.0  # beyond the parent's hold time, before the request counts as lost
+log = logging.getLogger("tiersync.peer")
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass
@@ -33,13 +50,29 @@ class WireStats:
 
 
 @dataclass
+class ExchangeStats:
+    """Operator exchanges: requests made and bytes on the wire both ways (after compression)."""
+
+    requests: int = 0
+    sent: int = 0
+    received: int = 0
+
+    @property
+    def bytes(self) -> int:
+        return self.sent + self.received
+
+
+@dataclass
 class HttpPeer:
     base_url: str
     token: str
     transport: httpx.AsyncBaseTransport | None = None
     timeout_s: float = 30.0
+    exchange_timeout_s: float = 60.0  # operator exchanges may walk large subtrees
+    auth: httpx.Auth | None = None  # default: the token as a bearer credential
     stats: WireStats = field(default_factory=WireStats)
-    verify_requested: bool = False  # ops: set when an ack asked for `tiersync verify`
+    exchanges: ExchangeStats = field(default_factory=ExchangeStats)
+    verify_requested: bool = False  # digests: set when an ack asked for `tiersync verify`
     _client: httpx.AsyncClient | None = None
 
     def __post_init__(self) -> None:
@@ -49,8 +82,12 @@ class HttpPeer:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = parent_client(
-                self.base_url, self.token, transport=self.transport, timeout_s=self.timeout_s
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                auth=self.auth or BearerToken(self.token),
+                transport=self.transport,
+                timeout=self.timeout_s,
+                headers={"X-Tiersync-Protocol": str(PROTOCOL_VERSION), "Accept-Encoding": "zstd"},
             )
         return self._client
 
@@ -59,15 +96,17 @@ class HttpPeer:
             await self._client.aclose()
             self._client = None
 
+    # --- upward: pushes (federation.peer.Peer) -------------------------------------------------
+
     def prepare(self, batch: OutgoingBatch, *, source: str) -> OutgoingBatch:
         """The batch with its request body encoded (JSON, zstd) ahead of `push`."""
-        return replace(batch, prepared=(source, _encode_push(batch, source)))
+        return replace(batch, prepared=(source, encode(batch.payload(source))))
 
     async def push(self, batch: OutgoingBatch, *, source: str) -> PushAck:
         if batch.prepared is not None and batch.prepared[0] == source:
             encoded: Encoded = batch.prepared[1]
         else:
-            encoded = _encode_push(batch, source)
+            encoded = encode(batch.payload(source))
         headers = {**encoded.headers, "Content-Type": BATCH_MEDIA_TYPE}
         response = await self._send("POST", PUSH_PATH, content=encoded.body, headers=headers)
         self.stats.batches += 1
@@ -84,8 +123,9 @@ class HttpPeer:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
         return int(response.json()["cursor"])
 
+    # --- downward: directives (federation.peer.DirectiveSource) --------------------------------
+
     async def pull_directives(self, *, since: int, wait_s: float) -> DirectiveFeed:
-        """Long-poll the parent for directives (see federation.peer.DirectiveSource)."""
         response = await self._send(
             "GET",
             DIRECTIVES_PATH,
@@ -95,6 +135,49 @@ class HttpPeer:
         self.stats.pulls += 1
         self.stats.pull_bytes += response.num_bytes_downloaded
         return DirectiveFeed.model_validate_json(response.content)
+
+    # --- operator exchanges (federation.peer.OperatorExchanges) --------------------------------
+
+    async def digest_root(self) -> DigestRoot:
+        return await self._exchange(DigestRoot, "GET", "/digest")
+
+    async def digest_nodes(self, kind: str, prefixes: list[str]) -> DigestNodes:
+        body = {"kind": kind, "prefixes": prefixes}
+        return await self._exchange(DigestNodes, "POST", "/digest/nodes", body)
+
+    async def digest_leaves(self, kind: str, prefixes: list[str]) -> DigestLeaves:
+        body = {"kind": kind, "prefixes": prefixes}
+        return await self._exchange(DigestLeaves, "POST", "/digest/leaves", body)
+
+    async def records(self, ids: list[str], *, data: bool = True) -> RecordsFound:
+        return await self._exchange(RecordsFound, "POST", "/records", {"ids": ids, "data": data})
+
+    async def repair(self, records: list[dict[str, Any]], *, source: str) -> RepairResult:
+        body = {"protocol": PROTOCOL_VERSION, "source": source, "records": records}
+        return await self._exchange(RepairResult, "POST", "/repair", body)
+
+    async def export_page(self, after: str | None, *, limit: int = 1000) -> ExportPage:
+        params: dict[str, Any] = {"limit": limit} | ({"after": after} if after else {})
+        return await self._exchange(ExportPage, "GET", "/export", params=params)
+
+    async def _exchange(
+        self,
+        model: type[M],
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> M:
+        kwargs: dict[str, Any] = {"params": params, "timeout": self.exchange_timeout_s}
+        if body is not None:
+            encoded = encode(body)
+            kwargs["content"] = encoded.body
+            kwargs["headers"] = {**encoded.headers, "Content-Type": "application/json"}
+            self.exchanges.sent += len(encoded.body)
+        response = await self._send(method, OPS + path, **kwargs)
+        self.exchanges.requests += 1
+        self.exchanges.received += response.num_bytes_downloaded
+        return model.model_validate_json(response.content)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -110,21 +193,22 @@ class HttpPeer:
         raise _error_for(response)
 
 
-def _encode_push(batch: OutgoingBatch, source: str) -> Encoded:
-    payload: dict[str, Any] = {
-        "protocol": PROTOCOL_VERSION,
-        "source": source,
-        "since": batch.since,
-        "until": batch.until,
-        "head": batch.head,
-        "records": batch.records,
-        "units": batch.units,
-    }
-    if batch.digest is not None:
-        payload["digest"] = batch.digest
-    if batch.freshness:  # views: only when there is some (a village never has any)
-        payload["freshness"] = batch.freshness
-    return encode(payload)
+def unanswered(exc: httpx.HTTPError, *, base_url: str, timeout_s: float, request: str) -> str:
+    """One line for an operator: which node did not answer, after how long, what to check."""
+    where = f"the parent node at {base_url}"
+    if isinstance(exc, httpx.TimeoutException):
+        return (
+            f"{where} did not answer within {timeout_s:g} s ({request}): check that it is "
+            "running and not overloaded, and the network between; the limit is "
+            "TIERSYNC_PARENT_TIMEOUT_S"
+        )
+    reason = str(exc).strip() or exc.__class__.__name__
+    if isinstance(exc, httpx.ConnectError):
+        return (
+            f"could not connect to {where} ({request}): {reason}; check that it is running "
+            "and that parent_url is right"
+        )
+    return f"{where} failed ({request}): {exc.__class__.__name__}: {reason}"
 
 
 def _error_for(response: httpx.Response) -> Exception:

@@ -1,14 +1,26 @@
-"""The parent as the replicator sees it, and the local change store it ships from.
+"""The parent as this node sees it, and the local stores replication ships from and into.
 
-Both are protocols so the replicator knows neither HTTP nor SQL: `HttpPeer` and the node's
-`SqlChangeStore` implement them; tests may substitute either.
+`Parent` is the one connection to the parent: pushes and cursor (the replicator), directive
+pulls (the puller) and the operator exchanges (verify, repair, rebuild), each method with its
+contract. The replicator and the puller depend only on their part of it (`Peer`,
+`DirectiveSource`). `HttpPeer` (federation/http_peer.py) is its one implementation, over one
+httpx client; tests may substitute any part. The stores are protocols too, so federation knows
+neither HTTP routes nor SQL: the node implements them.
 """
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from schemas.directives import DirectiveFeed
-from schemas.sync import PushAck
+from schemas.ops import (
+    DigestLeaves,
+    DigestNodes,
+    DigestRoot,
+    ExportPage,
+    RecordsFound,
+    RepairResult,
+)
+from schemas.sync import PROTOCOL_VERSION, PushAck
 
 
 @dataclass(frozen=True)
@@ -20,9 +32,9 @@ class OutgoingBatch:
     head: int
     records: list[dict[str, Any]]
     units: list[dict[str, Any]]
-    digest: dict[str, list[int]] | None = None  # ops: root digest, on the batch reaching head
-    # views: freshness of the units below, changed since `since` (docs/protocol.md, Freshness)
-    freshness: list[dict[str, Any]] = field(default_factory=list)
+    # Fields the node's push sections add (node/seams.py), by wire name: e.g. the digest report
+    # on the batch that reaches head, the freshness of the nodes below (docs/protocol.md).
+    sections: dict[str, Any] = field(default_factory=dict)
     # The peer's own encoding of this batch for `source`, made ahead by Peer.prepare.
     prepared: tuple[str, Any] | None = None
 
@@ -32,8 +44,23 @@ class OutgoingBatch:
         moves the parent's cursor past them."""
         return self.until == self.since
 
+    def payload(self, source: str) -> dict[str, Any]:
+        """The batch as a PushBatch on the wire: the one encoding of pushes and offline bundles."""
+        return {
+            **self.sections,
+            "protocol": PROTOCOL_VERSION,
+            "source": source,
+            "since": self.since,
+            "until": self.until,
+            "head": self.head,
+            "records": self.records,
+            "units": self.units,
+        }
+
 
 class Peer(Protocol):
+    """The parent as the replicator sees it (upward: pushes)."""
+
     def prepare(self, batch: OutgoingBatch, *, source: str) -> OutgoingBatch:
         """The batch with whatever `push` would compute from it done ahead (e.g. its encoding):
         CPU work only, safe in any thread. The replicator prepares the next batch while the
@@ -41,7 +68,7 @@ class Peer(Protocol):
         ...
 
     async def push(self, batch: OutgoingBatch, *, source: str) -> PushAck:
-        """Deliver one batch. Must be safe to repeat: the parent applies it idempotently.
+        """Deliver one batch. Idempotent, may be retried: the parent applies it idempotently.
 
         Raises CursorMismatch when the parent's cursor is not `batch.since`-compatible,
         PeerUnavailable when it cannot be reached, PeerRejected when it refuses the batch.
@@ -49,7 +76,57 @@ class Peer(Protocol):
         ...
 
     async def cursor(self, *, source: str) -> int:
-        """The parent's cursor for this child (the truth after any restore)."""
+        """The parent's cursor for this child (the truth after any restore). A read: retry."""
+        ...
+
+
+class DirectiveSource(Protocol):
+    """The parent as the directive puller sees it (downward: directives)."""
+
+    async def pull_directives(self, *, since: int, wait_s: float) -> DirectiveFeed:
+        """Directive versions after parent log position `since` for this child's subtree.
+
+        With nothing to send the parent holds the request up to `wait_s` seconds (a long poll)
+        and may answer with no records and a cursor ahead of `since`. A read: safe to repeat.
+        Raises PeerUnavailable, or PeerRejected when the parent refuses the credential.
+        """
+        ...
+
+
+class OperatorExchanges(Protocol):
+    """What the operator tools ask the parent about this node's subtree (docs/protocol.md,
+    "Operator exchanges"). Errors are those of a push: PeerUnavailable, PeerRejected."""
+
+    async def digest_root(self) -> DigestRoot:
+        """Per kind, the parent's digest of this subtree. A read: retry freely."""
+        ...
+
+    async def digest_nodes(self, kind: str, prefixes: list[str]) -> DigestNodes:
+        """The children digests of these tree nodes. A read: retry freely."""
+        ...
+
+    async def digest_leaves(self, kind: str, prefixes: list[str]) -> DigestLeaves:
+        """id -> version of every record under these tree nodes. A read: retry freely."""
+        ...
+
+    async def records(self, ids: list[str], *, data: bool = True) -> RecordsFound:
+        """The parent's versions (and with `data`, records) of these ids. A read: retry."""
+        ...
+
+    async def repair(self, records: list[dict[str, Any]], *, source: str) -> RepairResult:
+        """Apply records like a push that moves no cursor. Idempotent: may be retried."""
+        ...
+
+    async def export_page(self, after: str | None, *, limit: int = 1000) -> ExportPage:
+        """One page of the parent's copy of this subtree (rebuild). A read: retry freely."""
+        ...
+
+
+class Parent(Peer, DirectiveSource, OperatorExchanges, Protocol):
+    """The whole connection to the parent, as `node/wiring.py` builds it once per node."""
+
+    async def aclose(self) -> None:
+        """Release the connection. Safe to call twice."""
         ...
 
 
@@ -74,19 +151,6 @@ class ChangeStore(Protocol):
 
     def save_error(self, message: str | None) -> None:
         """Record the last failure (None clears it) for `tiersync status`."""
-        ...
-
-
-class DirectiveSource(Protocol):
-    """The parent as the directive puller sees it."""
-
-    async def pull_directives(self, *, since: int, wait_s: float) -> DirectiveFeed:
-        """Directive versions after parent log position `since` for this child's subtree.
-
-        With nothing to send the parent holds the request up to `wait_s` seconds (a long poll)
-        and may answer with no records and a cursor ahead of `since`. Safe to repeat.
-        Raises PeerUnavailable, or PeerRejected when the parent refuses the credential.
-        """
         ...
 
 

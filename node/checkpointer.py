@@ -11,14 +11,10 @@ connections keep a much larger automatic checkpoint as a bound on the log should
 fall behind, and for processes that run none (the CLI).
 """
 
-import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Engine
-
-from node.context import NodeContext
 
 log = logging.getLogger("tiersync.checkpointer")
 SETTLE_S = 0.05  # let a burst of commits finish before copying the log back
@@ -63,18 +59,3 @@ class WalCheckpointer:
                 self.checkpoint()
             except Exception:  # a busy or closing database: the next commit tries again
                 log.warning("WAL checkpoint failed", exc_info=True)
-
-
-def checkpointer_hook(ctx: NodeContext) -> Callable[[], Awaitable[None]] | None:
-    """A startup hook for create_app: checkpoint a SQLite node's log in the background."""
-    if not ctx.db.is_sqlite:
-        return None
-    checkpointer = WalCheckpointer(ctx.db.engine)
-    ctx.extras["checkpointer"] = checkpointer
-    ctx.db.on_commit(checkpointer.notify, bookkeeping=True)
-    checkpointer.start()
-
-    async def stop() -> None:
-        await asyncio.to_thread(checkpointer.stop)
-
-    return stop

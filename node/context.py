@@ -1,11 +1,32 @@
-"""What every request handler and background task of one node shares (no module globals)."""
+"""What every request handler and background task of one node shares (no module globals).
 
+Every field is typed and set in one place, node/wiring.py: what a node is made of can be read
+there and here, never discovered at run time.
+"""
+
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from federation.peer import Parent
+from federation.puller import Puller
+from federation.replicator import Replicator
+from federation.sequencer import PushSequencer
+from node.checkpointer import WalCheckpointer
 from node.db import Database
-from node.records.service import NodeIdentity
+from node.seams import PushSection
 from node.settings import Settings
+from node.signals import CommitSignal
+
+
+@dataclass(frozen=True)
+class NodeIdentity:
+    code: str
+    name: str
+
+
+ProgressProvider = Callable[..., list[Any]]
+"""(db, *, node, unit, limit) -> per-directive progress items, for the views' directive view."""
 
 
 @dataclass
@@ -13,4 +34,15 @@ class NodeContext:
     settings: Settings
     db: Database
     identity: NodeIdentity
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The push sections every outgoing batch carries and every received one is read by.
+    push_sections: Sequence[PushSection] = ()
+    # At a parent: one child's pipelined pushes applied in log order (built once per node).
+    push_sequencer: PushSequencer = field(default_factory=PushSequencer)
+    # Set while the node serves (create_app's lifespan):
+    parent: Parent | None = None  # the one connection to the parent (shared by the loops)
+    replicator: Replicator | None = None
+    puller: Puller | None = None
+    checkpointer: WalCheckpointer | None = None
+    directive_signal: CommitSignal | None = None  # wakes the children's held directive polls
+    # The directives' progress as the views show it (None: the view shows none).
+    directive_progress: ProgressProvider | None = None

@@ -6,7 +6,7 @@ find a commit with a smaller seq. That is what makes a cursor on seq safe to res
 """
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +30,7 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+ID_CHUNK = 900  # ids per IN list: stays under SQLite's bound-parameter limit on old builds
 AUTOCHECKPOINT_PAGES = 20_000  # 80 MB of log with 4 KiB pages
 PAGE_CACHE_KIB = 65_536
 
@@ -130,6 +131,8 @@ class WriteTxn:
     last_hlc: int
     clock: Clock
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # The features' write hooks (node.seams.WriteHook), run by the store once per batch.
+    write_hooks: Sequence[Callable[..., None]] = ()
 
     def tick(self) -> int:
         """A fresh HLC value, above every value this node ever issued or received."""
@@ -144,10 +147,18 @@ class WriteTxn:
 class Database:
     """A node's database: one engine, one writer at a time."""
 
-    def __init__(self, url: str, *, clock: Clock = wall_ms) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock = wall_ms,
+        write_hooks: Sequence[Callable[..., None]] = (),
+    ) -> None:
         self.url = url
         self.engine = make_engine(url)
         self.clock = clock
+        # What each stored batch is shown to (node.seams.WriteHook), given by node/wiring.py.
+        self.write_hooks = tuple(write_hooks)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
         self._on_commit: list[Callable[[], None]] = []
@@ -175,7 +186,9 @@ class Database:
                 last = conn.execute(
                     select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
                 ).scalar_one()
-                txn = WriteTxn(conn=conn, last_hlc=last, clock=self.clock)
+                txn = WriteTxn(
+                    conn=conn, last_hlc=last, clock=self.clock, write_hooks=self.write_hooks
+                )
                 yield txn
                 conn.execute(
                     update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)

@@ -82,16 +82,6 @@ class Record(Base):
     )
 
 
-class UnitCount(Base):
-    """Roll-up: live records per kind whose unit is exactly `unit`, kept in the write's txn."""
-
-    __tablename__ = "unit_counts"
-
-    unit: Mapped[str] = mapped_column(Code, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
-    live: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
 class Unit(Base):
     """The unit registry: every unit of this node's subtree that it knows of."""
 

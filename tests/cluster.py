@@ -57,7 +57,8 @@ class Node:
 
     @property
     def replicator(self) -> Replicator:
-        return self.ctx.extras["replicator"]  # type: ignore[no-any-return]
+        assert self.ctx.replicator is not None
+        return self.ctx.replicator
 
     async def summary(self, unit: str | None = None) -> dict[str, Any]:
         params = {"unit": unit} if unit else {}

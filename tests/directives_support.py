@@ -47,7 +47,8 @@ def copies_of(template: Path, root: Path) -> Callable[[str], str]:
 
 
 def puller(node: Node) -> Puller:
-    return node.ctx.extras["puller"]  # type: ignore[no-any-return]
+    assert node.ctx.puller is not None
+    return node.ctx.puller
 
 
 async def pull_all(cluster: Cluster) -> int:

@@ -15,8 +15,10 @@ from sqlalchemy.engine import make_url
 from federation.hlc import Clock, wall_ms
 from node import migrate
 from node.db import Database, WriteTxn
-from node.models import NodeState, Record, UnitCount
+from node.models import NodeState, Record
 from node.records.store import Version
+from node.views.models import Rollup
+from node.wiring import write_hooks
 
 VILLAGE = "632322101201"
 OTHER_VILLAGE = "632322101202"
@@ -46,7 +48,8 @@ class Databases:
         migrate_first: bool = True,
         identify: bool = True,
     ) -> Database:
-        db = Database(url or self.new_url(), clock=clock)
+        # Wired as open_node wires a node: the views and digests keep step with every write.
+        db = Database(url or self.new_url(), clock=clock, write_hooks=write_hooks(code))
         self._opened.append(db)
         if migrate_first:
             migrate.upgrade(db.engine)
@@ -129,9 +132,30 @@ def remote_version(
 
 
 def rollup(conn: Connection) -> dict[tuple[str, str], int]:
-    """The roll-up as stored (rows at zero are as good as absent)."""
-    rows = conn.execute(select(UnitCount.unit, UnitCount.kind, UnitCount.live))
-    return {(unit, kind): int(live) for unit, kind, live in rows if live != 0}
+    """Live records per (unit, kind) at exactly that unit, as the views' roll-up holds them: a
+    unit's subtree count less its direct children's (rows at zero are as good as absent)."""
+    rows = conn.execute(
+        select(Rollup.unit, Rollup.parent, Rollup.kind, Rollup.n).where(
+            Rollup.dim == "all", Rollup.key == ""
+        )
+    ).all()
+    exact = {(unit, kind): int(n) for unit, _parent, kind, n in rows}
+    for _unit, parent, kind, n in rows:
+        if (parent, kind) in exact:  # above this node's level nothing is counted
+            exact[(parent, kind)] -= int(n)
+    return {key: n for key, n in exact.items() if n != 0}
+
+
+def subtree_counts(conn: Connection, unit: str) -> dict[str, int]:
+    """Live records per kind in the subtree of `unit`, as the summary view reads them."""
+    stmt = select(Rollup.kind, Rollup.n).where(
+        Rollup.unit == unit, Rollup.dim == "all", Rollup.key == ""
+    )
+    return {kind: int(n) for kind, n in conn.execute(stmt) if n}
+
+
+def rollup_cells(conn: Connection) -> list[int]:
+    return [int(n) for n in conn.execute(select(Rollup.n)).scalars()]
 
 
 def direct_counts(conn: Connection) -> dict[tuple[str, str], int]:

@@ -34,7 +34,8 @@ def release_files(node: Node) -> None:
     """Nothing of the node holds or touches its database files any more, so a test may replace
     or delete them: its checkpointer thread is stopped and its connections closed (the node
     keeps serving; it checkpoints no more, which tests do not need)."""
-    node.ctx.extras["checkpointer"].stop()
+    assert node.ctx.checkpointer is not None
+    node.ctx.checkpointer.stop()
     node.ctx.db.engine.dispose()
 
 

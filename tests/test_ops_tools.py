@@ -6,10 +6,12 @@ from pathlib import Path
 import pytest
 
 from node.app import open_node
+from node.bundles import service as bundles
+from node.bundles.file import BundleRefused
 from node.directives import service as directives
-from node.ops import actions, audit, bundles, status
-from node.ops.bundle_file import BundleRefused
+from node.ops import actions, audit, status
 from node.sync.runner import build_replicator
+from node.uplink import connect_parent
 from schemas.directives import DirectiveCreate
 from schemas.kinds.directive import Target
 from tests.cluster import Cluster, Node
@@ -35,7 +37,8 @@ async def test_village_rebuilt_from_township_writes_again(chain: Cluster) -> Non
     release_files(village)
     shutil.rmtree(village.settings.data_dir)
     village.app.state.ctx = open_node(village.settings)
-    village.ctx.extras["replicator"] = build_replicator(village.ctx, transport=chain.router)
+    parent = connect_parent(village.settings, transport=chain.router)
+    village.ctx.replicator = build_replicator(village.ctx, parent)
     report = await actions.run_rebuild(village.ctx, actor=ACTOR, transport=chain.router)
     assert report.records == 12
     assert sorted(live_ids(village)) == sorted(r["id"] for r in written[1:])

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from migrations.frozen.rollups_0201 import backfill_freshness, rebuild
+
 revision: str = "0201"
 down_revision: str | None = "0101"
 branch_labels: str | Sequence[str] | None = None
@@ -63,12 +65,9 @@ def upgrade() -> None:
         op.f("ix_view_freshness_updated_seq"), "view_freshness", ["updated_seq"], unique=False
     )
     # Data migration: roll up what the node already holds (nothing on a new node), and take the
-    # children's last pushes from child_sync.
-    from node.views.freshness import backfill
-    from node.views.rollups import rebuild
-
+    # children's last pushes from child_sync. Frozen code: never an import of the live node.
     rebuild(op.get_bind())
-    backfill(op.get_bind())
+    backfill_freshness(op.get_bind())
 
 
 def downgrade() -> None:

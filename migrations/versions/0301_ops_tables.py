@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from migrations.frozen.digests_0301 import backfill
+
 revision: str = "0301"
 down_revision: str | None = "0201"
 branch_labels: str | Sequence[str] | None = None
@@ -58,12 +60,7 @@ def upgrade() -> None:
     with op.batch_alter_table("ops_bundles", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ops_bundles_sha256"), ["sha256"], unique=False)
     # Existing records get their digest rows: a node upgraded in place verifies at once.
-    _backfill()
-
-
-def _backfill() -> None:
-    from node.ops.digest_tree import backfill
-
+    # Frozen code: never an import of the live node.
     backfill(op.get_bind())
 
 

@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 
 from federation.errors import FederationError
+from node.bundles.file import BundleRefused
 from node.cli.common import CliError, JsonOption, console, node_context, print_json
 from node.cli.options import NodeConfig, node_command
 from node.ops import audit as audit_service
-from node.ops.bundle_file import BundleRefused
 
 ActorOption = Annotated[
     str | None,

@@ -5,11 +5,11 @@ from typing import Annotated
 
 import typer
 
+from node.bundles.service import new_name
 from node.cli.audit import ActorOption, actor_of, ops_errors
 from node.cli.common import JsonOption, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
 from node.ops import actions
-from node.ops.bundles import new_name
 from schemas.codes import check_code
 from schemas.ops import BundleReport
 

@@ -3,24 +3,26 @@
 A child is sent the directive versions this node holds from itself or its ancestors (never one
 issued below, which reached here by the push) that name at least one unit of the child's
 subtree, in log order after the child's cursor. With nothing to send the request is held until a
-directive commit wakes it (`FeedSignal`) or the wait ends.
+directive commit wakes it (the node's CommitSignal, NodeContext.directive_signal) or the wait
+ends.
 
-Only commits that store a directive version wake held polls (`directives_changed`, called by
-this domain's writers): waking every child on every commit, as Database.on_commit would, made
-each pushed batch and receipt re-run every held poll's read. Writes made by another process on
-the same database (the CLI) are noticed by the periodic re-check.
+Only commits that store a directive version wake held polls (this domain's writers are handed
+the signal's `notify` as `wake`): waking every child on every commit, as Database.on_commit
+would, made each pushed batch and receipt re-run every held poll's read. Writes made by another
+process on the same database (the CLI) are noticed by the periodic re-check.
 """
 
 import asyncio
 import contextlib
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 
 from node.db import Database
 from node.directives import repository
 from node.directives.versions import target_units
-from node.sync.outbox import record_to_wire
+from node.records import repository as records_repo
+from node.records.wire import record_to_wire
+from node.signals import CommitSignal
 from schemas.codes import is_within
 from schemas.directives import DirectiveFeed
 from schemas.sync import ChangeRecord
@@ -28,50 +30,8 @@ from schemas.sync import ChangeRecord
 FEED_LIMIT = 100
 MAX_WAIT_S = 60.0
 RECHECK_S = 1.0  # also notices commits made by another process (the CLI) on the same database
-
-
-_SIGNALS: "weakref.WeakKeyDictionary[Database, FeedSignal]" = weakref.WeakKeyDictionary()
-
-
-def attach(db: Database, signal: "FeedSignal") -> None:
-    """Let `directives_changed(db)` wake the polls held on this database."""
-    _SIGNALS[db] = signal
-
-
-def directives_changed(db: Database) -> None:
-    """A directive version was committed here: wake held polls (no-op outside a server)."""
-    signal = _SIGNALS.get(db)
-    if signal is not None:
-        signal.notify()
-
-
-class FeedSignal:
-    """Wakes held long polls after a commit; safe to notify from any thread.
-
-    Each commit swaps in a fresh Event and sets the old one, so a waiter that took the event
-    before reading the database cannot miss a commit made after that read.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._event = asyncio.Event()
-        self.closed = False
-
-    def notify(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop already closed: nobody is waiting
-            self._loop.call_soon_threadsafe(self._fire)
-
-    def current(self) -> asyncio.Event:
-        return self._event
-
-    def close(self) -> None:
-        """The node is stopping: release every held request now."""
-        self.closed = True
-        self._fire()
-
-    def _fire(self) -> None:
-        event, self._event = self._event, asyncio.Event()
-        event.set()
+Wake = Callable[[], None] | None
+"""What a writer of directives calls after its commit: the signal's notify, or None."""
 
 
 def _addressed_to(child: str, origin: str, data: dict[str, object]) -> bool:
@@ -83,7 +43,7 @@ def read_feed(db: Database, *, child: str, since: int, limit: int = FEED_LIMIT) 
     """The next directive versions for `child` after `since`, and the cursor to resume from."""
     with db.read() as conn:
         entries = repository.entries_since(conn, since, limit)
-        rows = repository.records_by_id(conn, [e.id for e in entries])
+        rows = records_repo.rows_by_ids(conn, [e.id for e in entries])
     records = [
         ChangeRecord.model_validate(record_to_wire(row))
         for row in (rows.get(e.id) for e in entries)
@@ -103,7 +63,7 @@ async def _never() -> bool:
 
 async def wait_for_feed(
     db: Database,
-    signal: FeedSignal | None,
+    signal: CommitSignal | None,
     *,
     child: str,
     since: int,

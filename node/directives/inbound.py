@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from federation.hlc import parse_version
 from node.db import Database, WriteTxn
 from node.directives import repository
-from node.directives.feed import directives_changed
+from node.directives.feed import Wake
 from node.directives.versions import index_directive, receipt_of, receipt_version, target_units
+from node.records import repository as records_repo
 from node.records.store import Version, store_versions
 from node.records.wire import to_version
 from node.sync.repository import add_audit
@@ -58,6 +59,7 @@ def refusal(node_code: str, record: ChangeRecord) -> str | None:
 class SqlDirectiveStore:
     db: Database
     node_code: str
+    wake: Wake = None  # the node's directive signal (NodeContext.directive_signal.notify)
 
     def pull_cursor(self) -> int:
         with self.db.read() as conn:
@@ -102,15 +104,15 @@ class SqlDirectiveStore:
                 received=(int(current.received) if current else 0) + len(stored),
                 refused=(int(current.refused) if current else 0) + len(refused),
             )
-        if stored:
-            directives_changed(self.db)  # pass it on down: wake the children's held polls
+        if stored and self.wake is not None:
+            self.wake()  # pass it on down: wake the children's held polls
         return len(stored)
 
     def _receipts_due(self, txn: WriteTxn, directives: list[Version]) -> list[Version]:
         """A "delivered" receipt for each directive addressed here that has none yet: written
         once, so a later version of the directive (a cancellation) adds none."""
         due = [v.id for v in directives if self.node_code in target_units(v.data)]
-        held = repository.records_by_id(txn.conn, [receipt_id(d, self.node_code) for d in due])
+        held = records_repo.rows_by_ids(txn.conn, [receipt_id(d, self.node_code) for d in due])
         return [
             receipt_version(
                 txn, node_code=self.node_code, directive_id=d, state=ReceiptState.delivered

@@ -10,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from node.context import NodeIdentity
 from node.db import Database, WriteTxn
-from node.directives import repository
-from node.directives.feed import directives_changed
+from node.directives.feed import Wake
 from node.directives.versions import store_directive
 from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
-from node.records.service import NodeIdentity
+from node.records import repository as records_repo
 from node.sync.repository import add_audit
 from node.units import repository as units_repository
 from schemas.codes import CODE_LENGTHS, is_within
@@ -31,7 +31,7 @@ def _below(code: str, issuer: str) -> bool:
 def _correction_target(conn: Connection, issuer: str, body: DirectiveCreate) -> Target:
     """A correction request goes to the node that owns the record: the only one that may edit."""
     assert body.record_id is not None
-    record = repository.get_record(conn, body.record_id)
+    record = records_repo.get_row(conn, body.record_id)
     if record is None or record.deleted:
         raise Invalid(
             f"record {body.record_id} is not held here",
@@ -128,16 +128,24 @@ def _issue(txn: WriteTxn, node: NodeIdentity, body: DirectiveCreate) -> uuid.UUI
     return directive_id
 
 
-def issue_directive(db: Database, *, node: NodeIdentity, body: DirectiveCreate) -> uuid.UUID:
+def issue_directive(
+    db: Database, *, node: NodeIdentity, body: DirectiveCreate, wake: Wake = None
+) -> uuid.UUID:
     """Fix the target set and store the directive; its children pull it from here."""
     with db.write() as txn:
         directive_id = _issue(txn, node, body)
-    directives_changed(db)
+    _woken(wake)
     return directive_id
 
 
+def _woken(wake: Wake) -> None:
+    """A directive version committed here: wake the children's held polls (if serving)."""
+    if wake is not None:
+        wake()
+
+
 def _own_active(txn: WriteTxn, node: NodeIdentity, directive_id: uuid.UUID) -> Row[Any]:
-    row = repository.get_record(txn.conn, directive_id)
+    row = records_repo.get_row(txn.conn, directive_id)
     if row is None or row.deleted or row.kind != "directive":
         raise NotFound(f"directive {directive_id} not found")
     if row.origin != node.code:
@@ -148,18 +156,25 @@ def _own_active(txn: WriteTxn, node: NodeIdentity, directive_id: uuid.UUID) -> R
     return row
 
 
-def cancel_directive(db: Database, *, node: NodeIdentity, directive_id: uuid.UUID) -> None:
+def cancel_directive(
+    db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, wake: Wake = None
+) -> None:
     """A new version with status cancelled; it travels down the way the directive did."""
     with db.write() as txn:
         row = _own_active(txn, node, directive_id)
         data = {**row.data, "status": DirectiveStatus.cancelled.value}
         store_directive(txn, node_code=node.code, directive_id=directive_id, data=data)
         _audit(txn, "directive.cancel", str(directive_id))
-    directives_changed(db)
+    _woken(wake)
 
 
 def supersede_directive(
-    db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, body: DirectiveCreate
+    db: Database,
+    *,
+    node: NodeIdentity,
+    directive_id: uuid.UUID,
+    body: DirectiveCreate,
+    wake: Wake = None,
 ) -> uuid.UUID:
     """Issue `body` and mark the old directive superseded by it, in one transaction."""
     with db.write() as txn:
@@ -172,5 +187,5 @@ def supersede_directive(
         }
         store_directive(txn, node_code=node.code, directive_id=directive_id, data=data)
         _audit(txn, "directive.supersede", f"{directive_id} by {new_id}")
-    directives_changed(db)
+    _woken(wake)
     return new_id

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from node.context import NodeIdentity
 from node.db import Database
 from node.directives import repository
 from node.directives.versions import (
@@ -22,7 +23,7 @@ from node.directives.versions import (
     target_units,
     version_of,
 )
-from node.records.service import NodeIdentity
+from node.records import repository as records_repo
 from node.units import repository as units_repository
 from schemas.codes import CODE_LENGTHS, is_within
 from schemas.directives import (
@@ -47,7 +48,7 @@ def unit_states(
     conn: Connection, directive_id: uuid.UUID, units: list[str]
 ) -> dict[str, Row[Any] | None]:
     """Each target unit's genuine receipt row (or None: not delivered as far as we know)."""
-    rows = repository.records_by_id(conn, [receipt_id(directive_id, u) for u in units])
+    rows = records_repo.rows_by_ids(conn, [receipt_id(directive_id, u) for u in units])
     return {u: receipt_of(rows.get(receipt_id(directive_id, u)), directive_id, u) for u in units}
 
 
@@ -153,7 +154,7 @@ def view_progress(
     now = ms_to_datetime(db.clock())
     with db.read() as conn:
         entries = repository.latest_entries(conn, VIEW_SCAN)
-        rows = repository.records_by_id(conn, [e.id for e in entries])
+        rows = records_repo.rows_by_ids(conn, [e.id for e in entries])
         out: list[DirectiveSummary] = []
         for entry in entries:
             row = rows.get(entry.id)

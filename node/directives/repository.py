@@ -1,20 +1,18 @@
-"""SQL of the directives domain: the directive index, the pull cursor, and record look-ups."""
+"""SQL of the directives domain: the directive index and the pull cursor (the directive and
+receipt records themselves are read through node/records/repository.py)."""
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
 
 from node.db import upsert_insert
 from node.directives.models import DirectiveEntry, DirectivePull
-from node.models import NodeState, Record, table
+from node.models import NodeState, table
 
 entries = table(DirectiveEntry)
 pulls = table(DirectivePull)
-records = table(Record)
 node_state = table(NodeState)
-_ID_CHUNK = 900  # under SQLite's bound-parameter limit on old builds
 
 
 def upsert_entry(conn: Connection, row: dict[str, Any]) -> None:
@@ -53,20 +51,6 @@ def addressed_here(conn: Connection, limit: int, kind: str | None = None) -> lis
     if kind is not None:
         stmt = stmt.where(entries.c.directive_kind == kind)
     return list(conn.execute(stmt.order_by(entries.c.seq.desc()).limit(limit)))
-
-
-def records_by_id(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row[Any]]:
-    """Full rows of the records with these ids (directives, receipts) that this node holds."""
-    found: dict[uuid.UUID, Row[Any]] = {}
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
-        for row in conn.execute(select(records).where(records.c.id.in_(chunk))):
-            found[row.id] = row
-    return found
-
-
-def get_record(conn: Connection, record_id: uuid.UUID) -> Row[Any] | None:
-    return conn.execute(select(records).where(records.c.id == record_id)).first()
 
 
 def own_code(conn: Connection) -> str:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from federation.codec import encode
 from node.deps import ContextDep
 from node.directives import feed, service
-from node.directives.runner import SIGNAL
 from node.records.routes import ERRORS
 from node.sync.receive import check_protocol
 from node.sync.routes import ChildDep
@@ -30,7 +29,9 @@ router = APIRouter()
 
 @operators.post("", status_code=201, summary="Issue a directive to units of this subtree")
 def issue(body: DirectiveCreate, ctx: ContextDep) -> DirectiveRead:
-    directive_id = service.issue_directive(ctx.db, node=ctx.identity, body=body)
+    directive_id = service.issue_directive(
+        ctx.db, node=ctx.identity, body=body, wake=service.wake_of(ctx)
+    )
     return service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
 
 
@@ -69,7 +70,9 @@ def reject(directive_id: uuid.UUID, body: ReasonIn, ctx: ContextDep) -> InboxIte
 
 @operators.post("/{directive_id}/cancel", summary="Cancel (at the issuer); travels down")
 def cancel(directive_id: uuid.UUID, ctx: ContextDep) -> DirectiveRead:
-    service.cancel_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
+    service.cancel_directive(
+        ctx.db, node=ctx.identity, directive_id=directive_id, wake=service.wake_of(ctx)
+    )
     return service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
 
 
@@ -78,7 +81,11 @@ def cancel(directive_id: uuid.UUID, ctx: ContextDep) -> DirectiveRead:
 )
 def supersede(directive_id: uuid.UUID, body: DirectiveCreate, ctx: ContextDep) -> DirectiveRead:
     new_id = service.supersede_directive(
-        ctx.db, node=ctx.identity, directive_id=directive_id, body=body
+        ctx.db,
+        node=ctx.identity,
+        directive_id=directive_id,
+        body=body,
+        wake=service.wake_of(ctx),
     )
     return service.show_directive(ctx.db, node=ctx.identity, directive_id=new_id)
 
@@ -101,7 +108,7 @@ async def pull(
         check_protocol(x_tiersync_protocol)
     found = await feed.wait_for_feed(
         ctx.db,
-        ctx.extras.get(SIGNAL),
+        ctx.directive_signal,
         child=child,
         since=since,
         wait_s=wait,

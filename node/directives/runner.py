@@ -3,49 +3,40 @@
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from federation.http_peer import HttpPeer
+from federation.peer import DirectiveSource
 from federation.puller import Puller, PullerConfig
 from node.context import NodeContext
-from node.directives.feed import FeedSignal, attach
 from node.directives.inbound import SqlDirectiveStore
+from node.directives.service import wake_of
+from node.signals import CommitSignal
 
-SIGNAL = "directive_signal"
-PULLER = "puller"
 LONG_POLL_S = 25.0
+Stop = Callable[[], Awaitable[None]]
 
 
-def build_puller(ctx: NodeContext, *, transport: Any = None) -> Puller:
-    settings = ctx.settings
-    if not settings.parent_url or not settings.parent_token:
-        raise ValueError("pulling directives needs TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN")
-    peer = HttpPeer(
-        settings.parent_url,
-        settings.parent_token,
-        transport=transport,
-        timeout_s=settings.parent_timeout_s,
-    )
-    config = PullerConfig(wait_s=LONG_POLL_S, retry_max_s=settings.retry_max_s)
-    return Puller(store=SqlDirectiveStore(ctx.db, settings.code), peer=peer, config=config)
+def inbox(ctx: NodeContext) -> SqlDirectiveStore:
+    """This node's store of directives from above, waking the children's polls as it stores."""
+    return SqlDirectiveStore(ctx.db, ctx.settings.code, wake=wake_of(ctx))
 
 
-def directives_hook(
-    *, transport: Any = None, run: bool = True
-) -> Callable[[NodeContext], Callable[[], Awaitable[None]] | None]:
+def build_puller(ctx: NodeContext, peer: DirectiveSource) -> Puller:
+    config = PullerConfig(wait_s=LONG_POLL_S, retry_max_s=ctx.settings.retry_max_s)
+    return Puller(store=inbox(ctx), peer=peer, config=config)
+
+
+def directives_hook(*, run: bool = True) -> Callable[[NodeContext], Stop | None]:
     """A startup hook for create_app: wakes held polls on directive commits and (unless
-    run=False) pulls from the parent.
+    run=False) pulls from the parent over the node's parent connection.
 
     With run=False the puller is built but not started, for tests that call `run_once()`.
     """
 
-    def start(ctx: NodeContext) -> Callable[[], Awaitable[None]] | None:
-        signal = FeedSignal(asyncio.get_running_loop())
-        attach(ctx.db, signal)
-        ctx.extras[SIGNAL] = signal
-        puller = build_puller(ctx, transport=transport) if ctx.settings.parent_url else None
-        if puller is not None:
-            ctx.extras[PULLER] = puller
+    def start(ctx: NodeContext) -> Stop | None:
+        signal = ctx.directive_signal = CommitSignal(asyncio.get_running_loop())
+        puller = None
+        if ctx.parent is not None:
+            puller = ctx.puller = build_puller(ctx, ctx.parent)
         task = asyncio.create_task(puller.run_forever()) if puller and run else None
 
         async def stop() -> None:
@@ -54,8 +45,6 @@ def directives_hook(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if puller is not None and isinstance(puller.peer, HttpPeer):
-                await puller.peer.aclose()
 
         return stop
 

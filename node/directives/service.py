@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
-from node.context import NodeContext
+from node.context import NodeContext, NodeIdentity
 from node.db import Database
 from node.directives import progress, repository
+from node.directives.feed import Wake
 from node.directives.issue import cancel_directive, issue_directive, supersede_directive
 from node.directives.versions import ms_to_datetime, parse_deadline, receipt_of, write_receipt
 from node.errors import Conflict, NotFound
-from node.records.service import NodeIdentity
+from node.records import repository as records_repo
 from schemas.directives import (
     REJECTED_PREFIX,
     DirectiveCreate,
@@ -41,12 +42,13 @@ __all__ = [
     "reject",
     "show_directive",
     "supersede_directive",
+    "wake_of",
 ]
 _REFUSABLE = (DirectiveKind.correction, DirectiveKind.resync)
 
 
 def _directive_row(conn: Connection, directive_id: uuid.UUID) -> Row[Any]:
-    row = repository.get_record(conn, directive_id)
+    row = records_repo.get_row(conn, directive_id)
     if row is None or row.deleted or row.kind != "directive":
         raise NotFound(f"directive {directive_id} not found")
     return row
@@ -75,7 +77,7 @@ def list_issued(db: Database, *, node: NodeIdentity, limit: int = 100) -> Direct
     now = ms_to_datetime(db.clock())
     with db.read() as conn:
         entries = repository.issued_by(conn, node.code, limit)
-        rows = repository.records_by_id(conn, [e.id for e in entries])
+        rows = records_repo.rows_by_ids(conn, [e.id for e in entries])
         items = [
             progress.summary(conn, rows[e.id], viewer=node.code, now=now, requested=e.requested)
             for e in entries
@@ -85,11 +87,11 @@ def list_issued(db: Database, *, node: NodeIdentity, limit: int = 100) -> Direct
 
 
 def _inbox_item(conn: Connection, node_code: str, entry: Row[Any]) -> InboxItem | None:
-    row = repository.get_record(conn, entry.id)
+    row = records_repo.get_row(conn, entry.id)
     if row is None:
         return None
     receipt = receipt_of(
-        repository.get_record(conn, receipt_id(entry.id, node_code)), entry.id, node_code
+        records_repo.get_row(conn, receipt_id(entry.id, node_code)), entry.id, node_code
     )
     data = row.data
     return InboxItem(
@@ -115,6 +117,11 @@ def inbox(db: Database, *, node: NodeIdentity, limit: int = 100) -> InboxPage:
     return InboxPage(items=[i for i in items if i is not None])
 
 
+def wake_of(ctx: NodeContext) -> Wake:
+    """How writers wake this node's held directive polls (None outside a server)."""
+    return ctx.directive_signal.notify if ctx.directive_signal is not None else None
+
+
 def issue_resync(ctx: NodeContext, *, child: str, since: int = 0) -> uuid.UUID:
     """Ask a child unit to re-send its change log (for the operator tools' `resync`)."""
     body = DirectiveCreate(
@@ -123,7 +130,7 @@ def issue_resync(ctx: NodeContext, *, child: str, since: int = 0) -> uuid.UUID:
         kind=DirectiveKind.resync,
         target=Target(units=[child]),
     )
-    return issue_directive(ctx.db, node=ctx.identity, body=body)
+    return issue_directive(ctx.db, node=ctx.identity, body=body, wake=wake_of(ctx))
 
 
 def pending_resync_requests(db: Database) -> list[InboxItem]:
@@ -132,8 +139,8 @@ def pending_resync_requests(db: Database) -> list[InboxItem]:
     For the operator tools: act on each, then report it with `complete(...)`.
     """
     with db.read() as conn:
-        code = repository.own_code(conn)
         entries = repository.addressed_here(conn, 1000, kind=DirectiveKind.resync.value)
+        code = repository.own_code(conn)
         items = [_inbox_item(conn, code, e) for e in entries if e.status == "active"]
     return [i for i in items if i is not None and i.state != ReceiptState.done]
 
@@ -163,7 +170,7 @@ def _report(
         if refusal and entry.directive_kind not in _REFUSABLE:
             raise Conflict("only correction and resync requests can be refused")
         current = receipt_of(
-            repository.get_record(txn.conn, receipt_id(directive_id, node.code)),
+            records_repo.get_row(txn.conn, receipt_id(directive_id, node.code)),
             directive_id,
             node.code,
         )

@@ -13,6 +13,7 @@ from sqlalchemy import Row
 from federation.hlc import format_version
 from node.db import WriteTxn
 from node.directives import repository
+from node.records import repository as records_repo
 from node.records.store import Version, store_versions
 from schemas.directives import receipt_id
 from schemas.kinds import SCHEMA_VERSION, Kind
@@ -67,7 +68,7 @@ def index_directive(
     requested: dict[str, Any] | None = None,
 ) -> None:
     """Point the index at the directive version this node now holds (same transaction)."""
-    row = repository.get_record(txn.conn, directive_id)
+    row = records_repo.get_row(txn.conn, directive_id)
     assert row is not None
     entry: dict[str, Any] = {
         "id": directive_id,

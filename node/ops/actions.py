@@ -7,9 +7,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from node.bundles import service as bundles
+from node.bundles.file import read_header
 from node.context import NodeContext
-from node.ops import audit, bundles, rebuild, reports, resync, verify
-from node.ops.bundle_file import read_header
+from node.digests import reports, verify
+from node.ops import audit, rebuild, resync
+from node.uplink import parent_connection
 from schemas.ops import BundleReport, RebuildReport, VerifyReport
 
 
@@ -37,21 +40,16 @@ def audited(ctx: NodeContext, *, actor: str, action: str, what: str) -> Iterator
 async def run_verify(
     ctx: NodeContext, *, repair: bool, actor: str, transport: Any = None, deep: bool = False
 ) -> VerifyReport:
-    from federation.ops_client import OpsClient
-
     started = time.perf_counter()
     settings = ctx.settings
     what = "verify --repair" if repair else "verify"
     with audited(ctx, actor=actor, action="ops.verify", what=what) as outcome:
         link = None
         if settings.parent_url and settings.parent_token:
-            async with OpsClient(
-                settings.parent_url,
-                settings.parent_token,
-                transport=transport,
-                timeout_s=settings.parent_timeout_s,
-            ) as client:
-                link = await verify.verify_upstream(ctx, client, repair=repair, deep=deep)
+            async with parent_connection(settings, transport=transport) as parent:
+                link = await verify.verify_upstream(
+                    ctx, parent, repair=repair, deep=deep, stats=parent.exchanges
+                )
         elif deep:
             verify.scrub(ctx)
         children = reports.check_children(ctx.db, node_code=settings.code)

@@ -14,20 +14,17 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
-
-from federation.http_peer import HttpPeer
-from federation.ops_client import OpsClient
-from federation.peer import OutgoingBatch
+from federation.peer import OutgoingBatch, Parent
 from node.context import NodeContext
 from node.db import WriteTxn
 from node.directives.versions import index_directive
 from node.errors import Conflict
-from node.models import Record, table
+from node.records import repository as records_repo
 from node.records.store import Version, store_versions
 from node.records.wire import to_version
-from node.sync.outbox import SqlChangeStore
 from node.sync.receive import apply_units
+from node.sync.runner import outbox
+from node.uplink import parent_connection
 from schemas.ops import RebuildReport
 
 Progress = Callable[[int], None]
@@ -35,7 +32,7 @@ Progress = Callable[[int], None]
 
 def _held(ctx: NodeContext) -> int:
     with ctx.db.read() as conn:
-        return int(conn.execute(select(func.count()).select_from(table(Record))).scalar_one())
+        return records_repo.count(conn)
 
 
 async def rebuild_from_parent(
@@ -56,60 +53,48 @@ async def rebuild_from_parent(
             "this node already holds records: rebuild fills an empty node "
             "(use verify --repair, or --force to merge the parent's copy in)"
         )
-    client = OpsClient(
-        settings.parent_url,
-        settings.parent_token,
-        transport=transport,
-        timeout_s=settings.parent_timeout_s,
-    )
+    async with parent_connection(settings, transport=transport) as parent:
+        return await _rebuild(ctx, parent, progress=progress, page_size=page_size)
+
+
+async def _rebuild(
+    ctx: NodeContext, parent: Parent, *, progress: Progress | None, page_size: int
+) -> RebuildReport:
+    settings = ctx.settings
     records = units = pages = 0
     after: str | None = None
     parent_cursor = 0
-    try:
-        while True:
-            page = await client.export_page(after, limit=page_size)
-            pages += 1
-            parent_cursor = page.cursor
-            with ctx.db.write(notify=False) as txn:
-                txn.observe(page.cursor)
-                units += apply_units(txn, page.units)
-                versions = [to_version(r) for r in page.records]
-                stored = store_versions(txn, versions).stored
-                _index_directives(txn, settings.code, versions, stored)
-                records += len(stored)
-            if progress:
-                progress(records)
-            if page.next is None:
-                break
-            after = page.next
-    finally:
-        await client.aclose()
+    while True:
+        page = await parent.export_page(after, limit=page_size)
+        pages += 1
+        parent_cursor = page.cursor
+        with ctx.db.write(notify=False) as txn:
+            txn.observe(page.cursor)
+            units += apply_units(txn, page.units)
+            versions = [to_version(r) for r in page.records]
+            stored = store_versions(txn, versions).stored
+            _index_directives(txn, settings.code, versions, stored)
+            records += len(stored)
+        if progress:
+            progress(records)
+        if page.next is None:
+            break
+        after = page.next
     with ctx.db.write(notify=False) as txn:
         head = txn.tick()  # above every position given to the rebuilt records
-    acked = await _settle_cursor(ctx, transport=transport, since=parent_cursor, head=head)
+    acked = await _settle_cursor(ctx, parent, since=parent_cursor, head=head)
     return RebuildReport(
         node=settings.code, records=records, units=units, last_hlc=head, acked=acked, pages=pages
     )
 
 
-async def _settle_cursor(ctx: NodeContext, *, transport: Any, since: int, head: int) -> int:
+async def _settle_cursor(ctx: NodeContext, parent: Parent, *, since: int, head: int) -> int:
     """Tell the parent that this node's log up to `head` holds nothing new for it."""
-    settings = ctx.settings
-    assert settings.parent_url and settings.parent_token
-    peer = HttpPeer(
-        settings.parent_url,
-        settings.parent_token,
-        transport=transport,
-        timeout_s=settings.parent_timeout_s,
+    ack = await parent.push(
+        OutgoingBatch(since=since, until=head, head=head, records=[], units=[]),
+        source=ctx.settings.code,
     )
-    try:
-        ack = await peer.push(
-            OutgoingBatch(since=since, until=head, head=head, records=[], units=[]),
-            source=settings.code,
-        )
-    finally:
-        await peer.aclose()
-    SqlChangeStore(ctx.db, settings.code).save_ack(until=head, durable=ack.durable)
+    outbox(ctx).save_ack(until=head, durable=ack.durable)
     return head
 
 

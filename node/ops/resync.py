@@ -7,14 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from federation.http_peer import HttpPeer
 from federation.peer import OutgoingBatch
 from federation.replicator import Replicator, ReplicatorConfig
 from node.context import NodeContext
 from node.directives import service as directives
 from node.errors import BadRequest, NotFound
-from node.ops import repository
-from node.sync.outbox import SqlChangeStore
+from node.sync import repository as sync_repo
+from node.sync.outbox import SqlChangeStore, pending
+from node.sync.runner import outbox
+from node.uplink import parent_connection
 
 Progress = Callable[[int, int], None]  # (records sent so far, records to send)
 
@@ -52,8 +53,9 @@ class _CountingStore:
 
 
 def to_send(ctx: NodeContext, *, since: int) -> int:
+    """Records and registry entries this node would push after `since` (made in its subtree)."""
     with ctx.db.read() as conn:
-        return repository.pending_count(conn, after=since, root=ctx.settings.code)
+        return pending(conn, root=ctx.settings.code, after=since)
 
 
 async def resync_up(
@@ -64,23 +66,15 @@ async def resync_up(
     if not settings.parent_url or not settings.parent_token:
         raise BadRequest("this node has no parent (TIERSYNC_PARENT_URL, TIERSYNC_PARENT_TOKEN)")
     total = to_send(ctx, since=since)
-    store = _CountingStore(SqlChangeStore(ctx.db, settings.code), total, progress)
-    peer = HttpPeer(
-        settings.parent_url,
-        settings.parent_token,
-        transport=transport,
-        timeout_s=settings.parent_timeout_s,
-    )
+    store = _CountingStore(outbox(ctx), total, progress)
     config = ReplicatorConfig(
         source=settings.code,
         batch_max_records=settings.batch_max_records,
         batch_max_bytes=settings.batch_max_bytes,
     )
     store.rewind(since)
-    try:
+    async with parent_connection(settings, transport=transport) as peer:
         pushed = await Replicator(store=store, peer=peer, config=config).run_once()
-    finally:
-        await peer.aclose()
     return {
         "since": since,
         "records": pushed,
@@ -98,7 +92,7 @@ def request_child_resync(ctx: NodeContext, *, child: str, since: int = 0) -> dic
     it makes the child's next push get 409 and rewind. A resync directive goes too, so the
     request is on record at both ends (the child reports it done after its own resync)."""
     with ctx.db.write(notify=False) as txn:
-        held = repository.lower_child_cursor(txn.conn, code=child, cursor=since)
+        held = sync_repo.lower_child_cursor(txn.conn, code=child, cursor=since)
     if held is None:
         raise NotFound(f"{child} has never pushed to this node: there is nothing to resync")
     directive = _issue_directive(ctx, child=child, since=since)

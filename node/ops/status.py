@@ -2,13 +2,16 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from federation.hlc import physical_ms
+from node.bundles import repository as bundles_repo
 from node.context import NodeContext
-from node.models import NodeState, Record, table
-from node.ops import repository
+from node.digests import repository as digests_repo
+from node.models import NodeState, table
+from node.records import repository as records_repo
 from node.sync import repository as sync_repo
+from node.sync.outbox import pending
 from node.units import repository as units_repo
 from schemas.codes import NODE_LEVELS, level_of
 from schemas.ops import ChildStatus, StatusReport, UpstreamStatus
@@ -23,10 +26,10 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
     settings = ctx.settings
     with ctx.db.read() as conn:
         last_hlc = int(conn.execute(select(table(NodeState).c.last_hlc)).scalar() or 0)
-        count = int(conn.execute(select(func.count()).select_from(table(Record))).scalar_one())
+        count = records_repo.count(conn)
         upstream = _upstream(ctx, conn) if settings.parent_url else None
         children = _children(ctx, conn, now)
-        quarantined = repository.quarantined_count(conn)
+        quarantined = sync_repo.quarantined_count(conn)
         own = units_repo.get_unit(conn, settings.code)
     problems = [
         *_link_problems(upstream),
@@ -92,10 +95,10 @@ def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:
         acked=acked,
         durable=int(row.durable_seq) if row else 0,
         last_push_at=_aware(row.last_push_at) if row else None,
-        pending=repository.pending_count(conn, after=acked, root=ctx.settings.code),
+        pending=pending(conn, root=ctx.settings.code, after=acked),
         last_error=row.last_error if row else None,
         last_error_at=_aware(row.last_error_at) if row else None,
-        bundles_awaiting_receipt=len(repository.pending_exports(conn)),
+        bundles_awaiting_receipt=len(bundles_repo.pending_exports(conn)),
     )
 
 
@@ -105,7 +108,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
         c: n for c, n in units_repo.child_names(conn, code).items() if level_of(c) in NODE_LEVELS
     }
     syncs = {r.code: r for r in sync_repo.children_sync(conn)}
-    reports = repository.all_reports(conn)
+    reports = digests_repo.all_reports(conn)
     out: list[ChildStatus] = []
     for child in sorted(set(names) | set(syncs)):
         cred = units_repo.get_credential(conn, child)

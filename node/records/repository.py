@@ -1,18 +1,18 @@
-"""SQL for records, the change feed and the per-unit roll-up. Nothing else builds record SQL."""
+"""SQL for records, the change feed and the conflict log. Nothing else builds record SQL: the
+other packages (views, directives, digests, bundles, ops) ask these functions."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Row, String, Text, and_, bindparam, cast, func, or_, select
 
-from node.db import execute_many, upsert_insert
-from node.models import ConflictEntry, Record, UnitCount, table
+from node.db import ID_CHUNK, execute_many, upsert_insert
+from node.models import ConflictEntry, Record, table
 from schemas.codes import subtree_upper_bound
 
 records = table(Record)
-unit_counts = table(UnitCount)
 conflicts = table(ConflictEntry)
 _HEAD_COLUMNS = (
     records.c.id,
@@ -32,7 +32,6 @@ WIRE_COLUMNS = (  # what a record carries on the wire, in the order of the table
     records.c.deleted,
     records.c.schema_version,
 )
-_ID_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
 
 
 def in_subtree(column: Any, root: str) -> Any:
@@ -42,19 +41,29 @@ def in_subtree(column: Any, root: str) -> Any:
 
 def fetch_heads(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """The current head (kind, unit, version, deleted) of each id this node holds."""
+    return rows_by_ids(conn, ids, columns=_HEAD_COLUMNS)
+
+
+def rows_by_ids(
+    conn: Connection, ids: Sequence[uuid.UUID], *, columns: Sequence[Any] | None = None
+) -> dict[uuid.UUID, Any]:
+    """The rows (all columns, or `columns`, which must include the id) of the ids held here."""
+    selected = tuple(columns) if columns is not None else tuple(records.c)
+    if not ids:
+        return {}
     if conn.dialect.name == "sqlite" and _sqlite_has_json(conn):
         # One parameter, a JSON array of the ids as SQLite stores them: three times faster than
         # IN lists of 900 parameters, the bound on old SQLite builds.
         listed = select(func.json_each(bindparam("ids")).table_valued("value").c.value)
-        stmt = select(*_HEAD_COLUMNS).where(records.c.id.in_(listed))
+        stmt = select(*selected).where(records.c.id.in_(listed))
         rows = conn.execute(stmt, {"ids": orjson.dumps([i.hex for i in ids]).decode()})
         return {row.id: row for row in rows}
-    heads: dict[uuid.UUID, Any] = {}
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
-        for row in conn.execute(select(*_HEAD_COLUMNS).where(records.c.id.in_(chunk))):
-            heads[row.id] = row
-    return heads
+    found: dict[uuid.UUID, Any] = {}
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start : start + ID_CHUNK]
+        for row in conn.execute(select(*selected).where(records.c.id.in_(chunk))):
+            found[row.id] = row
+    return found
 
 
 def _sqlite_has_json(conn: Connection) -> bool:
@@ -74,21 +83,6 @@ def save_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def add_live_counts(conn: Connection, deltas: dict[tuple[str, str], int]) -> None:
-    """Apply (unit, kind) → delta to the roll-up with one upsert per batch."""
-    rows = [{"unit": u, "kind": k, "live": d} for (u, k), d in deltas.items() if d]
-    if not rows:
-        return
-    stmt = upsert_insert(conn, unit_counts)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[unit_counts.c.unit, unit_counts.c.kind],
-            set_={"live": unit_counts.c.live + stmt.excluded.live},
-        ),
-        rows,
-    )
-
-
 def get_row(conn: Connection, record_id: uuid.UUID) -> Row[Any] | None:
     return conn.execute(select(records).where(records.c.id == record_id)).first()
 
@@ -100,9 +94,13 @@ def list_page(
     unit: str,
     after: tuple[str, uuid.UUID] | None,
     limit: int,
+    tombstones: bool = False,
 ) -> list[Row[Any]]:
-    """Live records of a subtree in (unit, id) order: keyset pagination stable under writes."""
-    stmt = select(records).where(in_subtree(records.c.unit, unit), records.c.deleted.is_(False))
+    """Records of a subtree (live ones, or all with `tombstones`) in (unit, id) order: keyset
+    pagination stable under writes."""
+    stmt = select(records).where(in_subtree(records.c.unit, unit))
+    if not tombstones:
+        stmt = stmt.where(records.c.deleted.is_(False))
     if kind is not None:
         stmt = stmt.where(records.c.kind == kind)
     if after is not None:
@@ -136,28 +134,57 @@ def max_seq(conn: Connection) -> int:
     return conn.execute(select(func.coalesce(func.max(records.c.seq), 0))).scalar_one()
 
 
-def live_counts_by_kind(conn: Connection, root: str) -> dict[str, int]:
-    stmt = (
-        select(unit_counts.c.kind, func.sum(unit_counts.c.live))
-        .where(in_subtree(unit_counts.c.unit, root))
-        .group_by(unit_counts.c.kind)
-    )
-    return {kind: int(n) for kind, n in conn.execute(stmt) if n}
+def count(conn: Connection) -> int:
+    """Every record held, tombstones included."""
+    return int(conn.execute(select(func.count()).select_from(records)).scalar_one())
 
 
-def live_counts_by_child(conn: Connection, root: str, child_len: int) -> dict[str, dict[str, int]]:
-    """Live counts per kind for each child prefix of length `child_len` under `root`."""
-    child = func.substr(unit_counts.c.unit, 1, child_len)
-    stmt = (
-        select(child.label("child"), unit_counts.c.kind, func.sum(unit_counts.c.live))
-        .where(in_subtree(unit_counts.c.unit, root), func.length(unit_counts.c.unit) >= child_len)
-        .group_by(child, unit_counts.c.kind)
+def count_made_in_after(conn: Connection, *, root: str, seq: int) -> int:
+    """Records made in `root`'s subtree changed after log position `seq` (what would go up)."""
+    stmt = select(func.count()).where(records.c.seq > seq, in_subtree(records.c.origin, root))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def live_page(conn: Connection, *, after: uuid.UUID | None, limit: int) -> list[Row[Any]]:
+    """(id, kind, unit, data) of live records in id order (rebuilding what is derived)."""
+    stmt = select(records.c.id, records.c.kind, records.c.unit, records.c.data).where(
+        records.c.deleted.is_(False)
     )
-    out: dict[str, dict[str, int]] = {}
-    for code, kind, n in conn.execute(stmt):
-        if n:
-            out.setdefault(code, {})[kind] = int(n)
-    return out
+    if after is not None:
+        stmt = stmt.where(records.c.id > after)
+    return list(conn.execute(stmt.order_by(records.c.id).limit(limit)))
+
+
+def scan_versions(conn: Connection) -> Iterator[tuple[Any, str, int, str]]:
+    """(id, kind, hlc, origin) of every record, streamed; id as the driver returns it."""
+    result = conn.exec_driver_sql("SELECT id, kind, hlc, origin FROM records")
+    while True:
+        chunk = result.fetchmany(20_000)
+        if not chunk:
+            return
+        yield from chunk
+
+
+def versions_in_range(
+    conn: Connection, *, root: str, kind: str, lo: uuid.UUID, hi: uuid.UUID | None
+) -> list[Row[Any]]:
+    """(id, hlc, origin) of records of `kind` made in `root`'s subtree with lo <= id < hi."""
+    # `kind || ''` keeps the planner on the primary key range: with a plain `kind = ?` SQLite
+    # prefers the (kind, unit, id) index and reads every record of the kind.
+    stmt = select(records.c.id, records.c.hlc, records.c.origin).where(
+        records.c.id >= lo, records.c.kind.concat("") == kind, in_subtree(records.c.origin, root)
+    )
+    if hi is not None:
+        stmt = stmt.where(records.c.id < hi)
+    return list(conn.execute(stmt))
+
+
+def made_above(conn: Connection, *, root: str) -> list[Row[Any]]:
+    """Records about `root`'s subtree made outside it (sent down: directives and the like)."""
+    stmt = select(records).where(
+        in_subtree(records.c.unit, root), ~in_subtree(records.c.origin, root)
+    )
+    return list(conn.execute(stmt))
 
 
 def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -3,13 +3,13 @@
 import base64
 import binascii
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Row
 
 from federation.hlc import format_version
+from node.context import NodeIdentity
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from node.records import repository
@@ -27,12 +27,6 @@ from schemas.records import (
     RecordPage,
     RecordRead,
 )
-
-
-@dataclass(frozen=True)
-class NodeIdentity:
-    code: str
-    name: str
 
 
 def to_read(row: Row[Any]) -> RecordRead:

@@ -2,20 +2,18 @@
 
 A version is kept only if it is newer than the one held, ordered by (HLC, origin node): applying
 the same or an older version again is a no-op, which makes every receiver idempotent. Each kept
-version gets a fresh log position (`seq`), so it moves on up the tree, and the per-unit roll-up
-changes in the same transaction.
+version gets a fresh log position (`seq`), so it moves on up the tree. The features that keep
+tables in step with the records (views' roll-ups, the digest tree) see each batch through the
+write hooks the node was wired with (node/seams.py, node/wiring.py), in the same transaction.
 """
 
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from federation.hlc import format_version
 from node.db import WriteTxn
-from node.ops import digest_tree
 from node.records import repository
-from node.views import rollups as view_rollups
 
 
 class Version(NamedTuple):
@@ -36,7 +34,7 @@ class Version(NamedTuple):
 
 Change = tuple[Version, Any]
 """A version kept by store_versions and the head row it replaces (None for a new record): what
-the write-path hooks (views roll-ups, digest tree) are given."""
+the write hooks (node.seams.WriteHook) are given."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,6 @@ def store_versions(
     if heads is None:
         heads = repository.fetch_heads(txn.conn, [v.id for v in versions])
     rows: list[dict[str, Any]] = []
-    deltas: Counter[tuple[str, str]] = Counter()
     kept: list[Change] = []
     stale: list[uuid.UUID] = []
     lost: list[dict[str, Any]] = []
@@ -83,18 +80,12 @@ def store_versions(
             "updated_at": txn.now,
         }
         rows.append(row)
-        if head is not None and not head.deleted:
-            deltas[(head.unit, head.kind)] -= 1
-        if not version.deleted:
-            deltas[(version.unit, version.kind)] += 1
         kept.append((version, head))
-    # views: roll-up deltas (node/views/rollups.py), read before replaced rows are overwritten.
-    view_rollups.record_changes(txn, kept)
+    if kept:
+        for hook in txn.write_hooks:  # before the rows move: hooks may read what is replaced
+            hook(txn, kept)
     repository.save_rows(txn.conn, rows)
-    repository.add_live_counts(txn.conn, dict(deltas))
     repository.add_conflicts(txn.conn, lost)
-    # ops: keep the digest tree (node/ops/digest_tree.py) in step, in this transaction.
-    digest_tree.record_changes(txn.conn, kept)
     return StoreResult(stored=[version.id for version, _head in kept], stale=stale)
 
 

@@ -1,18 +1,59 @@
-"""Records as they travel (schemas.sync.ChangeRecord) turned back into storable versions."""
+"""Records on the wire, both ways: a stored row as it travels (schemas.sync.ChangeRecord's
+shape), and a received ChangeRecord back into a storable version. Every package that ships or
+takes records (outbox, receive, directives, digests, bundles, ops) converts here."""
 
-from federation.hlc import parse_version
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from federation.hlc import format_version, parse_version
+from node.records.repository import WIRE_COLUMNS
 from node.records.store import Version
 from schemas.sync import ChangeRecord
+
+WIRE_WIDTH = len(WIRE_COLUMNS)
+
+
+def record_to_wire(row: Sequence[Any]) -> dict[str, Any]:
+    """A record row as it travels. The row's first columns are `repository.WIRE_COLUMNS` (as
+    in `select(records)` and `feed_since`), read by position: a hundred times cheaper than by
+    name on a feed of thousands. Data read as JSON text (`feed_since`) is embedded as it is."""
+    record_id, kind, unit, data, hlc, origin, deleted, schema_version = row[:WIRE_WIDTH]
+    return {
+        "id": wire_id(record_id),
+        "kind": kind,
+        "unit": unit,
+        "data": orjson.Fragment(data) if isinstance(data, str) else data,
+        "version": format_version(hlc, origin),
+        "deleted": deleted,
+        "schema_version": schema_version,
+    }
+
+
+def wire_id(value: Any) -> str:
+    """The canonical text of an id: a uuid.UUID, or the 32 hex digits SQLite stores."""
+    text = str(value)
+    if len(text) == 32:
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return text
 
 
 def to_version(record: ChangeRecord) -> Version:
     """The version as made by its origin: id, origin and HLC kept as they are."""
     hlc, origin = parse_version(record.version)
+    return version_of(record, hlc, origin, data=dict(record.data))
+
+
+def version_of(
+    record: ChangeRecord, hlc: int, origin: str, *, data: dict[str, Any] | None = None
+) -> Version:
+    """`to_version` for a caller that has parsed the version already (a push, per record)."""
     return Version(
         record.id,
         record.kind,
         record.unit,
-        dict(record.data),
+        record.data if data is None else data,
         hlc,
         origin,
         record.deleted,

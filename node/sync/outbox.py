@@ -4,68 +4,35 @@ Implements federation.peer.ChangeStore on the node's database.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-import orjson
-from sqlalchemy import Row, func, select
-
-from federation.hlc import format_version
 from federation.peer import OutgoingBatch
 from node.db import Database
-from node.models import Unit, table
-from node.ops.reports import child_digest
 from node.records import repository as records_repo
-from node.records.repository import WIRE_COLUMNS
+from node.records.wire import WIRE_WIDTH, record_to_wire
+from node.seams import OutgoingInfo, PushSection
 from node.sync import repository
 from node.units import repository as units_repo
-from node.views import freshness as views_freshness
 from schemas.codes import is_within
 
-WIRE_WIDTH = len(WIRE_COLUMNS)
 _ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record on the wire
 
 
-def record_to_wire(row: Sequence[Any]) -> dict[str, Any]:
-    """A record row as it travels. The row's first columns are `records_repo.WIRE_COLUMNS` (as
-    in `select(records)` and `feed_since`), read by position: a hundred times cheaper than by
-    name on a feed of thousands. Data read as JSON text (`feed_since`) is embedded as it is."""
-    record_id, kind, unit, data, hlc, origin, deleted, schema_version = row[:WIRE_WIDTH]
-    return {
-        "id": wire_id(record_id),
-        "kind": kind,
-        "unit": unit,
-        "data": orjson.Fragment(data) if isinstance(data, str) else data,
-        "version": format_version(hlc, origin),
-        "deleted": deleted,
-        "schema_version": schema_version,
-    }
-
-
-def wire_id(value: Any) -> str:
-    """The canonical text of an id: a uuid.UUID, or the 32 hex digits SQLite stores."""
-    text = str(value)
-    if len(text) == 32:
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-    return text
-
-
-def unit_to_wire(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "code": row.code,
-        "name": row.name,
-        "level": row.level,
-        "parent": row.parent,
-        "hlc": row.hlc,
-    }
+def pending(conn: Any, *, root: str, after: int) -> int:
+    """Records and registry entries this node would still push after `after` (made in its
+    own subtree)."""
+    made = records_repo.count_made_in_after(conn, root=root, seq=after)
+    return made + units_repo.count_changed_since(conn, after)
 
 
 @dataclass
 class SqlChangeStore:
     db: Database
     node_code: str
+    sections: Sequence[PushSection] = field(default_factory=tuple)  # node/wiring.py
 
     def acked(self) -> int:
         with self.db.read() as conn:
@@ -73,14 +40,31 @@ class SqlChangeStore:
         return int(row.acked_seq) if row else 0
 
     def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
-        with self.db.read() as conn:
+        with self.db.read() as conn:  # one snapshot: the batch and its sections
             records = records_repo.feed_since(conn, seq=since, limit=max_records)
             units = units_repo.units_changed_since(conn, since)[:max_records]
-            head = max(records_repo.max_seq(conn), _max_unit_seq(conn))
-            # ops: the root digest travels with the batch that reaches head (node/ops/reports.py)
+            head = max(records_repo.max_seq(conn), units_repo.max_seq(conn))
             whole = len(records) < max_records and len(units) < max_records
-            digest = child_digest(conn, self.node_code) if whole else None
-            freshness = views_freshness.outgoing(conn, since)  # views: times of the nodes below
+            batch = self._slice(since, head, records, units, max_records, max_bytes)
+            reaches_head = whole and batch.until == head
+            info = OutgoingInfo(since, batch.until, head, reaches_head=reaches_head)
+            sections: dict[str, Any] = {}
+            for section in self.sections:
+                value = section.outgoing(conn, info)
+                if value is not None:
+                    sections[section.name] = value
+        return replace(batch, sections=sections) if sections else batch
+
+    def _slice(
+        self,
+        since: int,
+        head: int,
+        records: list[Any],
+        units: list[Any],
+        max_records: int,
+        max_bytes: int,
+    ) -> OutgoingBatch:
+        """The records and units to send after `since`, within the count and byte bounds."""
         # Merge the two feeds in log order (units rarely change), stop at the count or byte bound.
         items: list[tuple[int, str, Any]] = [
             (row[WIRE_WIDTH], "r", row) for row in records
@@ -93,7 +77,7 @@ class SqlChangeStore:
         size, until = 0, since
         for seq, what, row in items[:max_records]:
             if what == "u":
-                wire, size = unit_to_wire(row), size + 100
+                wire, size = units_repo.to_wire(row), size + 100
             else:
                 origin = row[5]
                 mine = ours.get(origin)
@@ -107,15 +91,7 @@ class SqlChangeStore:
                 break
             (out_units if what == "u" else out_records).append(wire)
             until = seq
-        return OutgoingBatch(
-            since=since,
-            until=until,
-            head=head,
-            records=out_records,
-            units=out_units,
-            digest=digest if until == head else None,
-            freshness=freshness,
-        )
+        return OutgoingBatch(since, until, head, out_records, out_units)
 
     def save_ack(self, *, until: int, durable: int) -> None:
         with self.db.write(notify=False) as txn:
@@ -138,7 +114,3 @@ class SqlChangeStore:
             if message:
                 values["last_error_at"] = datetime.now(UTC)
             repository.save_upstream(txn.conn, **values)
-
-
-def _max_unit_seq(conn: Any) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(table(Unit).c.seq), 0))).scalar_one())

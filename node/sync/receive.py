@@ -1,21 +1,24 @@
 """The parent's side of a push: check, apply, advance the child's cursor — one transaction.
 
-The batch, the child's new cursor, the quarantine entries and this node's own change log entries
-commit together, and the ack is sent only after that commit. A repeated batch is a no-op.
+The batch, the child's new cursor, the quarantine entries, what the push sections make of the
+batch (node/seams.py) and this node's own change log entries commit together, and the ack is
+sent only after that commit. A repeated batch is a no-op.
 """
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from federation.hlc import parse_version
+from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
-from node.ops import reports as ops_reports
 from node.records.store import Version, store_versions
+from node.records.wire import version_of
+from node.seams import PushSection
 from node.sync import repository
 from node.units import repository as units_repo
-from node.views import freshness as views_freshness
 from schemas.codes import check_code, is_within, level_of, parent_of
 from schemas.kinds import SCHEMA_VERSION, Kind
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushAck, PushBatch, UnitChange
@@ -52,6 +55,7 @@ class Receiver:
     db: Database
     node_code: str
     has_parent: bool
+    sections: Sequence[PushSection] = field(default_factory=tuple)  # node/wiring.py
 
     def apply_push(self, *, child: str, batch: PushBatch) -> PushAck:
         check_protocol(batch.protocol)
@@ -85,17 +89,17 @@ class Receiver:
                 txn.conn, code=child, child_seq=batch.until, local_seq=txn.last_hlc
             )
             durable = self._durable(txn, child, cursor)
-            verify = ops_reports.on_push(txn.conn, child=child, batch=batch, at=txn.now)  # ops
-            views_freshness.on_push(  # views: when the child (and the nodes below it) pushed
-                txn, child=child, reported=batch.freshness, logged=bool(result.stored)
-            )
+            contributed: dict[str, Any] = {}  # what the push sections add to the ack
+            stored = len(result.stored)
+            for section in self.sections:
+                contributed |= section.incoming(txn, child=child, batch=batch, stored=stored)
         return PushAck(
             cursor=cursor,
             applied=len(result.stored),
             stale=len(result.stale),
             quarantined=len(quarantined),
             durable=durable,
-            verify_requested=verify,
+            **contributed,
         )
 
     def cursor_of(self, child: str) -> int:
@@ -120,6 +124,12 @@ class Receiver:
                 outcome="refused",
                 detail=refused.message,
             )
+
+
+def receiver(ctx: NodeContext) -> Receiver:
+    """This node's receiver of pushes, with the push sections it was wired with."""
+    has_parent = bool(ctx.settings.parent_url)
+    return Receiver(ctx.db, ctx.identity.code, has_parent, sections=ctx.push_sections)
 
 
 def _check_jurisdiction(child: str, batch: PushBatch) -> None:
@@ -164,10 +174,7 @@ def _sort_records(
         if isinstance(reason, str):
             quarantined.append(_quarantine_row(txn, child, rec, reason))
             continue
-        hlc, origin = reason
-        version = Version(
-            rec.id, rec.kind, rec.unit, rec.data, hlc, origin, rec.deleted, rec.schema_version
-        )
+        version = version_of(rec, *reason)
         held = latest.get(rec.id)
         if held is None or version.order_key() > held.order_key():
             latest[rec.id] = version

@@ -65,9 +65,26 @@ def save_upstream(conn: Connection, **values: Any) -> None:
         conn.execute(insert(upstream).values(id=1, **{"acked_seq": 0, "durable_seq": 0, **values}))
 
 
+def lower_child_cursor(conn: Connection, *, code: str, cursor: int) -> int | None:
+    """Lower a child's cursor (never raise it): its next push is answered 409 and resent.
+
+    Returns the cursor now held, None when the child never pushed (nothing to rewind).
+    """
+    held = conn.execute(select(child_sync.c.cursor).where(child_sync.c.code == code)).scalar()
+    if held is None:
+        return None
+    target = min(int(held), cursor)
+    conn.execute(update(child_sync).where(child_sync.c.code == code).values(cursor=target))
+    return target
+
+
 def add_quarantined(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(quarantine), rows)
+
+
+def quarantined_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
 
 
 def list_quarantined(conn: Connection, limit: int = 1000) -> list[Row[Any]]:

@@ -13,8 +13,7 @@ from node.errors import FieldError, Invalid
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
-from node.sync.receive import CursorGap, Receiver, check_protocol
-from node.sync.sequencer import PushSequencer
+from node.sync.receive import CursorGap, check_protocol, receiver
 from node.units.service import authenticate_child
 from schemas.errors import details_from_validation_error
 from schemas.sync import CursorInfo, PushAck, PushBatch
@@ -37,10 +36,6 @@ async def authenticated_child(
 ChildDep = Annotated[str, Depends(authenticated_child)]
 
 
-def receiver(ctx: ContextDep) -> Receiver:
-    return Receiver(ctx.db, ctx.identity.code, has_parent=bool(ctx.settings.parent_url))
-
-
 @router.post("/push", summary="A child pushes a slice of its change log (docs/protocol.md)")
 async def push(
     request: Request,
@@ -50,7 +45,7 @@ async def push(
 ) -> PushAck:
     if x_tiersync_protocol is not None:
         check_protocol(x_tiersync_protocol)
-    sequencer: PushSequencer = ctx.extras.setdefault("push_sequencer", PushSequencer())
+    sequencer = ctx.push_sequencer
     async with sequencer.arrival(child):
         batch = _parse_batch(await request.body(), request.headers.get("content-encoding"))
         rx = receiver(ctx)

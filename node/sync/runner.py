@@ -3,24 +3,22 @@
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from federation.http_peer import HttpPeer
+from federation.peer import Peer
 from federation.replicator import Replicator, ReplicatorConfig
 from node.context import NodeContext
 from node.sync.outbox import SqlChangeStore
 
+Stop = Callable[[], Awaitable[None]]
 
-def build_replicator(ctx: NodeContext, *, transport: Any = None) -> Replicator:
+
+def outbox(ctx: NodeContext) -> SqlChangeStore:
+    """This node's change store, with the push sections it was wired with."""
+    return SqlChangeStore(ctx.db, ctx.settings.code, sections=ctx.push_sections)
+
+
+def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:
     settings = ctx.settings
-    if not settings.parent_url or not settings.parent_token:
-        raise ValueError("replication needs TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN")
-    peer = HttpPeer(
-        settings.parent_url,
-        settings.parent_token,
-        transport=transport,
-        timeout_s=settings.parent_timeout_s,
-    )
     config = ReplicatorConfig(
         source=settings.code,
         batch_max_records=settings.batch_max_records,
@@ -29,21 +27,19 @@ def build_replicator(ctx: NodeContext, *, transport: Any = None) -> Replicator:
         retry_max_s=settings.retry_max_s,
         heartbeat_s=settings.heartbeat_s,
     )
-    replicator = Replicator(store=SqlChangeStore(ctx.db, settings.code), peer=peer, config=config)
+    replicator = Replicator(store=outbox(ctx), peer=peer, config=config)
     ctx.db.on_commit(replicator.notify)
     return replicator
 
 
-def replication_hook(
-    *, transport: Any = None, run: bool = True
-) -> Callable[[NodeContext], Callable[[], Awaitable[None]] | None]:
-    """A startup hook for create_app: builds the replicator and (unless run=False) starts it."""
+def replication_hook(*, run: bool = True) -> Callable[[NodeContext], Stop | None]:
+    """A startup hook for create_app: builds the replicator on the node's parent connection
+    and (unless run=False, for tests that drive `run_once()`) starts it."""
 
-    def start(ctx: NodeContext) -> Callable[[], Awaitable[None]] | None:
-        if not ctx.settings.parent_url:
+    def start(ctx: NodeContext) -> Stop | None:
+        if ctx.parent is None:
             return None
-        replicator = build_replicator(ctx, transport=transport)
-        ctx.extras["replicator"] = replicator
+        replicator = ctx.replicator = build_replicator(ctx, ctx.parent)
         task = asyncio.create_task(replicator.run_forever()) if run else None
 
         async def stop() -> None:
@@ -51,8 +47,6 @@ def replication_hook(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if isinstance(replicator.peer, HttpPeer):
-                await replicator.peer.aclose()
 
         return stop
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from node.db import upsert_insert
 from node.models import ChildCredential, Unit, table
@@ -17,6 +17,26 @@ def upsert_unit(conn: Connection, row: dict[str, Any]) -> None:
     stmt = upsert_insert(conn, units).values(**row)
     changed = {k: stmt.excluded[k] for k in ("name", "level", "parent", "hlc", "seq")}
     conn.execute(stmt.on_conflict_do_update(index_elements=[units.c.code], set_=changed))
+
+
+def count_changed_since(conn: Connection, seq: int) -> int:
+    stmt = select(func.count()).where(units.c.seq > seq)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def max_seq(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(units.c.seq), 0))).scalar_one())
+
+
+def to_wire(row: Row[Any]) -> dict[str, Any]:
+    """A registry entry as it travels (schemas.sync.UnitChange's shape)."""
+    return {
+        "code": row.code,
+        "name": row.name,
+        "level": row.level,
+        "parent": row.parent,
+        "hlc": row.hlc,
+    }
 
 
 def get_unit(conn: Connection, code: str) -> Row[Any] | None:

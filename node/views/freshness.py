@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from node.db import WriteTxn
+from node.seams import OutgoingInfo
 from node.views import repository
 from schemas.codes import LEVEL_BY_LENGTH, NODE_LEVELS, is_within
+from schemas.sync import PushBatch
 from schemas.views import Freshness
 
 _NODE_LENGTHS = tuple(n for n, level in sorted(LEVEL_BY_LENGTH.items()) if level in NODE_LEVELS)
@@ -57,19 +59,19 @@ def outgoing(conn: Connection, since: int) -> list[dict[str, Any]]:
     ]
 
 
-def _ms(value: datetime) -> int:
-    if value.tzinfo is None:  # SQLite hands back naive UTC
-        value = value.replace(tzinfo=UTC)
-    return int(value.timestamp() * 1000)
+class FreshnessSection:
+    """The push section of the views: times of the nodes below out, merged by max in."""
 
+    name = "freshness"
 
-def backfill(conn: Connection) -> None:
-    """Take each direct child's last push from child_sync (pushes made before the views)."""
-    rows = [
-        {"unit": code, "last_received_ms": _ms(at), "updated_seq": 0}
-        for code, at in repository.child_push_times(conn).items()
-    ]
-    repository.merge_freshness(conn, rows)
+    def outgoing(self, conn: Connection, info: OutgoingInfo) -> list[dict[str, Any]] | None:
+        return outgoing(conn, info.since) or None  # only when there is some (never at a village)
+
+    def incoming(
+        self, txn: WriteTxn, *, child: str, batch: PushBatch, stored: int
+    ) -> dict[str, Any]:
+        on_push(txn, child=child, reported=batch.freshness, logged=bool(stored))
+        return {}
 
 
 def to_datetime(ms: int) -> datetime:

@@ -1,6 +1,5 @@
 """SQL of the views: roll-up upserts (write path) and their reads. Nothing else builds view SQL."""
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,7 +8,6 @@ from sqlalchemy import (
     Connection,
     Row,
     bindparam,
-    delete,
     func,
     literal,
     or_,
@@ -17,8 +15,8 @@ from sqlalchemy import (
     union_all,
 )
 
-from node.db import upsert_insert
-from node.models import ChildCredential, ChildSync, NodeState, Record, Unit, table
+from node.db import ID_CHUNK, upsert_insert
+from node.models import ChildCredential, Unit, table
 from node.views.models import GridEntry, PatrolVisit, Rollup, UnitFreshness
 from schemas.codes import subtree_upper_bound
 
@@ -26,42 +24,9 @@ rollup = table(Rollup)
 grids = table(GridEntry)
 visits = table(PatrolVisit)
 freshness = table(UnitFreshness)
-records = table(Record)
-_ID_CHUNK = 900
 
 
 # --- write path ------------------------------------------------------------------------------
-
-
-def node_code(conn: Connection) -> str:
-    code = conn.execute(select(table(NodeState).c.code).where(table(NodeState).c.id == 1)).scalar()
-    return str(code or "")
-
-
-def record_data(conn: Connection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """(kind, unit, data) of the versions about to be replaced: their features leave the roll-up."""
-    out: dict[uuid.UUID, Any] = {}
-    columns = (records.c.id, records.c.kind, records.c.unit, records.c.data)
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
-        for row in conn.execute(select(*columns).where(records.c.id.in_(chunk))):
-            out[row.id] = row
-    return out
-
-
-def live_records(conn: Connection, *, after: uuid.UUID | None, limit: int) -> list[Row[Any]]:
-    """Live records in id order (for a rebuild of the roll-ups)."""
-    stmt = select(records.c.id, records.c.kind, records.c.unit, records.c.data).where(
-        records.c.deleted.is_(False)
-    )
-    if after is not None:
-        stmt = stmt.where(records.c.id > after)
-    return list(conn.execute(stmt.order_by(records.c.id).limit(limit)))
-
-
-def clear_rollups(conn: Connection) -> None:
-    for target in (rollup, grids, visits):
-        conn.execute(delete(target))
 
 
 def add_rollup(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -135,10 +100,10 @@ def freshness_changed_since(conn: Connection, seq: int) -> list[Row[Any]]:
 def latest_visits(conn: Connection, codes: Sequence[str]) -> dict[tuple[str, str], int]:
     """Latest live visit per (grid, type) of the given grids (primary-key ranges)."""
     out: dict[tuple[str, str], int] = {}
-    for start in range(0, len(codes), _ID_CHUNK):
+    for start in range(0, len(codes), ID_CHUNK):
         stmt = (
             select(visits.c.grid, visits.c.patrol_type, func.max(visits.c.visited_ms))
-            .where(visits.c.grid.in_(codes[start : start + _ID_CHUNK]), visits.c.n > 0)
+            .where(visits.c.grid.in_(codes[start : start + ID_CHUNK]), visits.c.n > 0)
             .group_by(visits.c.grid, visits.c.patrol_type)
         )
         out.update({(g, t): int(ms) for g, t, ms in conn.execute(stmt)})
@@ -160,13 +125,6 @@ def set_latest_visits(conn: Connection, rows: list[dict[str, Any]]) -> None:
         ),
         [{"name": "", "n": 0, **row} for row in rows],
     )
-
-
-def child_push_times(conn: Connection) -> dict[str, Any]:
-    """child_sync.last_push_at per direct child (pushes made before the views were installed)."""
-    sync = table(ChildSync)
-    stmt = select(sync.c.code, sync.c.last_push_at).where(sync.c.last_push_at.is_not(None))
-    return {code: at for code, at in conn.execute(stmt)}
 
 
 # --- reads: statements built once, so a view pays only for binding and running them --------

@@ -1,5 +1,5 @@
-"""The write-path hook of the views: per-record roll-up deltas, in the transaction that stores
-the records (node/records/store.py calls `record_changes` before it writes the rows).
+"""The write hook of the views (node/seams.py): per-record roll-up deltas, in the transaction
+that stores the records, before the rows are written (the replaced versions are read first).
 
 Each stored version takes its predecessor's features out and puts its own in — at the record's
 unit and at each ancestor down from this node's level — so writes, moves (a new unit), edits
@@ -7,7 +7,6 @@ unit and at each ancestor down from this node's level — so writes, moves (a ne
 of a batch are summed first and written with one upsert per table.
 """
 
-import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -15,11 +14,11 @@ from typing import Any
 from sqlalchemy import Connection
 
 from node.db import WriteTxn
+from node.records import repository as records_repo
 from node.views import features as feat
 from node.views import repository
 
 _LENGTHS = (4, 6, 9, 12, 15)
-_REBUILD_CHUNK = 5000
 
 
 def ancestry(unit: str, floor: int) -> list[tuple[str, str]]:
@@ -115,39 +114,29 @@ class Deltas:
             )
 
 
-def record_changes(txn: WriteTxn, changes: Sequence[tuple[Any, Any]]) -> None:
-    """Apply the roll-up deltas of the versions store_versions keeps (call before the rows move).
+class RollupHook:
+    """The write hook: apply the roll-up deltas of the versions store_versions keeps.
 
-    `changes` are (version, the head row it replaces or None); the replaced versions' data is
-    read here, in the same transaction, to take their features out.
+    Counted at each unit and at every ancestor down to this node's level (`floor`, the length
+    of its code), which node/wiring.py passes in.
     """
-    if not changes:
-        return
-    replaced = [version.id for version, head in changes if head is not None and not head.deleted]
-    old = repository.record_data(txn.conn, replaced) if replaced else {}
-    deltas = Deltas(len(repository.node_code(txn.conn)))
-    for version, _head in changes:
-        before = old.get(version.id) if old else None
-        if before is not None:
-            deltas.add(before.kind, before.unit, before.data or {}, -1)
-        if not version.deleted:
-            deltas.add(version.kind, version.unit, version.data, +1)
-    deltas.flush(txn.conn)
+
+    def __init__(self, floor: int) -> None:
+        self.floor = floor
+
+    def __call__(self, txn: WriteTxn, changes: Sequence[tuple[Any, Any]]) -> None:
+        """`changes` are (version, the head row it replaces or None); the replaced versions'
+        data is read here, in the same transaction, to take their features out."""
+        replaced = [v.id for v, head in changes if head is not None and not head.deleted]
+        old = records_repo.rows_by_ids(txn.conn, replaced, columns=_OLD) if replaced else {}
+        deltas = Deltas(self.floor)
+        for version, _head in changes:
+            before = old.get(version.id) if old else None
+            if before is not None:
+                deltas.add(before.kind, before.unit, before.data or {}, -1)
+            if not version.deleted:
+                deltas.add(version.kind, version.unit, version.data, +1)
+        deltas.flush(txn.conn)
 
 
-def rebuild(conn: Connection) -> int:
-    """Recompute every roll-up from the live records (migration, or an operator's repair)."""
-    repository.clear_rollups(conn)
-    floor = len(repository.node_code(conn))
-    after: uuid.UUID | None = None
-    total = 0
-    while True:
-        rows = repository.live_records(conn, after=after, limit=_REBUILD_CHUNK)
-        if not rows:
-            return total
-        deltas = Deltas(floor)
-        for row in rows:
-            deltas.add(row.kind, row.unit, row.data or {}, +1)
-        deltas.flush(conn)
-        total += len(rows)
-        after = rows[-1].id
+_OLD = tuple(records_repo.records.c[name] for name in ("id", "kind", "unit", "data"))

@@ -13,12 +13,14 @@ import uuid
 from typing import Any
 
 from federation.hlc import parse_version
-from federation.ops_client import OpsClient
+from federation.http_peer import ExchangeStats
+from federation.peer import OperatorExchanges
 from node.context import NodeContext
-from node.ops import digest_tree, digests, repository
+from node.digests import reads as digests
+from node.digests import tree as digest_tree
+from node.records import repository as records_repo
 from node.records.store import store_versions
-from node.records.wire import to_version
-from node.sync.outbox import record_to_wire
+from node.records.wire import record_to_wire, to_version
 from schemas.codes import is_within
 from schemas.ops import Difference, LinkVerify
 from schemas.sync import ChangeRecord
@@ -33,7 +35,9 @@ def scrub(ctx: NodeContext) -> int:
         return digest_tree.scrub(txn.conn)
 
 
-async def find_differences(ctx: NodeContext, client: OpsClient) -> tuple[int, list[Difference]]:
+async def find_differences(
+    ctx: NodeContext, client: OperatorExchanges
+) -> tuple[int, list[Difference]]:
     """(kinds compared, every id whose version differs between here and the parent)."""
     code = ctx.settings.code
     with ctx.db.read() as conn:
@@ -48,7 +52,7 @@ async def find_differences(ctx: NodeContext, client: OpsClient) -> tuple[int, li
     return len(set(here) | set(there)), differences
 
 
-async def _narrow(ctx: NodeContext, client: OpsClient, kind: str) -> list[str]:
+async def _narrow(ctx: NodeContext, client: OperatorExchanges, kind: str) -> list[str]:
     code = ctx.settings.code
     frontier, leaves = [""], list[str]()
     while frontier:
@@ -68,7 +72,7 @@ async def _narrow(ctx: NodeContext, client: OpsClient, kind: str) -> list[str]:
 
 
 async def _compare_leaves(
-    ctx: NodeContext, client: OpsClient, kind: str, prefixes: list[str]
+    ctx: NodeContext, client: OperatorExchanges, kind: str, prefixes: list[str]
 ) -> list[Difference]:
     code = ctx.settings.code
     out: list[Difference] = []
@@ -92,7 +96,7 @@ async def _compare_leaves(
     return out
 
 
-async def _mark_conflicts(client: OpsClient, differences: list[Difference]) -> None:
+async def _mark_conflicts(client: OperatorExchanges, differences: list[Difference]) -> None:
     """An id the parent holds at a newer version made outside this subtree is an id conflict
     this node lost (logged at the parent): not something a repair can or should move."""
     sends = [d for d in differences if d.action == "send" and d.there is None]
@@ -105,18 +109,18 @@ async def _mark_conflicts(client: OpsClient, differences: list[Difference]) -> N
                 diff.action, diff.there = "conflict", foreign
 
 
-async def send_up(ctx: NodeContext, client: OpsClient, ids: list[str]) -> int:
+async def send_up(ctx: NodeContext, client: OperatorExchanges, ids: list[str]) -> int:
     applied = 0
     for start in range(0, len(ids), CHUNK):
         chunk = [uuid.UUID(i) for i in ids[start : start + CHUNK]]
         with ctx.db.read() as conn:
-            wire = [record_to_wire(r) for r in repository.rows_by_ids(conn, chunk)]
+            wire = [record_to_wire(r) for r in records_repo.rows_by_ids(conn, chunk).values()]
         result = await client.repair(wire, source=ctx.settings.code)
         applied += result.applied
     return applied
 
 
-async def fetch_down(ctx: NodeContext, client: OpsClient, ids: list[str]) -> int:
+async def fetch_down(ctx: NodeContext, client: OperatorExchanges, ids: list[str]) -> int:
     code = ctx.settings.code
     stored = 0
     for start in range(0, len(ids), CHUNK):
@@ -133,9 +137,18 @@ def _ours(record: ChangeRecord, code: str) -> bool:
 
 
 async def verify_upstream(
-    ctx: NodeContext, client: OpsClient, *, repair: bool, deep: bool = False
+    ctx: NodeContext,
+    client: OperatorExchanges,
+    *,
+    repair: bool,
+    deep: bool = False,
+    stats: ExchangeStats | None = None,
 ) -> LinkVerify:
-    """Compare (and with `repair`, reconcile) this node's subtree with the parent's copy."""
+    """Compare (and with `repair`, reconcile) this node's subtree with the parent's copy.
+
+    `stats`, when given, counts the exchanges (requests, bytes) for the report.
+    """
+    before = (stats.requests, stats.bytes) if stats is not None else (0, 0)
     scrubbed = scrub(ctx) if deep else 0
     kinds, differences = await find_differences(ctx, client)
     report = LinkVerify(
@@ -155,7 +168,8 @@ async def verify_upstream(
         report.remaining = sum(1 for d in after if d.action != "conflict")
     else:
         report.remaining = len(movable)
-    report.requests, report.bytes = client.stats.requests, client.stats.bytes
+    if stats is not None:
+        report.requests, report.bytes = stats.requests - before[0], stats.bytes - before[1]
     return report
 
 

@@ -1,6 +1,6 @@
-"""ORM tables of the operator tools: the digest tree, children's digest reports, bundles.
+"""ORM tables of the digests: the digest tree and children's digest reports.
 
-Migration branch "ops" (migrations/versions/0301_ops_tables.py).
+Created by migrations/versions/0301_ops_tables.py (the table names keep its `ops_` prefix).
 """
 
 from datetime import datetime
@@ -16,7 +16,7 @@ class DigestBucket(Base):
     """Sum (mod 2**40) and count of the 40-bit hashes of (id, version) of every record whose
     origin is `origin`, of kind `kind`, whose id starts with byte `bucket`.
 
-    Kept in the transaction that stores each version (node/ops/digest_tree.py), so a subtree's
+    Kept in the transaction that stores each version (node/digests/tree.py), so a subtree's
     digest is a range-summed read, never a scan of the records.
     """
 
@@ -43,20 +43,3 @@ class ChildReport(Base):
     own_digest: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
     matches: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     verify_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class BundleEntry(Base):
-    """A bundle written or read here: exports wait for a receipt, imports are remembered."""
-
-    __tablename__ = "ops_bundles"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    direction: Mapped[str] = mapped_column(String(8))  # "up" or "down"
-    action: Mapped[str] = mapped_column(String(8))  # "export" or "import"
-    peer: Mapped[str] = mapped_column(Code)
-    since: Mapped[int] = mapped_column(BigInteger, default=0)
-    until: Mapped[int] = mapped_column(BigInteger, default=0)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    records: Mapped[int] = mapped_column(Integer, default=0)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    acked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from node.db import Database
-from node.ops import digests, repository
+from node.db import Database, WriteTxn
+from node.digests import reads as digests
+from node.digests import repository
+from node.seams import OutgoingInfo
 from node.sync import repository as sync_repo
 from node.units import repository as units_repo
 from schemas.codes import NODE_LEVELS, level_of
@@ -34,7 +36,7 @@ def on_push(conn: Connection, *, child: str, batch: PushBatch, at: datetime) -> 
     """Record the push (and compare its digest report); True when a verify is requested."""
     held = repository.get_report(conn, child)
     requested = bool(held and held.verify_requested)
-    if batch.until == 0:  # a repair (node/ops/parent.py): not a slice of the child's log
+    if batch.until == 0:  # a repair (node/ops/exchanges.py): not a slice of the child's log
         return requested
     values: dict[str, Any] = {"head": batch.head, "until": batch.until, "pushed_at": at}
     reported = getattr(batch, "digest", None)
@@ -51,6 +53,24 @@ def on_push(conn: Connection, *, child: str, batch: PushBatch, at: datetime) -> 
         }
     repository.save_report(conn, child, **values)
     return requested
+
+
+class DigestSection:
+    """The push section of the digests: the child's report out, the parent's comparison in."""
+
+    name = "digest"
+
+    def __init__(self, node_code: str) -> None:
+        self.node_code = node_code
+
+    def outgoing(self, conn: Connection, info: OutgoingInfo) -> dict[str, list[int]] | None:
+        # Only the batch that reaches head: then the parent will hold all this node holds.
+        return child_digest(conn, self.node_code) if info.reaches_head else None
+
+    def incoming(
+        self, txn: WriteTxn, *, child: str, batch: PushBatch, stored: int
+    ) -> dict[str, Any]:
+        return {"verify_requested": on_push(txn.conn, child=child, batch=batch, at=txn.now)}
 
 
 def check_children(db: Database, *, node_code: str) -> list[ChildVerify]:

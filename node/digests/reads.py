@@ -7,8 +7,9 @@ from collections import defaultdict
 from sqlalchemy import Connection
 
 from federation.hlc import format_version
-from node.ops import repository
-from node.ops.digest_tree import MOD, Digest, prefix_bounds, version_hash
+from node.digests import repository
+from node.digests.tree import MOD, Digest, prefix_bounds, version_hash
+from node.records import repository as records_repo
 
 BUCKETS = 4096  # kept rows per (origin, kind): the first three hex digits of the id
 HEX = "0123456789abcdef"
@@ -49,7 +50,7 @@ def _versions(
     conn: Connection, subtree: str, kind: str, prefix: str
 ) -> list[tuple[uuid.UUID, int, str]]:
     lo, hi = prefix_bounds(prefix)
-    rows = repository.versions_in_range(conn, root=subtree, kind=kind, lo=lo, hi=hi)
+    rows = records_repo.versions_in_range(conn, root=subtree, kind=kind, lo=lo, hi=hi)
     return [(r.id, r.hlc, r.origin) for r in rows]
 
 

@@ -13,23 +13,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from node.bundles import file as bundle_file
+from node.bundles import repository
+from node.bundles.file import BundleRefused
 from node.context import NodeContext
 from node.directives.feed import read_feed
-from node.directives.inbound import SqlDirectiveStore
+from node.directives.runner import inbox
 from node.errors import Forbidden
-from node.ops import bundle_file, repository
-from node.ops.bundle_file import BundleRefused
+from node.records import repository as records_repo
 from node.records.store import store_versions
-from node.records.wire import to_version
+from node.records.wire import record_to_wire, to_version
 from node.sync import repository as sync_repo
-from node.sync.outbox import SqlChangeStore, record_to_wire
-from node.sync.receive import CursorGap, Receiver
+from node.sync.receive import CursorGap, receiver
+from node.sync.runner import outbox
 from node.units import repository as units_repo
 from node.units.service import hash_token
 from schemas.codes import is_within, parent_of
 from schemas.directives import DirectiveFeed
 from schemas.ops import BundleReport
-from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushBatch
+from schemas.sync import ChangeRecord, PushBatch
 
 
 def _report(path: Path, header: dict[str, Any], **extra: Any) -> BundleReport:
@@ -45,7 +47,7 @@ def export_up(ctx: NodeContext, *, out: Path) -> BundleReport:
         raise BundleRefused(
             "this node has no parent credential (TIERSYNC_PARENT_TOKEN) to sign with"
         )
-    store = SqlChangeStore(ctx.db, settings.code)
+    store = outbox(ctx)
     since = store.acked()
     batches, position, records, units = [], since, 0, 0
     while True:
@@ -54,18 +56,7 @@ def export_up(ctx: NodeContext, *, out: Path) -> BundleReport:
         )
         if batch.empty:
             break
-        batches.append(
-            {
-                "protocol": PROTOCOL_VERSION,
-                "source": settings.code,
-                "since": batch.since,
-                "until": batch.until,
-                "head": batch.head,
-                "records": batch.records,
-                "units": batch.units,
-                "digest": batch.digest,
-            }
-        )
+        batches.append(batch.payload(settings.code))  # exactly what a push would carry
         records, units, position = (
             records + len(batch.records),
             units + len(batch.units),
@@ -123,12 +114,12 @@ def import_up(ctx: NodeContext, *, path: Path, receipt: Path | None) -> BundleRe
     bundle = bundle_file.open_bundle(path, key_hex=_child_key(ctx, source))
     with ctx.db.read() as conn:
         seen = repository.find_bundle(conn, sha256=header["sha256"], action="import") is not None
-    receiver = Receiver(ctx.db, ctx.settings.code, has_parent=bool(ctx.settings.parent_url))
+    parent = receiver(ctx)
     applied = stale = quarantined = 0
     cursor = None
     for raw in bundle.content.get("batches", []):
         try:
-            ack = receiver.apply_push(child=source, batch=PushBatch.model_validate(raw))
+            ack = parent.apply_push(child=source, batch=PushBatch.model_validate(raw))
         except CursorGap as gap:
             raise BundleRefused(
                 f"{path} starts after {raw['since']} but this node holds "
@@ -179,7 +170,7 @@ def export_down(ctx: NodeContext, *, child: str, out: Path) -> BundleReport:
                 conn, code=child, local_durable=int(own.durable_seq) if own else 0
             )
         )
-        rows = repository.from_above(conn, root=child)
+        rows = records_repo.made_above(conn, root=child)
     feeds = _directive_feeds(ctx, child)
     header = {
         "direction": "down",
@@ -244,12 +235,12 @@ def import_down(ctx: NodeContext, *, path: Path) -> BundleReport:
     versions = [v for v in versions if is_within(v.unit, settings.code)]
     receipt = bundle.content.get("receipt", {})
     cursor, durable = int(receipt.get("cursor", 0)), int(receipt.get("durable", 0))
-    store = SqlChangeStore(ctx.db, settings.code)
+    store = outbox(ctx)
     with ctx.db.write() as txn:
         applied = len(store_versions(txn, versions).stored)
-    inbox = SqlDirectiveStore(ctx.db, settings.code)
+    directives = inbox(ctx)
     for feed in bundle.content.get("directives", []):
-        applied += inbox.apply_feed(DirectiveFeed.model_validate(feed), since=0)
+        applied += directives.apply_feed(DirectiveFeed.model_validate(feed), since=0)
     advanced = cursor > store.acked()
     if advanced:
         store.save_ack(until=cursor, durable=durable)

@@ -5,7 +5,7 @@ bucket) of `ops_digests`, where bucket is the id's first 12 bits. Rows hold the 
 sum of the hashes modulo 2**40, so a subtree's digest is a range-sum of rows (origins are unit
 codes: a subtree is a prefix range) and stays exact under SQLite's integer SUM. Below a bucket
 the tree goes on by further hex digits of the id, computed on the fly from the records' primary
-key range. `record_changes` is called by node/records/store.py in the writing transaction.
+key range. `record_changes` is a write hook (node/seams.py): it runs in every writing transaction.
 """
 
 import hashlib
@@ -16,7 +16,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from node.ops import repository
+from node.db import WriteTxn
+from node.digests import repository
+from node.records import repository as records_repo
 
 MOD = repository.MOD
 Digest = tuple[int, int]  # (count, sum of hashes mod 2**40)
@@ -42,13 +44,11 @@ def id_bytes(value: Any) -> bytes:
     return bytes.fromhex(str(value).replace("-", ""))
 
 
-def record_changes(conn: Connection, changes: Sequence[tuple[Any, Any]]) -> None:
-    """Move the digest from each replaced head to its new version, in the same transaction.
+def record_changes(txn: WriteTxn, changes: Sequence[tuple[Any, Any]]) -> None:
+    """The write hook: move the digest from each replaced head to its new version.
 
     `changes` are (version kept by store_versions, the head row it replaces or None).
     """
-    if not changes:
-        return
     deltas: repository.Delta = defaultdict(lambda: [0, 0])
     for version, head in changes:
         raw = version.id.bytes
@@ -59,7 +59,7 @@ def record_changes(conn: Connection, changes: Sequence[tuple[Any, Any]]) -> None
         new = deltas[(version.origin, version.kind, bucket_of(raw))]
         new[0] += 1
         new[1] += version_hash(raw, version.hlc, version.origin)
-    repository.add_digest_deltas(conn, deltas)
+    repository.add_digest_deltas(txn.conn, deltas)
 
 
 def compute_rows(conn: Connection) -> dict[tuple[str, str, int], tuple[int, int]]:
@@ -70,7 +70,7 @@ def compute_rows(conn: Connection) -> dict[tuple[str, str, int], tuple[int, int]
     sums: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     origins: dict[str, bytes] = {}
     blake2b = hashlib.blake2b
-    for rid, kind, hlc, origin in repository.scan_versions(conn):
+    for rid, kind, hlc, origin in records_repo.scan_versions(conn):
         raw = rid.bytes if isinstance(rid, uuid.UUID) else bytes.fromhex(rid)
         tail = origins.get(origin) or origins.setdefault(origin, origin.encode())
         digest = blake2b(raw + int(hlc).to_bytes(8, "big") + tail, digest_size=5).digest()
@@ -97,11 +97,6 @@ def scrub(conn: Connection) -> int:
     ]
     repository.replace_digests(conn, rows)
     return wrong
-
-
-def backfill(conn: Connection) -> None:
-    """Fill the digest rows of a database that had records before the ops migration."""
-    scrub(conn)
 
 
 def prefix_bounds(prefix: str) -> tuple[uuid.UUID, uuid.UUID | None]:

@@ -1,0 +1,1 @@
+"""Offline bundles: a node carries its pushes (and the receipt back) on a USB stick."""

@@ -1,0 +1,1 @@
+"""Digests: prove two nodes hold the same versions (the digest tree, reports, verify)."""

@@ -1,0 +1,150 @@
+"""What a node is made of, in one place: the features plugged into its seams, its routes and
+its background tasks (docs/architecture.md). The core (records, sync) names no feature; this
+module is where they meet, like Starlette's middleware list.
+
+To add a feature: a write hook (node.seams.WriteHook) to `write_hooks`, a push section
+(node.seams.PushSection) to `push_sections`, a router to `ROUTERS`, a background task to
+`startup_hooks`. Each is one line here.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter
+
+from federation.hlc import Clock, wall_ms
+from node import locate, migrate
+from node.api import docs, health
+from node.checkpointer import WalCheckpointer
+from node.context import NodeContext, NodeIdentity
+from node.dashboard import routes as dashboard_routes
+from node.db import Database
+from node.digests import routes as digest_routes
+from node.digests import tree as digest_tree
+from node.digests.reports import DigestSection
+from node.directives import progress as directive_progress
+from node.directives import routes as directive_routes
+from node.directives.runner import directives_hook
+from node.errors import NoNode, Unavailable
+from node.ops import routes as ops_routes
+from node.records import routes as record_routes
+from node.seams import PushSection, WriteHook
+from node.settings import Settings
+from node.sync import routes as sync_routes
+from node.sync.runner import replication_hook
+from node.units import service as units_service
+from node.uplink import connect_parent
+from node.views import routes as view_routes
+from node.views.freshness import FreshnessSection
+from node.views.rollups import RollupHook
+
+Stop = Callable[[], Awaitable[None]]
+Startup = Callable[[NodeContext], Stop | None]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    docs.router,  # /docs and /redoc from the package's own assets
+    record_routes.router,
+    view_routes.router,
+    dashboard_routes.router,  # views: the big screen at /
+    sync_routes.router,
+    directive_routes.router,
+    digest_routes.router,
+    ops_routes.router,
+)
+
+
+def write_hooks(code: str) -> list[WriteHook]:
+    """What every stored batch is shown to, in its transaction (node/records/store.py)."""
+    return [
+        RollupHook(floor=len(code)),  # views: roll-ups at each level down to this node's
+        digest_tree.record_changes,  # digests: the digest tree's kept rows
+    ]
+
+
+def push_sections(code: str) -> list[PushSection]:
+    """The sections every push carries up and every parent reads (node/sync)."""
+    return [
+        DigestSection(code),  # digests: the child's root digest, on the batch reaching head
+        FreshnessSection(),  # views: when the nodes below last pushed
+    ]
+
+
+def open_node(
+    settings: Settings, *, clock: Clock = wall_ms, create: bool = True, writable: bool = True
+) -> NodeContext:
+    """Open a node's database, wired; used by the app and by the CLI alike.
+
+    `create` (serve, init, rebuild, the demo): make the database and the node's identity if
+    they are missing, migrate, and register or rename the node's own unit from the settings.
+    Otherwise the database must already hold this node (NoNode, else Conflict); `writable`
+    migrates it, and `writable=False` (read-only commands) changes nothing at all: a schema
+    behind the code is refused rather than migrated.
+    """
+    if not create and not locate.holds_node(settings):
+        raise NoNode(f"no tiersync node at {locate.where(settings)}; run `tiersync init` first")
+    if create:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(
+        settings.resolved_database_url, clock=clock, write_hooks=write_hooks(settings.code)
+    )
+    try:
+        if writable:
+            migrate.upgrade(db.engine)
+        elif migrate.current_revisions(db.engine) != migrate.head_revisions():
+            raise Unavailable(
+                f"database at migration {migrate.current_revision(db.engine)}, this tiersync "
+                f"expects {migrate.head_revision(db.engine)}: run `tiersync db upgrade`"
+            )
+        if create:
+            db.ensure_identity(settings.code)
+            units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
+        else:
+            db.check_identity(settings.code)
+    except BaseException:
+        db.dispose()
+        raise
+    return NodeContext(
+        settings=settings,
+        db=db,
+        identity=NodeIdentity(code=settings.code, name=settings.name),
+        push_sections=push_sections(settings.code),
+        directive_progress=directive_progress.view_progress,
+    )
+
+
+def startup_hooks(*, transport: Any = None, run: bool = True) -> list[Startup]:
+    """The background of a serving node, started in this order and stopped in reverse."""
+    return [
+        start_checkpointer,
+        parent_hook(transport=transport),
+        replication_hook(run=run),
+        directives_hook(run=run),
+    ]
+
+
+def start_checkpointer(ctx: NodeContext) -> Stop | None:
+    """Checkpoint a SQLite node's log in the background (node/checkpointer.py)."""
+    if not ctx.db.is_sqlite:
+        return None
+    checkpointer = ctx.checkpointer = WalCheckpointer(ctx.db.engine)
+    ctx.db.on_commit(checkpointer.notify, bookkeeping=True)
+    checkpointer.start()
+
+    async def stop() -> None:
+        await asyncio.to_thread(checkpointer.stop)
+
+    return stop
+
+
+def parent_hook(*, transport: Any = None) -> Startup:
+    """The node's one connection to its parent, shared by the replicator and the puller."""
+
+    def start(ctx: NodeContext) -> Stop | None:
+        if not ctx.settings.parent_url:
+            return None
+        parent = ctx.parent = connect_parent(ctx.settings, transport=transport)
+        return parent.aclose
+
+    return start
