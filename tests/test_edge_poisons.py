@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from node.ops.status import node_status
 from schemas.sync import PROTOCOL_VERSION
 from tests.cluster import Cluster, Node
 from tests.factories import household, person
@@ -242,3 +243,16 @@ async def test_enrolled_child_credential_is_needed_first(
         "/api/v1/sync/push", content=raw({"until": BIG}), headers={"authorization": "Bearer x"}
     )
     assert response.status_code == 401
+
+
+async def test_quarantined_records_make_status_report_trouble(
+    parent_child: tuple[Node, Node],
+) -> None:
+    """What the edge lets through but a parent sets aside shows in `tiersync status` (exit 1)."""
+    parent, child = parent_child
+    assert not any("quarantined" in p for p in node_status(parent.ctx).problems)
+    answer = await push(parent, child, records=[wire({"x": 1}, kind="future_kind")])
+    assert answer.status_code == 200 and answer.json()["quarantined"] == 1
+    report = node_status(parent.ctx)
+    assert not report.ok
+    assert any("1 record(s) quarantined" in p for p in report.problems), report.problems
