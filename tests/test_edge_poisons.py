@@ -256,3 +256,13 @@ async def test_quarantined_records_make_status_report_trouble(
     report = node_status(parent.ctx)
     assert not report.ok
     assert any("1 record(s) quarantined" in p for p in report.problems), report.problems
+
+
+async def test_a_directive_poll_beyond_64_bits_is_422(parent_child: tuple[Node, Node]) -> None:
+    parent, child = parent_child
+    answer = await parent.client.get(
+        "/api/v1/sync/directives",
+        params={"since": str(BIG), "wait": 0},
+        headers={"Authorization": f"Bearer {child.settings.parent_token}"},
+    )
+    assert first_detail(answer)["field"] == "since"
