@@ -44,5 +44,6 @@ class NodeContext:
     puller: Puller | None = None
     checkpointer: WalCheckpointer | None = None
     directive_signal: CommitSignal | None = None  # wakes the children's held directive polls
+    live_feed: object | None = None  # the live incident feed's broadcaster (node/live)
     # The directives' progress as the views show it (None: the view shows none).
     directive_progress: ProgressProvider | None = None

@@ -27,6 +27,8 @@ from node.directives import progress as directive_progress
 from node.directives import routes as directive_routes
 from node.directives.runner import directives_hook
 from node.errors import NoNode, Unavailable
+from node.live import routes as live_routes
+from node.live.runner import live_hook
 from node.ops import routes as ops_routes
 from node.records import routes as record_routes
 from node.seams import PushSection, WriteHook
@@ -47,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     docs.router,  # /docs and /redoc from the package's own assets
     record_routes.router,
     view_routes.router,
+    live_routes.router,  # views: live incidents for the big screen
     dashboard_routes.router,  # views: the big screen at /
     sync_routes.router,
     directive_routes.router,
@@ -121,6 +124,7 @@ def startup_hooks(*, transport: Any = None, run: bool = True) -> list[Startup]:
         parent_hook(transport=transport),
         replication_hook(run=run),
         directives_hook(run=run),
+        live_hook,  # views: the live incident feed, woken by commits
     ]
 
 

@@ -251,6 +251,11 @@ class GovernanceView(GovernanceFigures, ViewHead):
 class DirectiveFigures(BaseModel):
     directives: int = Field(description="directive records held for this subtree")
     receipts: dict[str, int] = Field(description="receipts of its units by state")
+    reached: dict[str, int] = Field(
+        default_factory=dict,
+        description="receipts that reached at least each state, cumulative like directive "
+        "progress (a done unit is also acknowledged and delivered)",
+    )
 
 
 class DirectiveChild(DirectiveFigures, ChildHead):

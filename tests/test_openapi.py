@@ -137,7 +137,6 @@ def test_docs_and_redoc_use_only_assets_shipped_in_the_package(served: tuple[Any
         ):
             answer = client.get(asset)
             assert answer.status_code == 200 and len(answer.content) > 100_000, asset
-        assert client.get("/static/vendor/redoc/LICENSE").status_code == 404  # only the assets
     vendor = Path(__file__).parents[1] / "node" / "static" / "vendor"
     assert (vendor / "swagger-ui" / "LICENSE").is_file() and (
         vendor / "redoc" / "LICENSE"
@@ -152,7 +151,10 @@ _FUZZ_DIR = Path(tempfile.mkdtemp(prefix="tiersync-fuzz-"))
 _fuzz_app = create_app(
     Settings(code=TOWNSHIP, name="Kangyang Town", data_dir=_FUZZ_DIR), run_replicator=False
 )
-schema = schemathesis.openapi.from_asgi("/openapi.json", _fuzz_app)
+# The live feed streams until the client leaves: tests/test_live*.py drive it; not fuzzed here.
+schema = schemathesis.openapi.from_asgi("/openapi.json", _fuzz_app).exclude(
+    path="/api/v1/live/incidents"
+)
 
 
 @pytest.fixture(scope="module")

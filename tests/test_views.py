@@ -198,8 +198,15 @@ async def test_refuses_units_outside_the_subtree_and_malformed_codes(
         malformed = await node_client.get(f"/api/v1/views/{name}", params={"unit": "63232x"})
         assert malformed.status_code == 422
         assert malformed.json()["error"]["details"][0]["field"] == "unit"
-    empty = await view(node_client, "patrols", G1)
-    assert empty["grids"] == 0 and empty["compliance_rate"] == 1.0 and empty["children"] == []
+
+    # A code inside the subtree that nothing knows of is no unit: 404, never a unit full of zeros
+    # with 100 % patrol compliance (issue 15).
+    for name in ("summary", "population", "patrols", "directives", "overview"):
+        unknown = await node_client.get(f"/api/v1/views/{name}", params={"unit": G1})
+        assert unknown.status_code == 404, unknown.text
+        error = unknown.json()["error"]
+        assert error["code"] == "not_found" and error["details"][0]["field"] == "unit"
+        assert G1 in error["message"]
 
 
 async def test_directive_progress_comes_from_the_directives_domain(cluster: Any) -> None:
@@ -220,6 +227,21 @@ async def test_directive_progress_comes_from_the_directives_domain(cluster: Any)
     progress = directives["progress"]
     assert progress is not None and progress[0]["title"] == "Monthly screening"
     assert progress[0]["targets"] == 1 and progress[0]["done"] == 0
+
+
+def test_receipts_reached_are_cumulative_like_directive_progress() -> None:
+    # Issue 15: the dashboard said "acknowledged 0" above a progress table showing 1, because
+    # a unit that is done holds a receipt in state "done" only.
+    from node.views import figures
+    from node.views.frame import Tally
+
+    tally = Tally()
+    tally.add("receipt", "all", "", 3, 0)
+    for state, n in (("delivered", 1), ("acknowledged", 1), ("done", 1)):
+        tally.add("receipt", "state", state, n, 0)
+    out = figures.directives(tally)
+    assert out["receipts"] == {"acknowledged": 1, "delivered": 1, "done": 1}
+    assert out["reached"] == {"delivered": 3, "acknowledged": 2, "done": 1}
 
 
 def test_the_migration_rolls_up_what_an_upgraded_node_already_holds(tmp_path: Any) -> None:

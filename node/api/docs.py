@@ -1,28 +1,13 @@
 """`/docs` (Swagger UI) and `/redoc` from assets shipped in the package: they work on a closed
-network. The files are the npm packages' own (node/static/vendor/README.md)."""
+network. The files are the npm packages' own (node/static/vendor/README.md), served with the
+dashboard's other assets under /static/ (node/dashboard/routes.py)."""
 
-from functools import cache
-from importlib import resources
-
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from node.errors import NotFound
-
 VENDOR = "/static/vendor"
-ASSETS: dict[tuple[str, str], str] = {
-    ("swagger-ui", "swagger-ui-bundle.js"): "text/javascript; charset=utf-8",
-    ("swagger-ui", "swagger-ui.css"): "text/css; charset=utf-8",
-    ("swagger-ui", "favicon-32x32.png"): "image/png",
-    ("redoc", "redoc.standalone.js"): "text/javascript; charset=utf-8",
-}
 router = APIRouter(include_in_schema=False)
-
-
-@cache
-def _asset(package: str, name: str) -> bytes:
-    return resources.files("node").joinpath("static", "vendor", package, name).read_bytes()
 
 
 def _title(request: Request) -> str:
@@ -51,12 +36,3 @@ def redoc(request: Request) -> HTMLResponse:
         redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
         with_google_fonts=False,
     )
-
-
-@router.get(VENDOR + "/{package}/{name}")
-def vendored(package: str, name: str) -> Response:
-    media_type = ASSETS.get((package, name))
-    if media_type is None:
-        raise NotFound(f"no asset {package}/{name}")
-    headers = {"Cache-Control": "public, max-age=86400"}
-    return Response(_asset(package, name), media_type=media_type, headers=headers)

@@ -46,6 +46,9 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     "progress of each directive.",
     ("GET", "/api/v1/views/overview"): "Every view of the subtree in one answer (what the "
     "dashboard loads), with the path from this node down to `unit`.",
+    ("GET", "/api/v1/live/incidents"): "Server-sent events: a snapshot of the subtree's open "
+    "incidents, then every incident version this node stores (made here or replicated up), as "
+    "it commits. Resume with Last-Event-ID; keep-alive comments while idle.",
     # directives
     ("POST", "/api/v1/directives"): "Issue a directive to units of this node's subtree: every "
     "unit of a level, listed units, or the whole subtree. The target set is fixed now; a unit "

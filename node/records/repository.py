@@ -6,7 +6,19 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, String, Text, and_, bindparam, cast, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Row,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 
 from node.db import ID_CHUNK, execute_many, upsert_insert
 from node.models import ConflictEntry, Record, table
@@ -132,6 +144,34 @@ def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
 
 def max_seq(conn: Connection) -> int:
     return conn.execute(select(func.coalesce(func.max(records.c.seq), 0))).scalar_one()
+
+
+_KIND_FEED = (records.c.id, records.c.unit, records.c.data, records.c.deleted, records.c.seq,
+              records.c.updated_at)  # fmt: skip
+
+
+def kind_since(conn: Connection, *, kind: str, seq: int, limit: int) -> list[Row[Any]]:
+    """Versions of one kind stored after log position `seq`, in log order (the live feed).
+    `kind || ''` keeps the planner on the seq index: on `kind = ?` alone SQLite takes the
+    (kind, unit, id) index and sorts every record of the kind to find the few new ones."""
+    stmt = select(*_KIND_FEED).where(records.c.seq > seq, records.c.kind + literal("") == kind)
+    return list(conn.execute(stmt.order_by(records.c.seq).limit(limit)))
+
+
+def kind_latest_in(conn: Connection, *, kind: str, root: str, limit: int) -> list[Row[Any]]:
+    """The latest versions of one kind in a subtree, newest first (deleted ones included)."""
+    stmt = select(*_KIND_FEED).where(records.c.kind == kind, in_subtree(records.c.unit, root))
+    return list(conn.execute(stmt.order_by(records.c.seq.desc()).limit(limit)))
+
+
+def kind_in_since(
+    conn: Connection, *, kind: str, root: str, seq: int, limit: int
+) -> list[Row[Any]]:
+    """Versions of one kind in a subtree stored after log position `seq`, in log order."""
+    stmt = select(*_KIND_FEED).where(
+        records.c.kind == kind, in_subtree(records.c.unit, root), records.c.seq > seq
+    )
+    return list(conn.execute(stmt.order_by(records.c.seq).limit(limit)))
 
 
 def count(conn: Connection) -> int:

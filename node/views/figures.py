@@ -121,5 +121,15 @@ def governance(t: Tally) -> dict[str, Any]:
     }
 
 
+RECEIPT_STATES = ("delivered", "acknowledged", "done")
+
+
 def directives(t: Tally) -> dict[str, Any]:
-    return {"directives": t.n("directive"), "receipts": t.keys("receipt", "state")}
+    receipts = t.keys("receipt", "state")
+    # Cumulative, as directive progress counts: a headline of "acknowledged" must not leave
+    # out the units that are already done.
+    reached = {
+        state: sum(receipts.get(s, 0) for s in RECEIPT_STATES[i:])
+        for i, state in enumerate(RECEIPT_STATES)
+    }
+    return {"directives": t.n("directive"), "receipts": receipts, "reached": reached}

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from node.context import NodeContext
-from node.errors import FieldError, Forbidden
+from node.errors import FieldError, Forbidden, NotFound
 from node.views import repository
 from node.views.freshness import Assessor, to_datetime
 from node.views.rollups import ancestry
@@ -47,6 +47,21 @@ def open_scope(ctx: NodeContext, unit: str | None) -> Scope:
             [FieldError("unit", f"not in the subtree of {node_code}")],
         )
     return Scope(node_code, root, int(ctx.db.clock()), ctx.settings.stale_after_s)
+
+
+def ensure_known(conn: Connection, unit: str) -> None:
+    """404 for a code of this subtree that nothing is known of: no registered unit, no records.
+
+    An unknown code must not read as a real unit full of zeros ("all units reporting", 100 %
+    patrol compliance).
+    """
+    if repository.unit_names(conn, unit=unit, codes=[unit]).get(unit) is None and not (
+        repository.holds_unit(conn, unit)
+    ):
+        raise NotFound(
+            f"no unit {unit} in this node's subtree",
+            [FieldError("unit", "no such unit here: not in the registry and no records held")],
+        )
 
 
 class Tally:
@@ -172,6 +187,8 @@ def read_frame(
     if scope.child_len == 15 or len(scope.unit) == 15:  # grids: named by their grid records
         grids = {row.code: row.name or row.code for row in repository.grids_in(conn, scope.unit)}
         registry.update(grids)
+    if not (scope.unit in registry or total.cells):
+        ensure_known(conn, scope.unit)
     names = {c: n for c, n in registry.items() if len(c) == scope.child_len}
     fresh = Assessor(
         conn,

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Connection,
     Row,
     bindparam,
+    exists,
     func,
     literal,
     or_,
@@ -175,6 +176,20 @@ def grids_in(conn: Connection, root: str) -> list[Row[Any]]:
     """(code, name, last_basic_ms, last_screening_ms) of the live grids of a subtree."""
     bounds = {"low": root, "high": subtree_upper_bound(root)}
     return list(conn.execute(_GRIDS, bounds))
+
+
+_KNOWN = select(
+    or_(
+        exists().where(rollup.c.unit == bindparam("code")),
+        exists().where(grids.c.code == bindparam("code"), grids.c.n > 0),
+    )
+)
+
+
+def holds_unit(conn: Connection, code: str) -> bool:
+    """Whether this node holds anything at or below `code`: roll-up rows or a live grid
+    (registered units are known from the registry already)."""
+    return bool(conn.execute(_KNOWN, {"code": code}).scalar())
 
 
 def links(conn: Connection, units: Sequence[str]) -> tuple[dict[str, int], set[str]]:

@@ -1,0 +1,1 @@
+"""Live incident feed: server-sent events of the incidents each node stores (issue 15)."""
