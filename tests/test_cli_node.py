@@ -2,7 +2,6 @@
 holds no node, one-line database errors, read-only commands that write nothing, whole values
 in `records list`, `status` exit codes, and bounded timeouts against a parent that hangs."""
 
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -11,26 +10,13 @@ from pathlib import Path
 import orjson
 import pytest
 from sqlalchemy import create_engine, text
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from node.cli.main import app
 from node.settings import load_settings
+from tests.cli_support import isolated, run  # noqa: F401 (an autouse fixture)
 from tests.factories import household, person
 
 VILLAGE, TOWNSHIP = "632322101201", "632322101"
-runner = CliRunner()
-
-
-def run(*args: str | Path) -> Result:
-    return runner.invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("TIERSYNC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 def init(path: Path, code: str, *extra: str | Path) -> Path:

@@ -4,7 +4,6 @@ with the field and the reason; exports of a subtree that import back unchanged."
 
 import csv
 import io
-import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,25 +11,11 @@ from typing import Any
 import orjson
 import pytest
 from openpyxl import Workbook, load_workbook
-from typer.testing import CliRunner, Result
 
-from node.cli.main import app
 from schemas.idnumber import make_id_number
+from tests.cli_support import isolated, run  # noqa: F401 (an autouse fixture)
 
 VILLAGE, GRID = "632322101201", "632322101201003"
-runner = CliRunner()
-
-
-def run(*args: str | Path) -> Result:
-    return runner.invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("TIERSYNC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
