@@ -79,6 +79,12 @@ def run_cli(spec: NodeSpec, *args: str, timeout: float = 60) -> str:
     return done.stdout
 
 
+def create(spec: NodeSpec) -> None:
+    """`tiersync init`: create the node (its database), as an operator installing it would;
+    every other command refuses a data directory that holds no node."""
+    run_cli(spec, "init", "--config", str(spec.data_dir / "tiersync.toml"), "--force")
+
+
 def enrol(parent: NodeSpec, child: NodeSpec) -> None:
     """`tiersync child add` at the parent; the credential is the output's last line."""
     output = run_cli(parent, "child", "add", child.code, "--name", child.name)

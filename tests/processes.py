@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from node.launcher import NodeProcess, NodeSpec, enrol, free_port, stop_all
+from node.launcher import NodeProcess, NodeSpec, create, enrol, free_port, stop_all
 
 
 class Topology:
@@ -22,6 +22,7 @@ class Topology:
 
     def add(self, code: str, name: str, parent: str | None = None) -> NodeSpec:
         spec = NodeSpec(code, name, self.root / code, free_port(), extra_env=dict(self.env))
+        create(spec)
         if parent is not None:
             enrol(self.specs[parent], spec)
         self.specs[code] = spec

@@ -10,10 +10,26 @@ import typer
 from rich.table import Table
 
 from node.cli.common import console, say
-from node.demo import load_all, node_records, node_specs, prepare, start_all, summary_counts
+from node.demo import (
+    config_path,
+    load_all,
+    node_records,
+    node_specs,
+    prepare,
+    start_all,
+    summary_counts,
+)
 from node.launcher import stop_all
 from node.seed import PROFILES, build_topology
 from schemas.codes import level_of
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it (shorter to copy)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -56,6 +72,13 @@ def demo(
             table.add_row(spec.name, spec.code, level_of(spec.code).value, spec.url)
         console.print(table)
         say(f"dashboard: {top.url}/   API docs: {top.url}/docs   — Ctrl+C stops every node")
+        example = next(
+            (s for s in specs if len(s.code) == 9), top
+        )  # a township: parent and children
+        say(
+            "each node's configuration is DIR/<code>/tiersync.toml; for example\n"
+            f"  tiersync --config {_shown(config_path(example))} status"
+        )
         while all(proc.alive for proc in procs):
             time.sleep(0.5)
         say("a node exited; stopping the demo")

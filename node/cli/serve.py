@@ -13,6 +13,9 @@ from node.cli.common import node_context, say
 from node.cli.options import NodeConfig, node_command
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+SHUTDOWN_GRACE_S = 3
+"""On SIGTERM, in-flight requests get this long; children hold long polls open, so waiting on
+them would only delay the stop (deploy/tiersync.service and the README quote this figure)."""
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
@@ -28,8 +31,12 @@ def url_of(host: str, port: int) -> str:
 @node_command()
 def serve(
     config: NodeConfig,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="TIERSYNC_HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="TIERSYNC_PORT", min=0, max=65535, help="Port to listen on.")
+    ] = 8000,
     log_level: Annotated[
         str, typer.Option(help=f"Server log level: {', '.join(LOG_LEVELS)}.")
     ] = "info",
@@ -39,7 +46,7 @@ def serve(
         raise typer.BadParameter(f"choose one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
     settings = config.settings()
     # Open once up front so a bad database or a foreign one fails here, in one line.
-    with node_context(settings):
+    with node_context(settings, create=True):
         pass
     say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -48,5 +55,5 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        timeout_graceful_shutdown=3,  # children hold long polls open; do not wait on them
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
