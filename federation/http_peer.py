@@ -183,10 +183,32 @@ class HttpPeer:
         try:
             response = await self._http().request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise PeerUnavailable(f"{method} {path}: {exc.__class__.__name__}: {exc}") from exc
+            timeout = kwargs.get("timeout", self.timeout_s)
+            message = unanswered(
+                exc, base_url=self.base_url, timeout_s=timeout, request=f"{method} {path}"
+            )
+            raise PeerUnavailable(message) from exc
         if response.status_code < 400:
             return response
         raise _error_for(response)
+
+
+def unanswered(exc: httpx.HTTPError, *, base_url: str, timeout_s: float, request: str) -> str:
+    """One line for an operator: which node did not answer, after how long, what to check."""
+    where = f"the parent node at {base_url}"
+    if isinstance(exc, httpx.TimeoutException):
+        return (
+            f"{where} did not answer within {timeout_s:g} s ({request}): check that it is "
+            "running and not overloaded, and the network between; the limit is "
+            "TIERSYNC_PARENT_TIMEOUT_S"
+        )
+    reason = str(exc).strip() or exc.__class__.__name__
+    if isinstance(exc, httpx.ConnectError):
+        return (
+            f"could not connect to {where} ({request}): {reason}; check that it is running "
+            "and that parent_url is right"
+        )
+    return f"{where} failed ({request}): {exc.__class__.__name__}: {reason}"
 
 
 def _error_for(response: httpx.Response) -> Exception:

@@ -9,7 +9,8 @@ from starlette.concurrency import run_in_threadpool
 
 from federation.hlc import Clock, wall_ms
 from node import wiring
-from node.api import error_handlers
+from node.api import error_handlers, openapi
+from node.api.body_limit import BodyLimit
 from node.settings import Settings
 from node.wiring import Startup, open_node
 
@@ -50,7 +51,11 @@ def create_app(
         version="0.1.0",
         description="A tiersync node: records, views, directives and replication of one unit.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own assets (node/api/docs.py)
+        redoc_url=None,
     )
     error_handlers.install(app)
-    wiring.include_routes(app, settings)
+    openapi.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    wiring.include_routes(app, settings)  # behind the gate; the host check outermost
     return app

@@ -89,10 +89,13 @@ def make_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    # An unreachable server fails within seconds, not after the system's TCP timeout.
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
     return create_engine(
         url,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        connect_args=connect_args,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
@@ -212,6 +215,13 @@ class Database:
                 )
             elif row.code != code:
                 raise Conflict(f"database belongs to node {row.code}, not {code}")
+
+    def check_identity(self, code: str) -> None:
+        """Refuse a database that belongs to another node, writing nothing."""
+        with self.engine.connect() as conn:
+            held = conn.execute(select(node_state.c.code).where(node_state.c.id == 1)).scalar()
+        if held != code:
+            raise Conflict(f"database belongs to node {held}, not {code}")
 
     def dispose(self) -> None:
         self.engine.dispose()

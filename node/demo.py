@@ -19,6 +19,7 @@ import orjson
 
 from node.access import users
 from node.app import open_node
+from node.config_file import write_config
 from node.errors import Conflict
 from node.launcher import NodeProcess, NodeSpec, stop_all
 from node.principal import os_actor
@@ -102,7 +103,17 @@ def prepare(specs: list[NodeSpec], units: list[UnitSpec], password: str) -> dict
             viewers[spec.code] = ensure_user(ctx, spec, "viewer", "viewer", password)
         finally:
             ctx.db.dispose()
+    for spec in specs:
+        write_config(config_path(spec), _settings_of(spec))
     return viewers
+
+
+CONFIG_FILE = "tiersync.toml"
+
+
+def config_path(spec: NodeSpec) -> Path:
+    """DIR/<code>/tiersync.toml: aim any command at a demo node with `--config` and this."""
+    return spec.data_dir / CONFIG_FILE
 
 
 def node_records(
@@ -114,8 +125,14 @@ def node_records(
 
 
 def _settings_of(spec: NodeSpec) -> Settings:
+    """The node's settings as its process gets them (launcher.NodeSpec.env)."""
     return Settings(
-        code=spec.code, name=spec.name, data_dir=spec.data_dir, database_url=spec.database_url
+        code=spec.code,
+        name=spec.name,
+        data_dir=spec.data_dir,
+        database_url=spec.database_url,
+        parent_url=spec.parent.url if spec.parent else None,
+        parent_token=spec.token if spec.parent else None,
     )
 
 

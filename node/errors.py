@@ -6,8 +6,10 @@ TiersyncError(message, details=())    500
 ├── Forbidden                         403  outside this node's jurisdiction
 ├── NotFound                          404
 ├── Conflict                          409  id reused with another kind, record owned elsewhere…
+├── TooLarge                          413  request body over TIERSYNC_MAX_BODY_BYTES
 ├── Invalid                           422  field-level validation; carries details
 └── Unavailable                       503  database unreachable, migrations not at head
+    └── NoNode                               the configuration points at no node
 """
 
 from collections.abc import Iterable
@@ -57,6 +59,11 @@ class Conflict(TiersyncError):
     code = "conflict"
 
 
+class TooLarge(TiersyncError):
+    status_code = 413
+    code = "too_large"
+
+
 class Invalid(TiersyncError):
     status_code = 422
     code = "invalid"
@@ -65,3 +72,7 @@ class Invalid(TiersyncError):
 class Unavailable(TiersyncError):
     status_code = 503
     code = "unavailable"
+
+
+class NoNode(Unavailable):
+    """The configured data directory or database holds no tiersync node (yet)."""

@@ -85,6 +85,12 @@ def run_cli(spec: NodeSpec, *args: str, timeout: float = 60) -> str:
     return done.stdout
 
 
+def create(spec: NodeSpec) -> None:
+    """`tiersync init`: create the node (its database), as an operator installing it would;
+    every other command refuses a data directory that holds no node."""
+    run_cli(spec, "init", "--config", str(spec.data_dir / "tiersync.toml"), "--force")
+
+
 def add_operator(spec: NodeSpec, name: str = "operator", role: str = "operator") -> str:
     """`tiersync user add` at the node; keeps the token (the output's last line) on the spec."""
     output = run_cli(spec, "user", "add", name, "--role", role)

@@ -41,6 +41,6 @@ def current_revision(engine: Engine) -> str | None:
     return ",".join(sorted(current_revisions(engine))) or None
 
 
-def head_revision(engine: Engine) -> str | None:
+def head_revision(engine: Engine | None = None) -> str | None:
     """The revision(s) the code expects, in the same display form."""
     return ",".join(sorted(head_revisions(engine))) or None

@@ -32,9 +32,25 @@ class Settings(BaseSettings):
     parent_token: str | None = Field(None, description="this node's credential at its parent")
     push_delay_ms: int = Field(20, ge=0, description="batching window before a push")
     retry_max_s: float = Field(30.0, gt=0, description="cap of the backoff between failed pushes")
-    batch_max_records: int = Field(5000, ge=1, le=10_000)
-    batch_max_bytes: int = Field(4_000_000, ge=10_000)
+    batch_max_records: int = Field(
+        5000, ge=1, le=10_000, description="records per replication batch (1–10,000)"
+    )
+    batch_max_bytes: int = Field(
+        4_000_000, ge=10_000, description="bytes of JSON per replication batch (≥ 10,000)"
+    )
     stale_after_s: float = Field(3600.0, gt=0, description="a child silent this long is stale")
+    max_body_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=64 * 1024,
+        description="a request body larger than this is refused with 413 (pushes, bulk imports)",
+    )
+    parent_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="a request to the parent (push, verify, resync, rebuild) unanswered this "
+        "long fails, naming the parent",
+    )
     # A village's time reaches the prefecture through three hops, each up to one heartbeat
     # late: keep 3 × heartbeat_s well under the parents' stale_after_s.
     heartbeat_s: float = Field(

@@ -23,7 +23,13 @@ def connect_parent(settings: Settings, *, transport: Any = None) -> HttpPeer:
     """The connection to this node's parent; raises NoParent when none is configured."""
     if not settings.parent_url or not settings.parent_token:
         raise NoParent("this node needs TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN")
-    return HttpPeer(settings.parent_url, settings.parent_token, transport=transport)
+    return HttpPeer(
+        settings.parent_url,
+        settings.parent_token,
+        transport=transport,
+        timeout_s=settings.parent_timeout_s,
+        exchange_timeout_s=settings.parent_timeout_s,
+    )
 
 
 @asynccontextmanager

@@ -17,11 +17,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
-from node import migrate
+from node import locate, migrate
 from node.access import hosts, openapi
 from node.access import routes as access_routes
 from node.access.gate import Gate
-from node.api import health
+from node.api import docs, health
 from node.checkpointer import WalCheckpointer
 from node.context import NodeContext, NodeIdentity
 from node.dashboard import routes as dashboard_routes
@@ -32,6 +32,7 @@ from node.digests.reports import DigestSection
 from node.directives import progress as directive_progress
 from node.directives import routes as directive_routes
 from node.directives.runner import directives_hook
+from node.errors import NoNode, Unavailable
 from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.ops import routes as ops_routes
@@ -51,6 +52,7 @@ Startup = Callable[[NodeContext], Stop | None]
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
+    docs.router,  # /docs and /redoc from the package's own assets
     record_routes.router,
     view_routes.router,
     live_routes.router,  # views: live incidents for the big screen
@@ -88,15 +90,40 @@ def push_sections(code: str) -> list[PushSection]:
     ]
 
 
-def open_node(settings: Settings, *, clock: Clock = wall_ms) -> NodeContext:
-    """Open (and migrate) a node's database, wired; used by the app and by the CLI alike."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+def open_node(
+    settings: Settings, *, clock: Clock = wall_ms, create: bool = True, writable: bool = True
+) -> NodeContext:
+    """Open a node's database, wired; used by the app and by the CLI alike.
+
+    `create` (serve, init, rebuild, the demo): make the database and the node's identity if
+    they are missing, migrate, and register or rename the node's own unit from the settings.
+    Otherwise the database must already hold this node (NoNode, else Conflict); `writable`
+    migrates it, and `writable=False` (read-only commands) changes nothing at all: a schema
+    behind the code is refused rather than migrated.
+    """
+    if not create and not locate.holds_node(settings):
+        raise NoNode(f"no tiersync node at {locate.where(settings)}; run `tiersync init` first")
+    if create:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(
         settings.resolved_database_url, clock=clock, write_hooks=write_hooks(settings.code)
     )
-    migrate.upgrade(db.engine)
-    db.ensure_identity(settings.code)
-    units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
+    try:
+        if writable:
+            migrate.upgrade(db.engine)
+        elif migrate.current_revisions(db.engine) != migrate.head_revisions():
+            raise Unavailable(
+                f"database at migration {migrate.current_revision(db.engine)}, this tiersync "
+                f"expects {migrate.head_revision(db.engine)}: run `tiersync db upgrade`"
+            )
+        if create:
+            db.ensure_identity(settings.code)
+            units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
+        else:
+            db.check_identity(settings.code)
+    except BaseException:
+        db.dispose()
+        raise
     return NodeContext(
         settings=settings,
         db=db,

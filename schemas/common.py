@@ -32,6 +32,7 @@ __all__ = [
     "PastDate",
     "Phone",
     "Sex",
+    "Timestamp",
     "Yuan",
     "check_phone",
     "code_of_level",
@@ -56,8 +57,11 @@ NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 """Free text (notes, findings) of at most 2,000 characters."""
 
-Count = Annotated[int, Field(ge=0)]
-"""A non-negative whole number."""
+COUNT_MAX = 1_000_000_000
+"""Upper bound of every count: roll-ups sum billions of them within signed 64 bits."""
+
+Count = Annotated[int, Field(ge=0, le=COUNT_MAX)]
+"""A non-negative whole number of at most COUNT_MAX."""
 
 
 # --- phone numbers ---------------------------------------------------------------------------
@@ -121,6 +125,14 @@ def _not_future_datetime(value: datetime, info: ValidationInfo) -> datetime:
     return value
 
 
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes, all of them UTC: say so on the wire.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
+"""A moment in an answer, always written with its offset (naive values are UTC)."""
+
 PastDate = Annotated[date, AfterValidator(_not_future_date)]
 """An ISO date not later than today (today as anywhere on Earth, UTC+14)."""
 
@@ -139,11 +151,12 @@ def _to_cents(value: Decimal) -> Decimal:
 
 Yuan = Annotated[
     Decimal,
-    Field(ge=0, max_digits=15, decimal_places=2),
+    Field(ge=0, max_digits=12, decimal_places=2),
     AfterValidator(_to_cents),
     PlainSerializer(str, return_type=str, when_used="json"),
 ]
-"""An amount of yuan: exact, ≥ 0, at most 2 decimals; stored with exactly 2 ("5" → "5.00")
+"""An amount of yuan: exact, ≥ 0, below 10^10 (roll-ups sum millions of them in fen within
+signed 64 bits), at most 2 decimals; stored with exactly 2 ("5" → "5.00")
 and written as a JSON string so no float rounding touches it."""
 
 

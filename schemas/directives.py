@@ -6,14 +6,14 @@ target, one per (directive, unit), whose id is `receipt_id(directive, unit)` eve
 """
 
 import uuid
-from datetime import datetime
 from typing import Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from schemas.common import LongText, NonEmptyStr
+from schemas.common import LongText, NonEmptyStr, Timestamp
 from schemas.kinds.directive import Body, DirectiveKind, DirectiveStatus, Target
 from schemas.kinds.receipt import ReceiptState
+from schemas.storable import StorableInbound
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord
 
 RECEIPT_NAMESPACE = uuid.UUID("5b0f7c52-33d1-4c5e-9d0e-7a61c2f1d2a4")
@@ -26,8 +26,8 @@ def receipt_id(directive_id: uuid.UUID, unit: str) -> uuid.UUID:
     return uuid.uuid5(RECEIPT_NAMESPACE, f"{directive_id}/{unit}")
 
 
-class _Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Inbound(StorableInbound):
+    """Unknown fields refused; every value storable (schemas/storable.py)."""
 
 
 class DirectiveCreate(_Inbound):
@@ -115,7 +115,7 @@ class DirectiveFacts(BaseModel):
     kind: DirectiveKind
     issuer: str
     status: DirectiveStatus
-    deadline: datetime | None
+    deadline: Timestamp | None
     record_id: uuid.UUID | None = None
     superseded_by: uuid.UUID | None = None
 
@@ -151,7 +151,7 @@ class InboxItem(DirectiveFacts):
 
     state: ReceiptState | None = Field(description="This node's receipt state")
     note: str | None = None
-    at: datetime | None = Field(default=None, description="When this node reached that state")
+    at: Timestamp | None = Field(default=None, description="When this node reached that state")
 
 
 class DirectivePage(BaseModel):

@@ -1,11 +1,31 @@
 """The one JSON error shape of the API: {"error": {"code", "message", "details": [...]}}."""
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from schemas.storable import ERROR_TYPE as UNSTORABLE
 
 _VALUE_ERROR_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+QUOTE_MAX = 40
+"""At most this many characters of an offending value are quoted back in an error."""
+TEXT_MAX = 500
+"""An error message or reason is cut to this many characters."""
+_LONG_RUN = re.compile(r"\S{" + str(QUOTE_MAX + 1) + ",}")
+
+
+def clip(text: str) -> str:
+    """The one rule for echoing input in errors: every run of text without a space longer than
+    QUOTE_MAX (a 1 MB unit code, a token) is cut to a prefix with its length, and the whole to
+    TEXT_MAX characters. Applied to every message and reason the API and the CLI print."""
+    if len(text) <= QUOTE_MAX:
+        return text
+    # The cut run is QUOTE_MAX long with its ellipsis, so clipping twice changes nothing.
+    text = _LONG_RUN.sub(lambda m: f"{m[0][: QUOTE_MAX - 1]}… ({len(m[0]):,} characters)", text)
+    return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "…"
 
 
 class ErrorDetail(BaseModel):
@@ -14,11 +34,25 @@ class ErrorDetail(BaseModel):
     field: str | None = Field(default=None, description="Dotted field path, or null")
     reason: str = Field(description="What is wrong with it")
 
+    @field_validator("field", "reason")
+    @classmethod
+    def _clipped(cls, value: str | None) -> str | None:
+        return value if value is None else clip(value)
+
 
 class ErrorInfo(BaseModel):
-    code: str = Field(description="Machine-readable error code, e.g. validation_error")
+    code: str = Field(
+        description="Machine-readable error code: bad_request, unauthorized, forbidden, "
+        "not_found, conflict, too_large, invalid, unavailable (or a more precise one such as "
+        "cursor_mismatch, protocol_mismatch)"
+    )
     message: str = Field(description="Human-readable summary")
     details: list[ErrorDetail] = Field(default_factory=list, description="Per-field problems")
+
+    @field_validator("message")
+    @classmethod
+    def _clipped(cls, value: str) -> str:
+        return clip(value)
 
 
 class ErrorBody(BaseModel):
@@ -29,8 +63,8 @@ class ErrorBody(BaseModel):
             "examples": [
                 {
                     "error": {
-                        "code": "validation_error",
-                        "message": "invalid record",
+                        "code": "invalid",
+                        "message": "invalid person data",
                         "details": [
                             {
                                 "field": "data.sex",
@@ -53,6 +87,14 @@ def field_path(loc: Iterable[str | int]) -> str | None:
     return ".".join(parts) if parts else None
 
 
+def error_location(err: Any) -> tuple[str | int, ...]:
+    """Where a pydantic error is: its location, and for an unstorable value the path below it."""
+    loc = tuple(err["loc"])
+    if err["type"] == UNSTORABLE and err.get("ctx", {}).get("path"):
+        loc = (*loc, *str(err["ctx"]["path"]).split("."))
+    return loc
+
+
 def details_from_validation_error(
     exc: ValidationError, prefix: tuple[str | int, ...] = ()
 ) -> list[ErrorDetail]:
@@ -66,7 +108,8 @@ def details_from_validation_error(
         reason = err["msg"]
         for noise in _VALUE_ERROR_PREFIXES:
             reason = reason.removeprefix(noise)
-        details.append(ErrorDetail(field=field_path((*prefix, *err["loc"])), reason=reason))
+        field = field_path((*prefix, *error_location(err)))
+        details.append(ErrorDetail(field=field, reason=reason))
     return details
 
 

@@ -6,20 +6,21 @@ hashes of (id, version). Tree nodes are named by a hex prefix of the record id (
 root, "3f" one of its 256 buckets, "3fa" a sixteenth of that...).
 """
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from schemas.common import Timestamp
+from schemas.storable import StorableInbound
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord, UnitChange
 
 Digest = tuple[int, int]
 HexPrefix = str
 
 
-class _Inbound(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Inbound(StorableInbound):
+    """Unknown fields refused; every value storable (schemas/storable.py)."""
 
 
 class DigestRoot(BaseModel):
@@ -99,10 +100,10 @@ class UpstreamStatus(BaseModel):
     parent_url: str | None
     acked: int
     durable: int
-    last_push_at: datetime | None
+    last_push_at: Timestamp | None
     pending: int = Field(description="changes made here not yet acknowledged by the parent")
     last_error: str | None
-    last_error_at: datetime | None
+    last_error_at: Timestamp | None
     bundles_awaiting_receipt: int = 0
 
 
@@ -112,7 +113,7 @@ class ChildStatus(BaseModel):
     level: str
     enrolled: bool
     revoked: bool
-    last_contact: datetime | None
+    last_contact: Timestamp | None
     cursor: int
     records_received: int
     lag_changes: int | None = Field(description="0 when the last push reached the child's head")
@@ -132,6 +133,12 @@ class StatusReport(BaseModel):
     quarantined: int
     upstream: UpstreamStatus | None
     children: list[ChildStatus]
+    ok: bool = Field(True, description="no problem found (`tiersync status` exits 0, else 1)")
+    problems: list[str] = Field(
+        default_factory=list,
+        description="what needs an operator: a stale child, a failing link to the parent, "
+        "quarantined records",
+    )
 
 
 class Difference(BaseModel):
@@ -200,7 +207,7 @@ class BundleReport(BaseModel):
 
 class AuditRead(BaseModel):
     id: int
-    at: datetime
+    at: Timestamp
     actor: str
     action: str
     outcome: str

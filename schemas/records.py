@@ -4,14 +4,16 @@
 with `schemas.errors.details_from_validation_error(exc, prefix=("data",))`.
 """
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.codes import UnitCode
+from schemas.common import Timestamp
+from schemas.errors import clip
 from schemas.kinds import Kind
+from schemas.storable import StorableInbound
 
 _PERSON_DATA: dict[str, Any] = {
     "id_number": "632322198807150035",
@@ -34,11 +36,10 @@ _READ_EXAMPLE: dict[str, Any] = {
 }
 
 
-class RecordIn(BaseModel):
+class RecordIn(StorableInbound):
     """A record as a client writes it: its kind, owning unit and payload."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"kind": "person", "unit": "632322101201", "data": _PERSON_DATA}]
         },
@@ -84,13 +85,12 @@ class RecordRead(BaseModel):
     origin: str = Field(description="Code of the node that made this version")
     schema_version: int = Field(description="Data schema version the payload was written with")
     seq: int = Field(description="Position of this version in this node's change log")
-    updated_at: datetime = Field(description="When this version was made")
+    updated_at: Timestamp = Field(description="When this version was made (with its offset)")
     masked: list[str] = Field(
         default_factory=list,
         description="Personal fields shown masked or left out (schemas/personal.py); "
-        "`POST /api/v1/records/{id}/reveal` returns them in clear. Reveal before editing: "
-        "a record written back with masked values is refused, one without its withheld "
-        "fields loses them",
+        "`POST /api/v1/records/{id}/reveal` returns them in clear. A record written back as "
+        "shown (masked values unchanged, withheld fields left out) keeps them",
     )
 
 
@@ -133,6 +133,11 @@ class BulkRejection(BaseModel):
     index: int = Field(description="0-based position of the record in the request")
     id: str | None = Field(default=None, description="The record's id, when it had one")
     error: str = Field(description="Why it was rejected")
+
+    @field_validator("error")
+    @classmethod
+    def _clipped(cls, value: str) -> str:
+        return clip(value)
 
 
 class BulkResult(BaseModel):

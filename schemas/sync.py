@@ -5,9 +5,12 @@ a kind or schema version the parent does not know is quarantined, not a failed b
 outside the child's subtree is judged by the parent's jurisdiction check (403 for the batch).
 """
 
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.storable import INT64_MAX, StorableInbound
 
 PROTOCOL_VERSION = 1
 BATCH_MEDIA_TYPE = "application/vnd.tiersync.batch+json"
@@ -17,7 +20,11 @@ class _Inbound(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ChangeRecord(_Inbound):
+Position = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A log position, HLC value or epoch-ms time: a signed 64-bit column everywhere."""
+
+
+class ChangeRecord(StorableInbound):
     """The latest version of one record, as the sending node holds it."""
 
     id: UUID
@@ -26,37 +33,37 @@ class ChangeRecord(_Inbound):
     data: dict[str, object]
     version: str = Field(description="<16 hex HLC>.<origin unit code>")
     deleted: bool = False
-    schema_version: int = Field(ge=1)
+    schema_version: int = Field(ge=1, le=2**31 - 1)
 
 
-class UnitChange(_Inbound):
+class UnitChange(StorableInbound):
     """One entry of the unit registry (code, name, level, parent), newest wins by hlc."""
 
     code: str = Field(max_length=32)
     name: str = Field(max_length=200)
     level: str
     parent: str | None
-    hlc: int = Field(ge=0)
+    hlc: Position
 
 
-class FreshnessEntry(_Inbound):
+class FreshnessEntry(StorableInbound):
     """When the node at `unit` last pushed to its parent, as far as the sender knows."""
 
     unit: str = Field(max_length=32, description="a node unit strictly below the sender")
-    last_received_at: int = Field(ge=0, description="epoch milliseconds, on its parent's clock")
+    last_received_at: Position = Field(description="epoch milliseconds, on its parent's clock")
 
 
 class PushBatch(_Inbound):
     """A contiguous slice (since, until] of the child's change log."""
 
-    protocol: int
-    source: str = Field(description="the pushing child's unit code")
-    since: int = Field(ge=0, description="child log position the batch starts after")
-    until: int = Field(ge=0, description="child log position of the batch's last change")
-    head: int = Field(ge=0, description="the child's newest log position (lag = head - until)")
+    protocol: int = Field(ge=0, le=2**31 - 1)
+    source: str = Field(max_length=32, description="the pushing child's unit code")
+    since: Position = Field(description="child log position the batch starts after")
+    until: Position = Field(description="child log position of the batch's last change")
+    head: Position = Field(description="the child's newest log position (lag = head - until)")
     records: list[ChangeRecord] = Field(default_factory=list)
     units: list[UnitChange] = Field(default_factory=list)
-    digest: dict[str, list[int]] | None = Field(
+    digest: dict[str, list[Annotated[int, Field(ge=0, le=INT64_MAX)]]] | None = Field(
         None,
         description="ops: on the batch that reaches `head`, the root digest of the child's "
         "subtree, kind → [count, hash sum] (docs/protocol.md, Operator exchanges)",

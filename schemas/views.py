@@ -5,12 +5,12 @@ exactly this unit, not in any child: e.g. a county centre's own cases), and one 
 child unit with the same figures plus its name, level and data freshness, for drill-down.
 """
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer
 
 from schemas.codes import Level
+from schemas.common import Timestamp
 
 
 def _json_number(value: float) -> int | float:
@@ -27,7 +27,7 @@ class Freshness(BaseModel):
     source: Literal["local", "replica"] = Field(
         description="local: held by this node itself; replica: received from the node(s) below"
     )
-    last_received_at: datetime | None = Field(
+    last_received_at: Timestamp | None = Field(
         description="when this unit's data last reached this node, on every hop up (the oldest "
         "hop counts); null for local data, or a child node that never pushed"
     )
@@ -39,7 +39,7 @@ class ViewHead(BaseModel):
     unit: str
     name: str
     level: Level
-    as_of: datetime = Field(description="this node's clock when the view was read")
+    as_of: Timestamp = Field(description="this node's clock when the view was read")
     stale_after_s: float = Field(description="a unit silent for longer is flagged stale")
     freshness: Freshness = Field(description="of this unit's data as held here")
     stale_children: list[str] = Field(description="codes of the children flagged stale")
@@ -188,8 +188,8 @@ class MissingGrid(BaseModel):
     name: str
     basic_ok: bool
     screening_ok: bool
-    last_basic_at: datetime | None
-    last_screening_at: datetime | None
+    last_basic_at: Timestamp | None
+    last_screening_at: Timestamp | None
 
 
 class PatrolChild(PatrolFigures, ChildHead):

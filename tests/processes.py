@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from node.app import open_node
-from node.launcher import NodeProcess, NodeSpec, enrol, free_port, stop_all
+from node.launcher import NodeProcess, NodeSpec, create, enrol, free_port, stop_all
 from node.settings import Settings
 from tests.access_support import grant
 
@@ -38,6 +38,7 @@ class Topology:
 
     def add(self, code: str, name: str, parent: str | None = None) -> NodeSpec:
         spec = NodeSpec(code, name, self.root / code, free_port(), extra_env=dict(self.env))
+        create(spec)
         if parent is not None:
             enrol(self.specs[parent], spec)
         give_operator(spec)

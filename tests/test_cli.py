@@ -1,6 +1,5 @@
 """The `tiersync` command line, through Typer's CliRunner (in-process)."""
 
-import os
 import stat
 import uuid
 from collections.abc import Callable
@@ -9,25 +8,19 @@ from typing import Any
 
 import orjson
 import pytest
-from typer.testing import CliRunner, Result
 
-from node.cli.main import app
 from node.cli.options import NodeConfig
 from node.db import Database
 from node.migrate import head_revision
 from node.settings import load_settings
 from node.units.service import authenticate_child
+from tests.cli_support import isolated, run  # noqa: F401 (an autouse fixture)
 from tests.factories import household, person
 
 VILLAGE = "632322101201"
 GRID = VILLAGE + "003"
 COUNTY = "632322"
 SAMPLE = Path(__file__).parents[1] / "deploy" / "sample" / "village.ndjson"
-runner = CliRunner()
-
-
-def run(*args: str | Path) -> Result:
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def stored(config: Path, **filters: str) -> list[dict[str, Any]]:
@@ -49,15 +42,6 @@ def broken_person() -> dict[str, Any]:
     good = body["data"]["id_number"]
     body["data"]["id_number"] = good[:-1] + ("1" if good[-1] == "0" else "0")
     return body
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No TIERSYNC_* variable or ./tiersync.toml of the developer's leaks into a test."""
-    for key in list(os.environ):
-        if key.startswith("TIERSYNC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -301,6 +285,7 @@ def test_options_override_environment_override_file(
 
 def test_options_before_and_after_the_command(tmp_path: Path) -> None:
     data = tmp_path / "elsewhere"
+    assert run("init", "--code", VILLAGE, "--data-dir", data).exit_code == 0
     result = run("--code", VILLAGE, "--data-dir", data, "db", "upgrade", "--name", "x")
     assert result.exit_code == 0, result.output
     assert str(data) in result.stdout

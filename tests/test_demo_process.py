@@ -1,5 +1,6 @@
 """`tiersync demo` (the README's main job) as a user runs it: a network of real processes."""
 
+import json
 import os
 import random
 import re
@@ -34,6 +35,34 @@ def free_port_run(count: int) -> int:
     raise RuntimeError("no run of free ports")
 
 
+KANGYANG = "632322101"
+
+
+def operate_a_demo_node(data_dir: Path, output: str) -> None:
+    """Every command can be aimed at a demo node with the configuration the demo wrote."""
+    config = data_dir / KANGYANG / "tiersync.toml"
+    assert re.search(
+        rf"tiersync --config {re.escape(str(data_dir))}/\d+/tiersync.toml status", output
+    )
+    assert config.is_file()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIERSYNC_")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [*tiersync_command(), "--config", str(config), *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    status = cli("status", "--json", "--name", "Not Kangyang")
+    report = json.loads(status.stdout)
+    assert report["upstream"]["parent_url"], report  # not "the top"
+    enrolled = [c["code"] for c in report["children"] if c["enrolled"]]
+    assert enrolled == ["632322101201"], report["children"]  # Dongmen runs a node
+    assert status.returncode == 0 and report["ok"], report["problems"]
+    assert report["name"] != "Not Kangyang"
+    verified = cli("verify", "--json")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert cli("records", "list", "--limit", "1").returncode == 0
+
+
 def test_demo_starts_the_network_loads_the_article_and_stops_cleanly(tmp_path: Path) -> None:
     base = free_port_run(NODES)
     log = (tmp_path / "demo.log").open("w")
@@ -63,6 +92,7 @@ def test_demo_starts_the_network_loads_the_article_and_stops_cleanly(tmp_path: P
         summary = httpx.get(path, params=params, headers=auth).json()
         assert summary["counts"]["person"] == 2223 and summary["counts"]["household"] == 583
         assert len(summary["children"]) == 10  # Hazang's grids, named by the registry
+        operate_a_demo_node(tmp_path, output)
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(60) == 0
         deadline = time.monotonic() + 10

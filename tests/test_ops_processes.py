@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from node.launcher import NodeSpec, add_operator, free_port, tiersync_command
+from node.launcher import NodeSpec, add_operator, create, free_port, tiersync_command
 from tests.factories import person
 from tests.processes import Topology, topology, wait_for
 
@@ -130,6 +130,7 @@ def test_operator_tools_as_real_processes(
     tampered = cli(t_spec, "bundle", "import", str(tmp_path / "bad.tsb"))
     assert tampered.returncode == 1 and "altered" in tampered.stderr
     elsewhere = NodeSpec(OTHER_TOWNSHIP, "Second Town", tmp_path / OTHER_TOWNSHIP, free_port())
+    create(elsewhere)
     wrong = cli(elsewhere, "bundle", "import", str(bundle))
     assert wrong.returncode == 1 and "not to this node" in wrong.stderr
     assert cli(v_spec, "bundle", "ack", as_json(first)["receipt"]).returncode == 0

@@ -45,11 +45,29 @@ def declare(document: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = [{CHILD: []}]
             else:
                 operation["security"] = [{USER: []}, {SESSION: []}]
+                _answers(operation)
                 need = "any signed-in user" if rule is Access.signed_in else f"right `{rule}`"
                 note = f"Needs {need} (README, Operator access)."
                 described = operation.get("description")
                 operation["description"] = f"{described}\n\n{note}" if described else note
     return document
+
+
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+
+
+def _answers(operation: dict[str, Any]) -> None:
+    """What every operation behind the gate may answer besides its own statuses."""
+    responses = operation.setdefault("responses", {})
+    responses["401"] = {
+        "description": "No valid token or session (one message for every reason)",
+        "content": ERROR,
+    }
+    responses["403"] = {
+        "description": "The role lacks the right, or the unit is outside this node's "
+        "jurisdiction or the user's units, or a session request lacks its CSRF token",
+        "content": ERROR,
+    }
 
 
 def install(app: FastAPI) -> None:

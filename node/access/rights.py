@@ -83,6 +83,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/static/{name}"): Access.open,
     ("GET", "/static/{name:path}"): Access.open,
     ("GET", "/login"): Access.open,
+    ("GET", "/docs"): Access.open,  # the API's documentation (no data)
+    ("GET", "/redoc"): Access.open,
     ("POST", "/api/v1/auth/login"): Access.open,
     ("POST", "/api/v1/auth/logout"): Access.signed_in,
     ("GET", "/api/v1/auth/me"): Access.signed_in,

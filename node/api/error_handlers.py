@@ -8,6 +8,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from node.errors import FieldError, TiersyncError
+from schemas.errors import clip, error_location
+
+HTTP_CODES = {
+    400: "bad_request",  # e.g. a body that is not JSON
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+MAX_DETAILS = 50
+"""An error lists at most this many problems (a body of 10,000 bad rows is still one answer)."""
 
 
 def error_response(
@@ -20,8 +30,11 @@ def error_response(
     body = {
         "error": {
             "code": code,
-            "message": message,
-            "details": [{"field": d.field, "reason": d.reason} for d in details],
+            "message": clip(message),
+            "details": [
+                {"field": None if d.field is None else clip(d.field), "reason": clip(d.reason)}
+                for d in details[:MAX_DETAILS]
+            ],
             **(extra or {}),
         }
     }
@@ -34,6 +47,10 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or str(loc[0])
 
 
+def _reason(err: Any) -> str:
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TiersyncError)
     async def _tiersync(_: Request, exc: TiersyncError) -> JSONResponse:
@@ -41,9 +58,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [FieldError(_field_path(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
+        details = [FieldError(_field_path(error_location(e)), _reason(e)) for e in exc.errors()]
         return error_response(422, "invalid", "request failed validation", details)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(exc.status_code, f"http_{exc.status_code}", str(exc.detail), [])
+        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return error_response(exc.status_code, code, str(exc.detail), [])

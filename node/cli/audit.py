@@ -43,7 +43,7 @@ def audit(
     json: JsonOption = False,
 ) -> None:
     """List the audit log: operator actions and refused peers, newest first."""
-    with node_context(config.settings()) as ctx:
+    with node_context(config.settings(), writable=False) as ctx:
         entries = audit_service.entries(ctx.db, limit=limit)
     if json:
         print_json(entries)

@@ -18,8 +18,9 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from node.app import open_node
 from node.context import NodeContext
-from node.errors import TiersyncError
+from node.errors import NoNode, TiersyncError
 from node.settings import Settings
+from schemas.errors import clip
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -77,7 +78,7 @@ def fail(message: str, exit_code: int = EXIT_FAILED) -> NoReturn:
 def describe(exc: TiersyncError) -> str:
     """The error's message and its field details on one line."""
     parts = [f"{d.field}: {d.reason}" if d.field else d.reason for d in exc.details]
-    return exc.message + (f" ({'; '.join(parts)})" if parts else "")
+    return clip(exc.message + (f" ({'; '.join(parts)})" if parts else ""))
 
 
 def redact_url(url: str) -> str:
@@ -95,19 +96,26 @@ def user_errors() -> Iterator[None]:
         yield
     except CliError as exc:
         fail(exc.message, exc.exit_code)
+    except NoNode as exc:
+        fail(exc.message, EXIT_USAGE)
     except TiersyncError as exc:
         fail(describe(exc))
     except OperationalError as exc:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         fail(f"database error: {reason}")
+    except ImportError as exc:  # a URL naming a driver that is not installed
+        fail(f"database driver not installed ({exc}): use sqlite:/// or postgresql+psycopg://")
     except OSError as exc:
         fail(str(exc))
 
 
 @contextmanager
-def node_context(settings: Settings) -> Iterator[NodeContext]:
-    """The node's database, opened (and migrated) as `serve` would; works beside a running node."""
-    ctx = open_node(settings)
+def node_context(
+    settings: Settings, *, create: bool = False, writable: bool = True
+) -> Iterator[NodeContext]:
+    """The node's database; works beside a running node. Refuses a configuration that points
+    at no node unless `create`; with `writable=False` changes nothing (node.app.open_node)."""
+    ctx = open_node(settings, create=create, writable=writable)
     try:
         yield ctx
     finally:

@@ -3,9 +3,8 @@
 import typer
 
 from node import migrate
-from node.cli.common import JsonOption, print_json, redact_url, say
+from node.cli.common import JsonOption, node_context, print_json, redact_url, say
 from node.cli.options import NodeConfig, node_command
-from node.db import make_engine
 
 app = typer.Typer(help="Manage the node's database.", no_args_is_help=True)
 
@@ -15,13 +14,8 @@ app = typer.Typer(help="Manage the node's database.", no_args_is_help=True)
 def upgrade(config: NodeConfig, json: JsonOption = False) -> None:
     """Apply pending migrations (serve does this too) and print the revision."""
     settings = config.settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        migrate.upgrade(engine)
-        current, head = migrate.current_revision(engine), migrate.head_revision(engine)
-    finally:
-        engine.dispose()
+    with node_context(settings) as ctx:  # migrates
+        current, head = migrate.current_revision(ctx.db.engine), migrate.head_revision(None)
     database = redact_url(settings.resolved_database_url)
     if json:
         print_json({"database": database, "revision": current, "head": head})

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from node.cli.common import console, say
 from node.demo import (
+    config_path,
     demo_password,
     load_all,
     node_records,
@@ -23,6 +24,14 @@ from node.demo import (
 from node.launcher import stop_all
 from node.seed import PROFILES, build_topology
 from schemas.codes import level_of
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it (shorter to copy)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -71,6 +80,13 @@ def demo(
         say(f"API docs: {top.url}/docs; every node's users and tokens: {users_file}")
         say("the prefecture's operator token, for the README's curl examples:")
         say(f'  export TOKEN={top.operator_token}; curl -H "Authorization: Bearer $TOKEN" …')
+        example = next(
+            (s for s in specs if len(s.code) == 9), top
+        )  # a township: parent and children
+        say(
+            "each node's configuration is DIR/<code>/tiersync.toml; for example\n"
+            f"  tiersync --config {_shown(config_path(example))} status"
+        )
         say("Ctrl+C stops every node")
         while all(proc.alive for proc in procs):
             time.sleep(0.5)

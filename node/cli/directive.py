@@ -145,7 +145,7 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List directives issued here with their progress (or, with --inbox, received here)."""
-    with node_context(config.settings()) as ctx:
+    with node_context(config.settings(), writable=False) as ctx:
         if inbox:
             page: Any = service.inbox(ctx.db, node=ctx.identity, limit=limit)
         else:
@@ -163,7 +163,7 @@ def list_(
 @node_command()
 def show(config: NodeConfig, directive_id: IdArgument, json: JsonOption = False) -> None:
     """Progress of a directive over this node's part of the tree: by child unit, laggards."""
-    with node_context(config.settings()) as ctx:
+    with node_context(config.settings(), writable=False) as ctx:
         view = service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
     if json:
         print_json(view)

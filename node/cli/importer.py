@@ -1,76 +1,95 @@
-"""`tiersync import FILE`: load a register (CSV or NDJSON) in batches; bad rows by line."""
+"""`tiersync import FILE`: load a register (XLSX, CSV or NDJSON) in batches; bad rows by place."""
 
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from node.cli.common import JsonOption, err_console, node_context, print_json, say, warn
+from node.cli.common import JsonOption, UsageError, node_context, print_json, say, warn
 from node.cli.options import NodeConfig, node_command
-from node.cli.readers import Format, Row, count_lines, format_of, read_rows
+from node.cli.progress import progress_bar
+from node.cli.readers import Format, Row, format_of, read_rows
 from node.context import NodeContext
 from node.records.service import bulk_write
+from node.registers.read import ENCODINGS, RegisterError, count_rows
+from schemas.kinds import Kind
 
 BATCH = 1000
 
 
 def import_batch(ctx: NodeContext, batch: list[Row]) -> list[dict[str, Any]]:
-    """Store the batch's valid records; return the rejected ones by line."""
+    """Store the batch's valid records; return the rejected ones with where they were."""
     result = bulk_write(ctx.db, node=ctx.identity, items=[row.item for row in batch])
-    return [{"line": batch[r.index].line, "id": r.id, "error": r.error} for r in result.rejected]
+    out = []
+    for r in result.rejected:
+        row = batch[r.index]
+        where: dict[str, Any] = {"sheet": row.sheet, "row": row.line} if row.sheet else {}
+        out.append({"line": row.line, **where, "id": r.id, "error": r.error, "at": row.place})
+    return out
 
 
 @node_command()
 def import_file(
     config: NodeConfig,
     file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or NDJSON.")
+        Path,
+        typer.Argument(exists=True, dir_okay=False, readable=True, help="XLSX, CSV or NDJSON."),
     ],
     file_format: Annotated[
         Format | None, typer.Option("--format", help="Default: from the extension.")
     ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help=f"CSV text encoding: {', '.join(ENCODINGS)} (default: detected)."),
+    ] = None,
+    kind: Annotated[
+        Kind | None, typer.Option(help="Kind of every row (when the file has no kind column).")
+    ] = None,
+    unit: Annotated[
+        str | None, typer.Option(help="Unit of every row that has no unit column.")
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Records per batch.")] = BATCH,
     json: JsonOption = False,
 ) -> None:
-    """Import records from NDJSON ({kind, unit, data, id?} per line) or CSV (kind, unit, id?, …).
+    """Import records from an XLSX workbook, CSV or NDJSON ({kind, unit, data, id?} per line).
 
-    CSV: every column but kind, unit and id is a data field; empty cells are left out.
+    XLSX: one sheet per kind, named after it (实有人口 or person, 房屋 or household, …); CSV:
+    columns kind and unit (or --kind, --unit), optional id, every other column a data field.
+    Headers and values may be Chinese (身份证号, 姓名, 性别 男/女, 出生日期 …) or the fields'
+    names; CSV may be UTF-8 (with or without BOM), GBK or GB18030.
 
     Every valid row is stored; a row with an id creates or replaces that record (re-runnable).
-
-    Every bad row is reported with its line number, and the exit code is then 1.
+    Every bad row is reported by line (or sheet and row) with the field and the reason, and
+    the exit code is then 1.
     """
     fmt = format_of(file, file_format)
+    if encoding is not None and encoding.lower() not in ENCODINGS:
+        raise UsageError(f"--encoding must be one of {', '.join(ENCODINGS)}")
     settings = config.settings()
     imported, rejected = 0, list[dict[str, Any]]()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    progress = Progress(
-        *columns,
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    )
-    with node_context(settings) as ctx, progress:
-        task = progress.add_task(f"importing {file.name}", total=count_lines(file))
-        batch: list[Row] = []
-        for row in read_rows(file, fmt):
-            batch.append(row)
-            if len(batch) >= batch_size:
+    try:
+        with node_context(settings) as ctx, progress_bar() as progress:
+            task = progress.add_task(f"importing {file.name}", total=count_rows(file, fmt))
+            batch: list[Row] = []
+            rows = read_rows(file, fmt, encoding=encoding, kind=kind, unit=unit)
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= batch_size:
+                    bad = import_batch(ctx, batch)
+                    imported, rejected = imported + len(batch) - len(bad), rejected + bad
+                    progress.advance(task, len(batch))
+                    batch = []
+            if batch:
                 bad = import_batch(ctx, batch)
                 imported, rejected = imported + len(batch) - len(bad), rejected + bad
-                progress.update(task, completed=batch[-1].line)
-                batch = []
-        if batch:
-            bad = import_batch(ctx, batch)
-            imported, rejected = imported + len(batch) - len(bad), rejected + bad
-        progress.update(task, completed=progress.tasks[0].total)
+                progress.advance(task, len(batch))
+    except RegisterError as exc:
+        raise UsageError(exc.message) from None
     if json:
         print_json({"file": str(file), "imported": imported, "rejected": rejected})
     else:
         for r in rejected:
-            warn(f"line {r['line']}: {r['error']}")
+            warn(f"{r['at']}: {r['error']}")
         say(f"imported {imported}, rejected {len(rejected)}")
     if rejected:
         raise typer.Exit(1)

@@ -12,6 +12,7 @@ from node.cli import (  # ops
     db,
     demo,
     directive,
+    export,
     importer,
     init,
     rebuild,
@@ -64,6 +65,7 @@ def main(
 app.command()(serve.serve)
 app.command()(init.init)
 app.command("import")(importer.import_file)
+app.command()(export.export)
 app.add_typer(db.app, name="db")
 app.add_typer(child.app, name="child")
 app.add_typer(user.app, name="user")  # access

@@ -21,11 +21,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from node.cli.common import UsageError, user_errors
+from node.locate import SUPPORTED_BACKENDS
 from node.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
 
 PANEL = "Node configuration"
 CONFIG_ENV = "TIERSYNC_CONFIG"
-_OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
+OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("code", "--code", str, "This node's unit code (env TIERSYNC_CODE)."),
     ("name", "--name", str, "Its display name (env TIERSYNC_NAME)."),
     ("level", "--level", str, "prefecture, county, township or village (env TIERSYNC_LEVEL)."),
@@ -35,7 +36,7 @@ _OPTIONS: tuple[tuple[str, str, Any, str], ...] = (
     ("parent_token", "--parent-token", str, "Credential at the parent (TIERSYNC_PARENT_TOKEN)."),
     ("config_file", "--config", Path, "TOML file (env TIERSYNC_CONFIG; default ./tiersync.toml)."),
 )
-SETTING_NAMES = tuple(name for name, *_ in _OPTIONS if name != "config_file")
+SETTING_NAMES = tuple(name for name, *_ in OPTIONS if name != "config_file")
 
 
 _KEYWORD = inspect.Parameter.KEYWORD_ONLY
@@ -94,9 +95,17 @@ class NodeConfig:
 def check_database_url(url: str) -> None:
     """A malformed URL or unknown dialect is a configuration error, not a crash later."""
     try:
-        make_url(url).get_dialect()
+        parsed = make_url(url)
+        parsed.get_dialect()
     except (ArgumentError, ValueError) as exc:  # messages name the problem, not the password
         raise UsageError(f"invalid database_url: {exc}") from None
+    except ImportError as exc:
+        raise UsageError(f"unsupported database_url: {exc}") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise UsageError(
+            f"unsupported database_url scheme {parsed.drivername!r}: tiersync runs on "
+            "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        )
 
 
 def check_toml(path: Path) -> dict[str, Any]:
@@ -137,7 +146,7 @@ def node_command(*, exclude: Collection[str] = ()) -> Callable[[Callable[..., An
     Errors a user can fix are reported in one line (see common.user_errors). `exclude` leaves
     out options whose flag the command uses itself (e.g. `child add --name`).
     """
-    added = [_parameter(*spec) for spec in _OPTIONS if spec[0] not in exclude]
+    added = [_parameter(*spec) for spec in OPTIONS if spec[0] not in exclude]
 
     def decorate(func: Callable[..., Any]) -> Any:
         own = [p for p in inspect.signature(func).parameters.values() if p.name != "config"]

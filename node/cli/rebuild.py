@@ -40,7 +40,7 @@ def rebuild(
         transient=True,
         disable=not err_console.is_terminal,
     )
-    with node_context(config.settings()) as ctx, ops_errors(), bar:
+    with node_context(config.settings(), create=True) as ctx, ops_errors(), bar:
         task = bar.add_task("rebuilding from the parent", total=None)
 
         def advance(records: int) -> None:

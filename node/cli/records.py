@@ -8,10 +8,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from node.cli.common import JsonOption, console, node_context, print_json, say
+from node.cli.common import CliError, JsonOption, console, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
 from node.records.service import get_record, list_records
-from schemas.codes import check_code
+from schemas.codes import check_code, is_within
 from schemas.kinds import Kind
 from schemas.records import RecordRead
 
@@ -25,11 +25,15 @@ def _unit(value: str | None) -> str | None:
         raise typer.BadParameter(str(exc)) from None
 
 
-def preview(data: dict[str, Any], width: int) -> Text:
-    """The first fields of a record's data, cut to `width` cells."""
-    text = Text(", ".join(f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list)))
-    text.truncate(width, overflow="ellipsis")
-    return text
+def _value(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def whole(data: dict[str, Any]) -> Text:
+    """Every field of a record's data, whole (the table wraps it rather than cutting it)."""
+    return Text(", ".join(f"{k}={_value(v)}" for k, v in data.items()))
 
 
 def record_table(items: list[RecordRead]) -> Table:
@@ -37,12 +41,9 @@ def record_table(items: list[RecordRead]) -> Table:
     table.add_column("id", no_wrap=True, min_width=36)  # whole: it is what `records get` takes
     table.add_column("kind", no_wrap=True)
     table.add_column("unit", no_wrap=True)
-    table.add_column("data")
-    # What is left of the line after id, kind and unit (Rich drops columns that do not fit).
-    kind_width = max(len("kind"), *(len(r.kind) for r in items))
-    width = max(10, console.width - 36 - kind_width - 15 - 6)
+    table.add_column("data", overflow="fold", ratio=1)
     for r in items:
-        table.add_row(str(r.id), r.kind, r.unit, preview(r.data, width))
+        table.add_row(str(r.id), r.kind, r.unit, whole(r.data))
     return table
 
 
@@ -58,9 +59,12 @@ def list_(
     cursor: Annotated[str | None, typer.Option(help="Continue after a previous page.")] = None,
     json: JsonOption = False,
 ) -> None:
-    """List live records of a subtree in (unit, id) order."""
+    """List live records of a subtree in (unit, id) order (exit 1 for a unit outside this
+    node's jurisdiction: it holds nothing there)."""
     settings = config.settings()
-    with node_context(settings) as ctx:
+    if unit is not None and not is_within(unit, settings.code):
+        raise CliError(f"unit {unit} is outside this node's jurisdiction ({settings.code})")
+    with node_context(settings, writable=False) as ctx:
         page = list_records(
             ctx.db, kind=kind, unit=unit or settings.code, limit=limit, cursor=cursor
         )
@@ -83,7 +87,7 @@ def get(
     json: JsonOption = False,
 ) -> None:
     """Show one live record (exit code 1 when it is absent or deleted)."""
-    with node_context(config.settings()) as ctx:
+    with node_context(config.settings(), writable=False) as ctx:
         record = get_record(ctx.db, record_id=record_id)
     if json:
         print_json(record)

@@ -1,10 +1,11 @@
 """`tiersync seed`: write the article's dataset for this node's subtree (node/seed)."""
 
+import urllib.error
 from typing import Annotated
 
 import typer
 
-from node.cli.common import JsonOption, node_context, print_json, say, warn
+from node.cli.common import CliError, JsonOption, node_context, print_json, say, warn
 from node.cli.options import NodeConfig, node_command
 from node.seed import PROFILES
 from node.seed.load import seed_local, seed_remote
@@ -40,7 +41,14 @@ def seed(
     """
     if url:
         target = url
-        accepted, rejected = seed_remote(url, profile, seed_number)
+        try:
+            accepted, rejected = seed_remote(url, profile, seed_number)
+        except (urllib.error.URLError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", exc) or exc.__class__.__name__
+            raise CliError(
+                f"the node at {url} did not answer ({reason}): check that it is running "
+                "and that the URL is right"
+            ) from None
     else:
         settings = config.settings()
         target = f"node {settings.code}"

@@ -15,6 +15,9 @@ from node.cli.options import NodeConfig, node_command
 from node.settings import LOOPBACK_NAMES, Settings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+SHUTDOWN_GRACE_S = 3
+"""On SIGTERM, in-flight requests get this long; children hold long polls open, so waiting on
+them would only delay the stop (deploy/tiersync.service and the README quote this figure)."""
 
 
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
@@ -61,8 +64,12 @@ def check_exposure(settings: Settings, host: str, insecure_http: bool) -> Settin
 @node_command()
 def serve(
     config: NodeConfig,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="TIERSYNC_HOST", help="Address to listen on.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="TIERSYNC_PORT", min=0, max=65535, help="Port to listen on.")
+    ] = 8000,
     log_level: Annotated[
         str, typer.Option(help=f"Server log level: {', '.join(LOG_LEVELS)}.")
     ] = "info",
@@ -78,7 +85,7 @@ def serve(
         raise typer.BadParameter(f"choose one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
     settings = check_exposure(config.settings(), host, insecure_http)
     # Open once up front so a bad database or a foreign one fails here, in one line.
-    with node_context(settings):
+    with node_context(settings, create=True):
         pass
     tls = settings.tls_enabled
     say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port, tls)}")
@@ -88,7 +95,7 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        timeout_graceful_shutdown=3,  # children hold long polls open; do not wait on them
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         ssl_certfile=str(settings.tls_cert) if tls else None,
         ssl_keyfile=str(settings.tls_key) if tls else None,
     )

@@ -2,9 +2,11 @@
 
 from datetime import UTC, datetime
 
+import typer
+from rich.text import Text
 from rich.tree import Tree
 
-from node.cli.common import JsonOption, console, node_context, print_json
+from node.cli.common import EXIT_FAILED, JsonOption, console, node_context, print_json
 from node.cli.options import NodeConfig, node_command
 from node.ops.status import node_status
 from schemas.ops import ChildStatus, StatusReport, UpstreamStatus
@@ -65,6 +67,12 @@ def render(report: StatusReport) -> Tree:
     below = tree.add(f"↓ {len(report.children)} child node(s)")
     for child in report.children:
         below.add(_child(child))
+    if report.problems:
+        trouble = tree.add(f"[red bold]{len(report.problems)} problem(s)[/]")
+        for problem in report.problems:
+            trouble.add(Text(problem, style="red"))
+    else:
+        tree.add("[green]healthy[/]")
     return tree
 
 
@@ -74,11 +82,16 @@ def status(config: NodeConfig, json: JsonOption = False) -> None:
 
     Up: last push, acked cursor, pending changes, last error, bundles awaiting a receipt.
     Below: last contact, lag, stale flag and digest check of each child node. Reads the
-    database, so it works whether or not the node is running.
+    database (and changes nothing), so it works whether or not the node is running.
+
+    Exit 0 when healthy, 1 on trouble (a stale child, a failing link to the parent,
+    quarantined records): fit for cron and monitoring. `--json` lists them under `problems`.
     """
-    with node_context(config.settings()) as ctx:
+    with node_context(config.settings(), writable=False) as ctx:
         report = node_status(ctx)
     if json:
         print_json(report)
     else:
         console.print(render(report))
+    if not report.ok:
+        raise typer.Exit(EXIT_FAILED)

@@ -21,6 +21,7 @@ from schemas.directives import (
     NoteIn,
     ReasonIn,
 )
+from schemas.storable import INT64_MAX
 
 operators = APIRouter(prefix="/api/v1/directives", tags=["directives"], responses=ERRORS)
 children = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=ERRORS | {401: {}})
@@ -116,7 +117,9 @@ async def pull(
     request: Request,
     ctx: ContextDep,
     child: ChildDep,
-    since: int = Query(0, ge=0, description="parent log position the child holds up to"),
+    since: int = Query(
+        0, ge=0, le=INT64_MAX, description="parent log position the child holds up to"
+    ),
     wait: float = Query(0, ge=0, le=feed.MAX_WAIT_S, description="seconds to hold the request"),
     accept_encoding: Annotated[str, Header()] = "",
     x_tiersync_protocol: Annotated[int | None, Header()] = None,

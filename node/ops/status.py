@@ -27,16 +27,61 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         upstream = _upstream(ctx, conn) if settings.parent_url else None
         children = _children(ctx, conn, now)
         quarantined = sync_repo.quarantined_count(conn)
+        own = units_repo.get_unit(conn, settings.code)
+    problems = [
+        *_link_problems(upstream),
+        *_child_problems(children),
+        *_quarantine_problems(quarantined),
+        *_task_problems(ctx),
+    ]
     return StatusReport(
         node=settings.code,
-        name=settings.name,
+        name=own.name if own is not None else settings.name,  # as registered, not as configured
         level=str(settings.node_level),
         last_hlc=last_hlc,
         records=count,
         quarantined=quarantined,
         upstream=upstream,
         children=children,
+        ok=not problems,
+        problems=problems,
     )
+
+
+# What counts as trouble: each kind in one place, so cron and monitoring get one exit code.
+
+
+def _link_problems(up: UpstreamStatus | None) -> list[str]:
+    # The replicator clears last_error on the next successful push.
+    if up is None or not up.last_error:
+        return []
+    return [f"the link to the parent {up.parent_url} is failing: {up.last_error}"]
+
+
+def _child_problems(children: list[ChildStatus]) -> list[str]:
+    out = []
+    for child in children:
+        # A unit without a node (a village its township keeps) never pushes: not a problem.
+        if not child.enrolled or child.revoked or not child.stale:
+            continue
+        if child.last_contact is None:
+            out.append(f"child {child.code} ({child.name}) has never pushed")
+        else:
+            silent = f"{(child.lag_seconds or 0) / 3600:.1f} h"
+            out.append(f"child {child.code} ({child.name}) is stale: silent for {silent}")
+    return out
+
+
+def _quarantine_problems(quarantined: int) -> list[str]:
+    if not quarantined:
+        return []
+    return [f"{quarantined} record(s) quarantined (GET /api/v1/sync/quarantine lists them)"]
+
+
+def _task_problems(ctx: NodeContext) -> list[str]:
+    """Background tasks that are dead or failing. (Issue 10 adds them here: today the CLI
+    cannot see a serving node's tasks; the failing link shows through last_error above.)"""
+    return []
 
 
 def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:

@@ -3,13 +3,12 @@
 import uuid
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from node.deps import ContextDep, PrincipalDep
-from node.errors import FieldError, Invalid
 from node.records import service
+from node.records.bulk_body import parse_bulk_body
 from schemas.codes import UnitCode
 from schemas.errors import ErrorBody
 from schemas.kinds import Kind
@@ -90,24 +89,3 @@ async def bulk(request: Request, ctx: ContextDep, by: PrincipalDep) -> BulkResul
     return await run_in_threadpool(
         service.bulk_write, ctx.db, node=ctx.identity, items=items, by=by
     )
-
-
-def parse_bulk_body(raw: bytes, content_type: str) -> list[Any]:
-    """A JSON array, or NDJSON (one record per line); blank lines are skipped."""
-    if "ndjson" in content_type or "jsonlines" in content_type:
-        items: list[Any] = []
-        for number, line in enumerate(raw.splitlines(), start=1):
-            if line.strip():
-                try:
-                    items.append(orjson.loads(line))
-                except orjson.JSONDecodeError as exc:
-                    # One bad line is one rejected row, not a failed import.
-                    items.append(service.Unparsable(f"line {number} is not JSON: {exc}"))
-        return items
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise Invalid("body is not JSON", [FieldError(None, str(exc))]) from exc
-    if not isinstance(parsed, list):
-        raise Invalid("bulk body must be a JSON array", [FieldError(None, "expected an array")])
-    return parsed

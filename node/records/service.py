@@ -3,7 +3,6 @@
 import base64
 import binascii
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +15,7 @@ from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from node.principal import Principal, local
 from node.records import repository
+from node.records.bulk_body import Unparsable
 from node.records.ids import uuid7
 from node.records.store import Version, store_versions
 from schemas.codes import is_within
@@ -30,13 +30,6 @@ from schemas.records import (
     RecordPage,
     RecordRead,
 )
-
-
-@dataclass(frozen=True)
-class Unparsable:
-    """A bulk row that was not even JSON; it is rejected with this reason."""
-
-    reason: str
 
 
 def to_read(row: Row[Any]) -> RecordRead:

@@ -1,0 +1,98 @@
+"""Values that every node can store and pass on: the edge's check of any inbound JSON.
+
+A value that one engine accepts and another refuses wedges a chain of nodes (a SQLite village
+under a PostgreSQL county); a number the roll-ups cannot sum breaks every view above. So the
+edge refuses, anywhere in a body (the record's data, nested lists and objects, the envelope):
+
+- U+0000 in a string or key (PostgreSQL's jsonb and text refuse it);
+- a lone surrogate (not Unicode; the JSON encoder refuses it);
+- NaN and ±Infinity (JSON has no such numbers: they would be stored as null);
+- integers outside signed 64 bits (no engine column holds them; the encoder refuses them), and
+  floats as large (an integer that a parser turned into a float on the way).
+
+The pydantic error names the field: its type is `unstorable` and its context carries the path
+below the model's location (`schemas.errors.details_from_validation_error` joins the two).
+"""
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic_core import PydanticCustomError
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+ERROR_TYPE = "unstorable"
+
+Path = tuple[str | int, ...]
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains U+0000 (a NUL character), which cannot be stored"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate (not valid Unicode text)"
+    return None
+
+
+def _number_problem(value: int | float) -> str | None:
+    if isinstance(value, int):
+        if INT64_MIN <= value <= INT64_MAX:
+            return None
+        return "integer out of range: beyond signed 64 bits"
+    if not math.isfinite(value):
+        return "not a finite number (NaN and Infinity are not JSON numbers)"
+    if abs(value) > INT64_MAX:
+        return "number out of range: beyond signed 64 bits"
+    return None
+
+
+def first_problem(value: Any, path: Path = ()) -> tuple[Path, str] | None:
+    """The first unstorable value inside `value` (depth first), with its path; else None."""
+    stack: list[tuple[Path, Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        problem: str | None = None
+        if isinstance(item, str):
+            problem = _string_problem(item)
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int | float):
+            problem = _number_problem(item)
+        elif isinstance(item, dict):
+            for key, inner in reversed(item.items()):
+                key_name = key if isinstance(key, str) else str(key)
+                key_problem = _string_problem(key_name)
+                if key_problem:
+                    return (*where, key_name[:32]), f"field name {key_problem}"
+                stack.append(((*where, key_name), inner))
+        elif isinstance(item, list | tuple):
+            stack.extend(((*where, i), inner) for i, inner in reversed(list(enumerate(item))))
+        if problem:
+            return where, problem
+    return None
+
+
+def refuse_unstorable(value: Any) -> Any:
+    """`value` unchanged, or a pydantic error naming the first unstorable value in it."""
+    found = first_problem(value)
+    if found is None:
+        return value
+    where, reason = found
+    raise PydanticCustomError(
+        ERROR_TYPE, "{reason}", {"reason": reason, "path": ".".join(str(p) for p in where)}
+    )
+
+
+class StorableInbound(BaseModel):
+    """Base of every inbound body: unknown fields refused, every value storable everywhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return refuse_unstorable(value)
