@@ -2,6 +2,7 @@
 table the gate enforces: a user's bearer token or the dashboard's session cookie (and which
 right), a child node's credential, or nothing."""
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 
 from node.access.gate import CSRF_HEADER, SESSION_COOKIE
 from node.access.rights import Access, rule_for
+from schemas.personal import PERSONAL, Rule
 
 USER = "userToken"
 SESSION = "dashboardSession"
@@ -34,10 +36,57 @@ SCHEMES: dict[str, dict[str, Any]] = {
 }
 
 
+def _shown(schema: dict[str, Any], rules: dict[str, Rule]) -> dict[str, Any]:
+    """A kind's payload schema as the API shows it: masked fields are any string, withheld
+    fields may be absent (schemas/personal.py)."""
+    shown = copy.deepcopy(schema)
+    properties = shown.get("properties", {})
+    for field, rule in rules.items():
+        if "[]" in field or field not in properties:
+            continue  # nested fields (members[].phone) are plain strings already
+        if rule == "withheld":
+            shown["required"] = [r for r in shown.get("required", []) if r != field]
+            properties[field]["description"] = (
+                properties[field].get("description", "") + " (left out unless revealed)"
+            ).strip()
+        else:
+            example = MASK_EXAMPLES[rule]
+            properties[field] = {
+                "anyOf": [{"type": "string"}, {"type": "null"}],
+                "description": f"{properties[field].get('description', '')}, masked "
+                f"({example}) unless revealed".lstrip(", "),
+            }
+    return shown
+
+
+MASK_EXAMPLES = {"id": "632322********0035", "phone": "138****0001"}
+
+
+def _reads_as_shown(schemas: dict[str, Any]) -> None:
+    """Records read back carry personal data masked: their `data` has schemas of its own."""
+    for name, variant in list(schemas.items()):
+        if not name.endswith("ReadRecord"):
+            continue
+        kind = variant.get("properties", {}).get("kind", {}).get("const")
+        data = variant.get("properties", {}).get("data", {})
+        ref = data.get("$ref", "")
+        rules = PERSONAL.get(str(kind))
+        if not rules or not ref:
+            continue
+        model = ref.rsplit("/", 1)[1]
+        schemas.setdefault(f"{model}Shown", _shown(schemas[model], rules))
+        data["$ref"] = f"#/components/schemas/{model}Shown"
+
+
 def declare(document: dict[str, Any]) -> dict[str, Any]:
     document.setdefault("components", {}).setdefault("securitySchemes", {}).update(SCHEMES)
+    _reads_as_shown(document["components"].setdefault("schemas", {}))
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
+            for status, answer in operation.get("responses", {}).items():
+                if status.isdigit() and int(status) >= 400 and not answer.get("content"):
+                    answer["content"] = ERROR
+                    answer.setdefault("description", "Error")
             rule = rule_for(method.upper(), path)
             if rule is None or rule is Access.open:
                 operation["security"] = []
