@@ -11,6 +11,8 @@ issue 14's per-tier projection reads the same table.
 
 from typing import Any, Literal
 
+from schemas.records import RecordRead
+
 Rule = Literal["id", "phone", "withheld"]
 
 PERSONAL: dict[str, dict[str, Rule]] = {
@@ -78,6 +80,25 @@ def masked(kind: str, data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for field, rule in rules.items():
         _apply(shown, field.split("."), rule, "", paths)
     return shown, paths
+
+
+def shown(record: RecordRead) -> RecordRead:
+    """A record as it leaves the node (API answers, exports, CLI listings): personal fields
+    masked and listed in `masked`. Revealing one in clear is an audited act of its own."""
+    data, paths = masked(record.kind, record.data)
+    return record.model_copy(update={"data": data, "masked": paths}) if paths else record
+
+
+def looks_masked(kind: Any, data: Any) -> bool:
+    """Whether a record as sent carries a masked value (one a client got back and returned)."""
+    rules = PERSONAL.get(kind) if isinstance(kind, str) else None
+    if not rules or not isinstance(data, dict):
+        return False
+    return any(
+        rule != "withheld" and MASK in str(data.get(field) or "")
+        for field, rule in rules.items()
+        if "[]" not in field
+    )
 
 
 def _restore(sent: Any, stored: Any, steps: list[str], rule: Rule) -> None:

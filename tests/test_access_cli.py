@@ -15,7 +15,9 @@ from node.cli.main import app
 from node.cli.options import NodeConfig
 from node.cli.serve import check_exposure
 from node.db import Database
+from node.records import repository
 from node.settings import Settings
+from tests.factories import person
 
 runner = CliRunner()
 VILLAGE = "632322101201"
@@ -111,3 +113,36 @@ def test_serve_refuses_plain_http_off_loopback(tmp_path: Path) -> None:
     assert check_exposure(with_tls, "192.0.2.10", insecure_http=False).tls_enabled
     refused = run("serve", "--code", VILLAGE, "--data-dir", tmp_path, "--host", "0.0.0.0")
     assert refused.exit_code == 2 and "refusing to serve plain HTTP" in refused.output
+
+
+def test_exports_are_masked_unless_revealed_with_a_reason(config: Path, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    body = person()
+    rows = tmp_path / "p.ndjson"
+    rows.write_bytes(orjson.dumps(body))
+    assert run("--config", config, "import", rows).exit_code == 0
+    clear = body["data"]["id_number"]
+    masked_out, clear_out = tmp_path / "masked.xlsx", tmp_path / "clear.xlsx"
+    assert run("--config", config, "export", "--kind", "person", "--out", masked_out).exit_code == 0
+    assert load_workbook(masked_out)["实有人口"]["C2"].value == clear[:6] + "*" * 8 + clear[-4:]
+    short = run("--config", config, "export", "--out", clear_out, "--reveal", "why")
+    assert short.exit_code == 2 and not clear_out.exists()
+    why = "handover to the county civil affairs bureau"
+    revealed = run("--config", config, "export", "--kind", "person", "--out", clear_out,
+                   "--reveal", why)  # fmt: skip
+    assert revealed.exit_code == 0, revealed.output
+    assert load_workbook(clear_out)["实有人口"]["C2"].value == clear
+    # The masked file edited and imported again keeps the stored ID number.
+    assert run("--config", config, "import", masked_out).exit_code == 0
+    settings = NodeConfig(config_file=config).settings()
+    db = Database(settings.resolved_database_url)
+    try:
+        [entry] = audit.entries(db, action="personal.reveal")
+        with db.read() as conn:
+            [row] = [r for r in repository.list_page(conn, kind="person", unit=VILLAGE,
+                                                     after=None, limit=5)]  # fmt: skip
+    finally:
+        db.dispose()
+    assert entry.actor.startswith("os:") and why in entry.detail
+    assert row.data["id_number"] == clear

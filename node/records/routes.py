@@ -12,20 +12,13 @@ from node.records.bulk_body import parse_bulk_body
 from schemas.codes import UnitCode
 from schemas.errors import ErrorBody
 from schemas.kinds import Kind
-from schemas.personal import masked
+from schemas.personal import shown  # the reveal is node/access/routes.py
 from schemas.records import BulkResult, RecordCreate, RecordIn, RecordPage, RecordRead
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (403, 404, 409, 422)
 }
 router = APIRouter(prefix="/api/v1/records", tags=["records"], responses=ERRORS)
-
-
-def shown(record: RecordRead) -> RecordRead:
-    """A record as it leaves the API: personal fields masked (schemas/personal.py). Revealing
-    one in clear is its own audited request (node/access/routes.py)."""
-    data, paths = masked(record.kind, record.data)
-    return record.model_copy(update={"data": data, "masked": paths}) if paths else record
 
 
 @router.post("", status_code=201, summary="Create a record")

@@ -21,7 +21,7 @@ from node.records.store import Version, store_versions
 from schemas.codes import is_within
 from schemas.errors import details_from_validation_error, summarize
 from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, validate_data
-from schemas.personal import PERSONAL, restored
+from schemas.personal import PERSONAL, looks_masked, restored
 from schemas.records import (
     BulkRejection,
     BulkResult,
@@ -232,6 +232,7 @@ def bulk_write(
 
     One audit entry for the whole import, with its counts, in the import's transaction."""
     by = by or local()
+    items = _unmasked(db, items)
     rejected: list[BulkRejection] = []
     accepted: dict[uuid.UUID, tuple[int, RecordCreate, dict[str, Any]]] = {}
     for index, raw in enumerate(items):
@@ -272,6 +273,32 @@ def bulk_write(
         audit.in_txn(txn, actor=by.actor, action="records.import", detail=detail)
     rejected.sort(key=lambda r: r.index)
     return result
+
+
+def _unmasked(db: Database, items: list[Any]) -> list[Any]:
+    """Rows sent back as they were shown (a masked export edited and imported again) get the
+    stored personal data the masking hid, as a PUT does; other rows are left as they are."""
+    wanted: dict[int, uuid.UUID] = {}
+    for index, raw in enumerate(items):
+        if (
+            isinstance(raw, dict)
+            and raw.get("id")
+            and looks_masked(raw.get("kind"), raw.get("data"))
+        ):
+            try:
+                wanted[index] = uuid.UUID(str(raw["id"]))
+            except ValueError:
+                continue  # rejected with its reason below
+    if not wanted:
+        return items
+    with db.read() as conn:
+        stored = repository.rows_by_ids(conn, list(set(wanted.values())))
+    out = list(items)
+    for index, rid in wanted.items():
+        row, raw = stored.get(rid), items[index]
+        if row is not None and not row.deleted and row.kind == raw["kind"]:
+            out[index] = {**raw, "data": restored(row.kind, raw["data"], row.data)}
+    return out
 
 
 def _rejection(index: int, raw: Any, error: str) -> BulkRejection:
