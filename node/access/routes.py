@@ -122,8 +122,8 @@ def audit_log(
 )
 def reveal(record_id: uuid.UUID, body: RevealIn, ctx: ContextDep, by: PrincipalDep) -> RecordRead:
     record = records.get_record(ctx.db, record_id=record_id, by=by)
-    detail = f"{record_id} ({record.kind} at {record.unit}): {body.reason}"
-    audit.record(ctx.db, actor=by.actor, action="personal.reveal", outcome="ok", detail=detail)
+    what = f"{record_id} ({record.kind} at {record.unit})"
+    audit.reveal(ctx.db, actor=by.actor, what=what, reason=body.reason)
     return record
 
 

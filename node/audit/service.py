@@ -35,6 +35,15 @@ def record(db: Database, *, actor: str, action: str, outcome: str, detail: str) 
         in_txn(txn, actor=actor, action=action, outcome=outcome, detail=detail)
 
 
+REASON_MIN = 5  # characters: a reveal says why
+
+
+def reveal(db: Database, *, actor: str, what: str, reason: str) -> None:
+    """Personal data shown in clear: who (actor), which (what), why. Written before it is."""
+    detail = f"{what}: {reason.strip()}"
+    record(db, actor=actor, action="personal.reveal", outcome="ok", detail=detail)
+
+
 def entries(db: Database, *, limit: int = 100, action: str | None = None) -> list[AuditRead]:
     with db.read() as conn:
         rows = repository.list_audit(conn, limit, action)

@@ -6,7 +6,15 @@ from typing import Annotated
 import typer
 
 from node.audit import service as audit
-from node.cli.common import CliError, JsonOption, UsageError, node_context, print_json, say
+from node.cli.common import (
+    CliError,
+    JsonOption,
+    UsageError,
+    check_reason,
+    node_context,
+    print_json,
+    say,
+)
 from node.cli.options import NodeConfig, node_command
 from node.cli.progress import progress_bar
 from node.principal import os_actor
@@ -43,8 +51,7 @@ def export(
     """Write the live records of a subtree to an XLSX workbook (one sheet per kind) or a CSV
     file (one kind), with Chinese or English headers; `tiersync import` reads both back.
     ID and phone numbers are masked and key-group details left out unless --reveal says why."""
-    if reveal is not None and len(reveal.strip()) < 5:
-        raise UsageError("--reveal needs a reason of at least 5 characters")
+    check_reason(reveal)
     if lang not in LANGS:
         raise UsageError(f"--lang must be one of {', '.join(LANGS)}")
     if encoding.lower() not in ENCODINGS:
@@ -62,11 +69,8 @@ def export(
     clear = reveal is not None
     with node_context(settings, writable=clear) as ctx, progress_bar() as progress:
         if reveal is not None:  # audited before a clear byte is written
-            what = ", ".join(k.value for k in chosen)
-            detail = f"export to {out.name} of {root} ({what}): {reveal.strip()}"
-            audit.record(
-                ctx.db, actor=os_actor(), action="personal.reveal", outcome="ok", detail=detail
-            )
+            what = f"export to {out.name} of {root} ({', '.join(k.value for k in chosen)})"
+            audit.reveal(ctx.db, actor=os_actor(), what=what, reason=reveal)
         task = progress.add_task(f"exporting {out.name}", total=None)
 
         def tick(n: int) -> None:
