@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from federation.replicator import Replicator
@@ -16,6 +15,7 @@ from node.app import create_app
 from node.context import NodeContext
 from node.settings import Settings
 from node.units.service import enrol_child
+from tests.lifespan import running
 
 
 class LinkDown(httpx.ConnectError):
@@ -104,7 +104,7 @@ class Cluster:
         own = AsyncExitStack()  # this node's lifespan and client, so it can stop alone
         self.stack.push_async_callback(own.aclose)
         app = create_app(config, transport=self.router, run_replicator=self.live)
-        manager = await own.enter_async_context(LifespanManager(app))
+        manager = await own.enter_async_context(running(app))
         transport = httpx.ASGITransport(app=manager.app)
         self.router.apps[config.code] = transport
         client = await own.enter_async_context(

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from sqlalchemy import create_engine, text
 
 from node.app import create_app
 from node.settings import Settings
+from tests.lifespan import running
 
 if TYPE_CHECKING:
     from tests.cluster import Cluster
@@ -108,7 +108,7 @@ async def node_client(
         "632322101201", tmp_path, database_url_factory("632322101201"), name="Dongmen Village"
     )
     app = create_app(settings)
-    async with LifespanManager(app) as manager:
+    async with running(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://village") as client:
             yield client
