@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from federation.replicator import Replicator
@@ -18,6 +17,7 @@ from node.context import NodeContext
 from node.settings import Settings
 from node.units.service import enrol_child
 from tests.access_support import bearer, grant, holds
+from tests.lifespan import running
 
 
 class LinkDown(httpx.ConnectError):
@@ -108,7 +108,7 @@ class Cluster:
         own = AsyncExitStack()  # this node's lifespan and client, so it can stop alone
         self.stack.push_async_callback(own.aclose)
         app = create_app(config, transport=self.router, run_replicator=self.live)
-        manager = await own.enter_async_context(LifespanManager(app))
+        manager = await own.enter_async_context(running(app))
         transport = httpx.ASGITransport(app=manager.app)
         self.router.apps[config.code] = transport
         client = await own.enter_async_context(

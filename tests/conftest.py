@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
 from node.app import create_app
 from node.settings import Settings
 from tests.access_support import sign_in
+from tests.lifespan import running
 
 if TYPE_CHECKING:
     from tests.cluster import Cluster
@@ -114,7 +114,7 @@ async def node_app(
         allowed_hosts=["village"],
     )
     app = create_app(settings)
-    async with LifespanManager(app):
+    async with running(app):
         yield app
 
 

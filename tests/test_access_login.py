@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from node.access import users
@@ -18,6 +17,7 @@ from node.audit import service as audit
 from node.settings import Settings
 from tests.access_support import PASSWORD, bearer, grant
 from tests.factories import person
+from tests.lifespan import running
 
 VILLAGE = "632322101201"
 
@@ -31,7 +31,7 @@ async def node(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient
         allowed_hosts=["dongmen.example"],
     )
     app = create_app(settings, run_replicator=False)
-    async with LifespanManager(app) as manager:
+    async with running(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             grant(app.state.ctx.db, VILLAGE, "operator", name="zhuoma", password=PASSWORD)

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -20,6 +19,7 @@ from node.settings import Settings
 from schemas.records import RecordCreate
 from tests.access_support import bearer, grant
 from tests.factories import person
+from tests.lifespan import running
 
 VILLAGE, GRID = "632322101201", "632322101201003"
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -57,7 +57,7 @@ async def village(
         code=VILLAGE, data_dir=tmp_path / VILLAGE, database_url=database_url_factory(VILLAGE)
     )
     app = create_app(settings, run_replicator=False)
-    async with LifespanManager(app) as manager:
+    async with running(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             ctx = app.state.ctx

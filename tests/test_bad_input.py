@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from asgi_lifespan import LifespanManager
 
 from node.app import create_app
 from node.settings import Settings
 from tests.factories import household, person
+from tests.lifespan import running
 
 VILLAGE = "632322101201"
 MEGABYTE_CODE = "6" * 1_000_000
@@ -111,7 +111,7 @@ async def test_a_body_over_the_limit_is_413_declared_or_chunked(tmp_path: Path) 
         for start in range(0, len(big), 4096):
             yield big[start : start + 4096]
 
-    async with LifespanManager(app) as manager:
+    async with running(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://v") as client:
             for content in (big, chunks()):

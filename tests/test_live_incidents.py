@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from node.app import create_app
 from node.live import broadcaster as live_module
@@ -19,6 +18,7 @@ from node.settings import Settings
 from tests.access_support import operator_client
 from tests.cluster import Cluster
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
+from tests.lifespan import running
 from tests.serving import read_events, served
 
 GRID = VILLAGE + "003"
@@ -112,7 +112,7 @@ async def test_a_client_that_falls_behind_is_cut_off_not_buffered(
 ) -> None:
     monkeypatch.setattr(live_module, "QUEUE_MAX", 2)
     app = await _node(tmp_path)
-    async with LifespanManager(app):
+    async with running(app):
         live = feed(app.state)
         slow, quick = live.subscribe(VILLAGE), live.subscribe(VILLAGE)
         async with operator_client(app) as client:
@@ -129,7 +129,7 @@ async def test_the_feed_survives_a_failed_read(
 ) -> None:
     monkeypatch.setattr(live_module, "RETRY_S", 0.01)
     app = await _node(tmp_path)
-    async with LifespanManager(app):
+    async with running(app):
         live = feed(app.state)
         real, failures = live._read_after, [RuntimeError("database is locked")]
 
@@ -148,7 +148,7 @@ async def test_the_feed_survives_a_failed_read(
 
 async def test_stopping_the_node_ends_every_stream(tmp_path: Path) -> None:
     app = await _node(tmp_path)
-    async with LifespanManager(app):
+    async with running(app):
         live = feed(app.state)
         subs = [live.subscribe(VILLAGE), live.subscribe(GRID)]
     assert [s.queue.get_nowait() for s in subs] == [None, None]
@@ -163,7 +163,7 @@ async def test_the_feed_reads_the_log_on_both_engines(
         code=VILLAGE, data_dir=tmp_path / "v", database_url=database_url_factory("v")
     )
     app = create_app(settings, run_replicator=False)
-    async with LifespanManager(app):
+    async with running(app):
         live = feed(app.state)
         sub = live.subscribe(VILLAGE)
         async with operator_client(app) as client:

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from node.app import create_app
 from node.seed import build_topology, records_for, subtree_records
@@ -19,6 +18,7 @@ from schemas.codes import parent_of
 from schemas.kinds import validate_data
 from tests.access_support import sign_in
 from tests.cluster import Cluster
+from tests.lifespan import running
 
 AS_OF = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
 JIANZHA, KANGYANG = "632322", "632322101"
@@ -98,7 +98,7 @@ async def test_every_article_figure_through_the_prefectures_api(tmp_path: Path) 
     app = create_app(
         Settings(code="6323", name="Huangnan", data_dir=tmp_path), run_replicator=False
     )
-    async with LifespanManager(app) as manager:
+    async with running(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             sign_in(client, app)

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from node.settings import Settings
 from tests.access_support import sign_in
 from tests.cluster import Cluster
 from tests.factories import person_data
+from tests.lifespan import running
 
 TOWNSHIPS = ["632322101", "632322102", "632323101"]
 VILLAGES = ["632322101201", "632322101202", "632322102201", "632323101201"]
@@ -163,7 +163,7 @@ async def check_every_unit(client: httpx.AsyncClient, units: list[str]) -> None:
 @pytest.fixture
 async def prefecture(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(Settings(code="6323", data_dir=tmp_path / "p"), run_replicator=False)
-    async with LifespanManager(app) as manager:
+    async with running(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             sign_in(client, app)
