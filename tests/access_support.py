@@ -85,8 +85,13 @@ def browser_sign_in(
     if totp:
         driver.find_element(By.ID, "totp").send_keys(totp)
     driver.find_element(By.ID, "submit").click()
+    from selenium.common.exceptions import WebDriverException
+
     deadline = time.monotonic() + 15
     while "/login" in driver.current_url:
-        error = driver.find_element(By.ID, "error").text
+        try:
+            error = driver.find_element(By.ID, "error").text
+        except WebDriverException:  # the page is being left: the next loop will tell
+            error = ""
         assert not error and time.monotonic() < deadline, f"sign-in failed: {error!r}"
         time.sleep(0.05)

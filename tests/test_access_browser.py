@@ -2,19 +2,18 @@
 click away), a wrong password is refused in words, the dashboard sends an unsigned browser to
 /login and back, and `next` cannot send it to another site."""
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from node.app import create_app, open_node
 from node.settings import Settings
 from tests.access_support import PASSWORD, browser_sign_in, grant
 from tests.browser import browser
+from tests.serving import Served
 
 __all__ = ["browser"]  # the fixture: one Chromium for the module, unsigned at first
 
@@ -26,18 +25,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ctx = open_node(settings)
     grant(ctx.db, "632322", "viewer", name="screen", password=PASSWORD)
     ctx.db.dispose()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    thread.join(10)
+    served = Served(create_app(settings)).start()
+    yield served.url
+    served.stop()
 
 
 def wait_text(driver: Any, element_id: str, timeout: float = 15) -> str:

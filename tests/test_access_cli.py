@@ -1,38 +1,25 @@
 """`tiersync user …`, `init --admin` and `serve`'s safe defaults, run as an operator would."""
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
-from typer.testing import CliRunner, Result
 
 from node.access import login
 from node.audit import service as audit
 from node.cli.common import UsageError
-from node.cli.main import app
 from node.cli.options import NodeConfig
 from node.cli.serve import check_exposure
 from node.db import Database
 from node.records import repository
 from node.settings import Settings
+from tests.cli_support import isolated, run
 from tests.factories import person
 
-runner = CliRunner()
+__all__ = ["isolated"]  # the fixture: nothing of the developer's leaks in
+
 VILLAGE = "632322101201"
-
-
-def run(*args: str | Path, stdin: str | None = None) -> Result:
-    return runner.invoke(app, [str(a) for a in args], input=stdin)
-
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("TIERSYNC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

@@ -63,10 +63,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
         "TIERSYNC_NAME": "Dongmen Village",
         "TIERSYNC_DATA_DIR": str(tmp_path / "node"),
     }
-    added = subprocess.run(
-        [str(TIERSYNC), "user", "add", "clerk", "--role", "operator"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    # Installed as an operator would: the node created, then its first user.
+    config = str(tmp_path / "node.toml")  # not ./tiersync.toml: serve reads the environment
+    for command in (["init", "--config", config], ["user", "add", "clerk", "--role", "operator"]):
+        added = subprocess.run(
+            [str(TIERSYNC), *command], env=env, cwd=tmp_path, capture_output=True, text=True,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
     token = added.stdout.strip().splitlines()[-1]  # the API token is the last line
     port = free_port()
     log = tmp_path / "serve.log"
