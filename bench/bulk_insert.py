@@ -42,7 +42,12 @@ def run_one(records: list[dict], batch: int, *, request_timeout_s: float) -> dic
         node = NodeProcess(VILLAGE, tmp / "node", {"name": "Dongmen Village"})
         raw = RawSqlite(tmp / "raw.sqlite")
         try:
-            with running(node), httpx.Client(base_url=node.url, timeout=request_timeout_s) as http:
+            with (
+                running(node),
+                httpx.Client(
+                    base_url=node.url, headers=node.auth, timeout=request_timeout_s
+                ) as http,
+            ):
                 http.get("/api/v1/views/summary").raise_for_status()  # warm the app once
                 time.sleep(0.5)
                 idle_rss, _ = node.rss_mb()

@@ -64,10 +64,40 @@ class NodeProcess:
     settings: dict[str, Any] = field(default_factory=dict)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    token: str | None = None  # an operator's API token at this node (issue 12)
 
     @property
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The Authorization header every API call of the benchmarks carries."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def grant(self) -> None:
+        """An operator user at this node (its database, before it runs): `self.token`."""
+        from datetime import timedelta as days
+
+        from node.access import users
+        from node.app import open_node
+        from node.errors import Conflict
+        from node.settings import Settings
+
+        given = {k: v for k, v in self.settings.items() if not k.startswith("_")}
+        ctx = open_node(Settings(code=self.code, data_dir=self.data_dir, **given))
+        try:
+            try:
+                self.token = users.add_user(
+                    ctx.db, node=self.code, name="bench", role="operator", units=[],
+                    actor="os:bench", token_ttl=days(days=1),
+                ).token  # fmt: skip
+            except Conflict:  # started again on the same data
+                self.token, _ = users.rotate_token(
+                    ctx.db, node=self.code, name="bench", actor="os:bench", token_ttl=days(days=1)
+                )
+        finally:
+            ctx.db.dispose()
 
     @property
     def pid(self) -> int:
@@ -80,6 +110,8 @@ class NodeProcess:
 
     def start(self, *, timeout_s: float = 60.0) -> "NodeProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.token is None:
+            self.grant()
         self.port = self.port or free_port()
         config = {"code": self.code, "data_dir": str(self.data_dir), **self.settings}
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIERSYNC_")} | {

@@ -170,7 +170,10 @@ def one_hop(
         out["raw_before"], out["raw_catchup_s"] = raw_run(records, extra, tmp / "raw1.sqlite")
         with running(township):
             village.settings["parent_url"] = township.url
-            with running(village), httpx.Client(timeout=PUSH_TIMEOUT_S) as http:
+            with (
+                running(village),
+                httpx.Client(headers=village.auth, timeout=PUSH_TIMEOUT_S) as http,
+            ):
                 time.sleep(0.5)
                 out["rss_idle"] = (township.rss_mb()[0], village.rss_mb()[0])
                 with RssSampler(township.pid) as t_rss, RssSampler(village.pid) as v_rss:
@@ -283,11 +286,11 @@ def latency(samples: int, push_delay_ms: int) -> list[float]:
                 started.append(node.start())
             top, bottom = nodes[0], nodes[-1]
             with httpx.Client(timeout=10) as http:
-                _one_trip(http, bottom.url, top.url, timeout_s=30)  # registry, warm-up
+                _one_trip(http, bottom, top, timeout_s=30)  # registry, warm-up
                 time.sleep(0.5)
                 results = []
                 for _ in range(samples):
-                    results.append(_one_trip(http, bottom.url, top.url, timeout_s=10))
+                    results.append(_one_trip(http, bottom, top, timeout_s=10))
                     time.sleep(random.uniform(0.1, 0.2))
         finally:
             for node in reversed(started):
@@ -298,13 +301,17 @@ def latency(samples: int, push_delay_ms: int) -> list[float]:
 _trip_records = iter(person_records(2000, seed=7))
 
 
-def _one_trip(http: httpx.Client, village_url: str, top_url: str, *, timeout_s: float) -> float:
+def _one_trip(
+    http: httpx.Client, village: NodeProcess, top: NodeProcess, *, timeout_s: float
+) -> float:
     record = next(_trip_records)
     t0 = time.perf_counter()
-    http.post(f"{village_url}/api/v1/records", json=record).raise_for_status()
+    written = http.post(f"{village.url}/api/v1/records", json=record, headers=village.auth)
+    written.raise_for_status()
     deadline = t0 + timeout_s
+    url = f"{top.url}/api/v1/records/{record['id']}"
     while time.perf_counter() < deadline:
-        if http.get(f"{top_url}/api/v1/records/{record['id']}").status_code == 200:
+        if http.get(url, headers=top.auth).status_code == 200:
             return time.perf_counter() - t0
         time.sleep(0.005)
     raise RuntimeError(f"record did not reach the prefecture in {timeout_s}s")

@@ -62,7 +62,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 def time_views(node: NodeProcess, requests: int, expected: int) -> dict[tuple[str, str], dict]:
     out = {}
-    with httpx.Client(base_url=node.url, timeout=30) as http:
+    with httpx.Client(base_url=node.url, headers=node.auth, timeout=30) as http:
         held = sum(http.get("/api/v1/views/summary").json()["counts"].values())
         if held != expected:
             raise RuntimeError(f"node holds {held} records, expected {expected}")

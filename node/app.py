@@ -57,6 +57,5 @@ def create_app(
     error_handlers.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    for router in wiring.ROUTERS:
-        app.include_router(router)
+    wiring.include_routes(app, settings)  # behind the gate; the host check outermost
     return app

@@ -25,11 +25,10 @@ def render(settings: Settings) -> str:
             lines.append(f"{name} = {toml_value(value)}")
     lines += ["", "# Tuning (defaults shown):"]
     for name, field in Settings.model_fields.items():
-        if name in WRITTEN or field.default is None:
+        default = field.get_default(call_default_factory=True)  # a list's factory too
+        if name in WRITTEN or default is None:
             continue
-        lines.append(
-            f"# {name} = {toml_value(field.default)}  # {field.description or ''}".rstrip()
-        )
+        lines.append(f"# {name} = {toml_value(default)}  # {field.description or ''}".rstrip())
     return "\n".join(lines) + "\n"
 
 

@@ -35,6 +35,11 @@ AUTOCHECKPOINT_PAGES = 20_000  # 80 MB of log with 4 KiB pages
 PAGE_CACHE_KIB = 65_536
 
 
+def as_utc(at: datetime | None) -> datetime | None:
+    """A timestamp read back from the database, aware: SQLite returns them naive (in UTC)."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
 def upsert_insert(conn: Connection, table: Table) -> Any:
     """An INSERT of the connection's dialect, the one that has `on_conflict_do_update` on both
     engines (SQLite and PostgreSQL spell it alike)."""

@@ -5,24 +5,32 @@ their parents, the article's figures are written at the nodes that own them, and
 carries them up to the prefecture.
 """
 
+import os
+import secrets
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from node.access import users
 from node.app import open_node
 from node.config_file import write_config
+from node.errors import Conflict
 from node.launcher import NodeProcess, NodeSpec, stop_all
+from node.principal import os_actor
 from node.seed import UnitSpec, owner_node, records_for
 from node.settings import Settings
 from node.units.service import enrol_child, register_unit
 from schemas.codes import Level
 
 BULK_CHUNK = 2000
+DEMO_USERS = (("operator", "operator"), ("viewer", "viewer"))
+TOKEN_TTL = timedelta(days=30)
 
 
 def node_specs(units: list[UnitSpec], *, data_dir: Path, base_port: int) -> list[NodeSpec]:
@@ -36,12 +44,47 @@ def node_specs(units: list[UnitSpec], *, data_dir: Path, base_port: int) -> list
     return list(specs.values())
 
 
-def prepare(specs: list[NodeSpec], units: list[UnitSpec]) -> None:
-    """Before any process starts: enrol each child at its parent (keeping its credential) and
-    register, at the node that owns them, the units that run no node (grids, small villages).
+def demo_password() -> str:
+    """A fresh password for the demo's users (upper, lower, digits, a symbol)."""
+    return f"Demo-{secrets.token_hex(3)}-{secrets.randbelow(90) + 10}"
+
+
+def ensure_user(ctx: Any, spec: NodeSpec, name: str, role: str, password: str) -> str:
+    """The demo user `name` at this node, with `password` and a fresh API token (returned)."""
+    actor = os_actor()
+    try:
+        users.add_user(
+            ctx.db, node=spec.code, name=name, role=role, units=[], actor=actor,
+            token_ttl=TOKEN_TTL, password=password,
+        )  # fmt: skip
+    except Conflict:  # the demo runs again on the same directory
+        users.set_password(ctx.db, name=name, password=password, actor=actor)
+    token, _ = users.rotate_token(
+        ctx.db, node=spec.code, name=name, actor=actor, token_ttl=TOKEN_TTL
+    )
+    return token
+
+
+def write_users(path: Path, specs: list[NodeSpec], password: str, viewers: dict[str, str]) -> None:
+    """Every node's demo users, readable by the owner only."""
+    lines = [f"# tiersync demo users; password of every operator and viewer: {password}"]
+    for spec in specs:
+        lines.append(f"{spec.code}  {spec.url}  operator token {spec.operator_token}")
+        lines.append(f"{spec.code}  {spec.url}  viewer token   {viewers[spec.code]}")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+        stream.write("\n".join(lines) + "\n")
+
+
+def prepare(specs: list[NodeSpec], units: list[UnitSpec], password: str) -> dict[str, str]:
+    """Before any process starts: enrol each child at its parent (keeping its credential),
+    register, at the node that owns them, the units that run no node (grids, small villages),
+    and give every node an `operator` and a `viewer` (with `password`). Returns the viewers'
+    tokens by node; the operators' are kept on the specs.
 
     Re-running the demo on the same data directory issues fresh credentials.
     """
+    viewers: dict[str, str] = {}
     by_code = {spec.code: spec for spec in specs}
     for spec in specs:
         ctx = open_node(_settings_of(spec))
@@ -56,10 +99,13 @@ def prepare(specs: list[NodeSpec], units: list[UnitSpec]) -> None:
             with ctx.db.write() as txn:
                 for unit in owned:
                     register_unit(txn, code=unit.code, name=unit.name)
+            spec.operator_token = ensure_user(ctx, spec, "operator", "operator", password)
+            viewers[spec.code] = ensure_user(ctx, spec, "viewer", "viewer", password)
         finally:
             ctx.db.dispose()
     for spec in specs:
         write_config(config_path(spec), _settings_of(spec))
+    return viewers
 
 
 CONFIG_FILE = "tiersync.toml"
@@ -109,7 +155,7 @@ def load_records(spec: NodeSpec, records: Iterator[dict[str, Any]]) -> int:
         request = urllib.request.Request(
             spec.url + "/api/v1/records/bulk",
             data=orjson.dumps(chunk),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", **spec.auth},
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=120) as response:
@@ -145,6 +191,7 @@ def load_all(
 
 
 def summary_counts(spec: NodeSpec) -> dict[str, int]:
-    with urllib.request.urlopen(spec.url + "/api/v1/views/summary", timeout=10) as response:
+    request = urllib.request.Request(spec.url + "/api/v1/views/summary", headers=spec.auth)
+    with urllib.request.urlopen(request, timeout=10) as response:
         counts: dict[str, int] = orjson.loads(response.read())["counts"]
     return counts

@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from node.context import NodeContext
+from node.errors import Unauthorized
+from node.principal import Principal
 
 
 def get_context(request: Request) -> NodeContext:
@@ -12,4 +14,14 @@ def get_context(request: Request) -> NodeContext:
     return ctx
 
 
+def get_principal(request: Request) -> Principal:
+    """Who makes this request, as the operator-access gate found (node/access/gate.py). A
+    route reached without the gate has none: refused, never assumed."""
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
+        raise Unauthorized("missing, malformed, unknown, expired or revoked token")
+    return principal
+
+
 ContextDep = Annotated[NodeContext, Depends(get_context)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

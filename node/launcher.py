@@ -38,13 +38,19 @@ class NodeSpec:
     port: int
     host: str = "127.0.0.1"
     parent: "NodeSpec | None" = None
-    token: str | None = None
+    token: str | None = None  # its credential at its parent
     database_url: str | None = None
+    operator_token: str | None = None  # an operator's API token at this node (demo, tests)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """The operator's Authorization header (none before a user is added)."""
+        return {"Authorization": f"Bearer {self.operator_token}"} if self.operator_token else {}
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIERSYNC_")}
@@ -83,6 +89,15 @@ def create(spec: NodeSpec) -> None:
     """`tiersync init`: create the node (its database), as an operator installing it would;
     every other command refuses a data directory that holds no node."""
     run_cli(spec, "init", "--config", str(spec.data_dir / "tiersync.toml"), "--force")
+
+
+def add_operator(spec: NodeSpec, name: str = "operator", role: str = "operator") -> str:
+    """`tiersync user add` at the node; keeps the token (the output's last line) on the spec."""
+    output = run_cli(spec, "user", "add", name, "--role", role)
+    token = output.strip().splitlines()[-1]
+    if role == "operator":
+        spec.operator_token = token
+    return token
 
 
 def enrol(parent: NodeSpec, child: NodeSpec) -> None:

@@ -1,11 +1,12 @@
 """Node configuration: options > TIERSYNC_* environment variables > TOML file > defaults."""
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -14,6 +15,9 @@ from pydantic_settings import (
 from schemas.codes import NODE_LEVELS, Level, UnitCode, level_of
 
 DEFAULT_CONFIG_FILE = "tiersync.toml"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+# A list from the environment may be comma-separated (TIERSYNC_ALLOWED_HOSTS=a.gov.cn,b.gov.cn).
+Names = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -53,6 +57,33 @@ class Settings(BaseSettings):
         600.0, ge=0, description="idle this long, push an empty batch to the parent; 0: never"
     )
 
+    # Operator access (node/access, README "Operator access").
+    allowed_hosts: Names = Field(
+        default_factory=list,
+        description="host names this node answers to (besides localhost, 127.0.0.1, ::1 and "
+        "the address serve binds); any other Host header is refused (DNS rebinding)",
+    )
+    cors_origins: Names = Field(
+        default_factory=list, description="origins allowed cross-origin requests; none: no CORS"
+    )
+    token_ttl_days: float = Field(90.0, gt=0, description="lifetime of a user's API token")
+    session_ttl_h: float = Field(12.0, gt=0, description="lifetime of a dashboard session")
+    login_max_failures: int = Field(5, ge=1, description="failed logins before a lockout")
+    lockout_minutes: float = Field(15.0, gt=0, description="how long a lockout lasts")
+    auth_cache_s: float = Field(
+        5.0, ge=0, le=300, description="how long a checked token is trusted without a lookup"
+    )
+    # TLS (issue 13 serves it; here the settings exist so the safe defaults can check them).
+    tls_cert: Path | None = Field(None, description="certificate (PEM) to serve HTTPS with")
+    tls_key: Path | None = Field(None, description="its private key (PEM)")
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _level_matches_code(self) -> "Settings":
         derived = level_of(self.code)
@@ -69,6 +100,15 @@ class Settings(BaseSettings):
     @property
     def node_level(self) -> Level:
         return self.level or level_of(self.code)
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """Every Host this node answers to."""
+        return frozenset(n.lower() for n in (*LOOPBACK_NAMES, *self.allowed_hosts))
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,10 +1,18 @@
 """Every ORM table of the node, for Alembic: each domain keeps its tables in its own module."""
 
 from node import models
+from node.access import models as access_models
 from node.bundles import models as bundle_models
 from node.digests import models as digest_models
 from node.directives import models as directive_models
 from node.views import models as view_models
 
 metadata = models.Base.metadata
-__all__ = ["bundle_models", "digest_models", "directive_models", "metadata", "view_models"]
+__all__ = [
+    "access_models",
+    "bundle_models",
+    "digest_models",
+    "directive_models",
+    "metadata",
+    "view_models",
+]

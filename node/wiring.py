@@ -3,18 +3,24 @@ its background tasks (docs/architecture.md). The core (records, sync) names no f
 module is where they meet, like Starlette's middleware list.
 
 To add a feature: a write hook (node.seams.WriteHook) to `write_hooks`, a push section
-(node.seams.PushSection) to `push_sections`, a router to `ROUTERS`, a background task to
-`startup_hooks`. Each is one line here.
+(node.seams.PushSection) to `push_sections`, a router to `ROUTERS` (and what its endpoints
+need to node/access/rights.py), a background task to `startup_hooks`. Each is one line here.
+
+Every router is included behind the operator-access gate (`include_routes`): an endpoint that
+node/access/rights.py does not list is refused to everyone.
 """
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
 from node import locate, migrate
+from node.access import hosts, openapi
+from node.access import routes as access_routes
+from node.access.gate import Gate
 from node.api import docs, health
 from node.checkpointer import WalCheckpointer
 from node.context import NodeContext, NodeIdentity
@@ -55,7 +61,17 @@ ROUTERS: tuple[APIRouter, ...] = (
     directive_routes.router,
     digest_routes.router,
     ops_routes.router,
+    access_routes.router,  # access: sign-in, users, audit, reveal, the login page
 )
+
+
+def include_routes(app: FastAPI, settings: Settings) -> None:
+    """Every router behind the gate; the host check (and CORS, if configured) around all."""
+    gate = app.state.gate = Gate(settings)
+    for router in ROUTERS:
+        app.include_router(router, dependencies=[Depends(gate)])
+    hosts.install(app, settings)
+    openapi.install(app)
 
 
 def write_hooks(code: str) -> list[WriteHook]:

@@ -86,6 +86,12 @@ class RecordRead(BaseModel):
     schema_version: int = Field(description="Data schema version the payload was written with")
     seq: int = Field(description="Position of this version in this node's change log")
     updated_at: Timestamp = Field(description="When this version was made (with its offset)")
+    masked: list[str] = Field(
+        default_factory=list,
+        description="Personal fields shown masked or left out (schemas/personal.py); "
+        "`POST /api/v1/records/{id}/reveal` returns them in clear. A record written back as "
+        "shown (masked values unchanged, withheld fields left out) keeps them",
+    )
 
 
 class RecordPage(BaseModel):

@@ -11,8 +11,8 @@ from node.cli.main import app
 runner = CliRunner()
 
 
-def run(*args: str | Path) -> Result:
-    return runner.invoke(app, [str(a) for a in args])
+def run(*args: str | Path, stdin: str | None = None) -> Result:
+    return runner.invoke(app, [str(a) for a in args], input=stdin)
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """Many nodes in one process: each a create_app() with its own database, all reached through
 one httpx transport that routes by host name ("http://<code>") and can cut links or lose acks."""
 
+import uuid
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from node.app import create_app
 from node.context import NodeContext
 from node.settings import Settings
 from node.units.service import enrol_child
+from tests.access_support import bearer, grant, holds
 from tests.lifespan import running
 
 
@@ -80,6 +82,7 @@ class Cluster:
     nodes: dict[str, Node] = field(default_factory=dict)
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     live: bool = False  # run each node's replicator loop instead of driving run_once()
+    tokens: dict[str, str] = field(default_factory=dict)  # each node's operator token
 
     async def add(
         self, code: str, name: str = "", parent: str | None = None, **settings: Any
@@ -95,6 +98,7 @@ class Cluster:
             name=name or code,
             data_dir=self.tmp_path / code,
             database_url=self.database_url(code),
+            allowed_hosts=[code],  # the router reaches each node by its code
             **extra,
             **settings,
         )
@@ -110,9 +114,19 @@ class Cluster:
         client = await own.enter_async_context(
             httpx.AsyncClient(transport=transport, base_url=f"http://{config.code}")
         )
+        self._sign_in(client, app)
         node = Node(config.code, app, client, config, own)
         self.nodes[config.code] = node
         return node
+
+    def _sign_in(self, client: httpx.AsyncClient, app: FastAPI) -> None:
+        """Each node's client acts as an operator of that node (one user, kept over restarts)."""
+        ctx: NodeContext = app.state.ctx
+        code = ctx.identity.code
+        token = self.tokens.get(code)
+        if token is None or not holds(ctx.db, code, token):  # new, or its data was lost
+            token = self.tokens[code] = grant(ctx.db, code, name=f"operator-{uuid.uuid4().hex[:8]}")
+        client.headers.update(bearer(token))
 
     async def restart(self, code: str) -> Node:
         """Stop a node (its lifespan ends, its database closes) and start it on the same data."""

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
 from node.app import create_app
 from node.settings import Settings
+from tests.access_support import sign_in
 from tests.lifespan import running
 
 if TYPE_CHECKING:
@@ -100,18 +102,30 @@ def node_settings(
 
 
 @pytest.fixture
-async def node_client(
+async def node_app(
     tmp_path: Path, database_url_factory: Callable[[str], str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    """One village node on the parametrised engine, called through ASGITransport."""
+) -> AsyncIterator[FastAPI]:
+    """One village node on the parametrised engine, its lifespan entered."""
     settings = node_settings(
-        "632322101201", tmp_path, database_url_factory("632322101201"), name="Dongmen Village"
+        "632322101201",
+        tmp_path,
+        database_url_factory("632322101201"),
+        name="Dongmen Village",
+        allowed_hosts=["village"],
     )
     app = create_app(settings)
-    async with running(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://village") as client:
-            yield client
+    async with running(app):
+        yield app
+
+
+@pytest.fixture
+async def node_client(node_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """`node_app` called through ASGITransport, signed in as an operator (tests of other roles
+    sign in their own clients or pass their own headers)."""
+    transport = httpx.ASGITransport(app=node_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://village") as client:
+        sign_in(client, node_app)
+        yield client
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from node.seed import build_topology
 from node.seed.load import register_units
 from node.settings import Settings
 from node.units.service import enrol_child
+from tests.access_support import PASSWORD, bearer, browser_sign_in, grant
 from tests.serving import Served
 
 PREFECTURE, TONGREN, LONGWU, HUOERJIA = "6323", "632301", "632301101", "632301101001"
@@ -38,16 +39,25 @@ NAMES = {
 }
 
 
+SCREEN = "screen"  # the operator every node has, for the API calls and the browser's sign-in
+
+
 @dataclass
 class Network:
     nodes: dict[str, Served]
+    tokens: dict[str, str]
 
     @property
     def url(self) -> str:
         return self.nodes[PREFECTURE].url
 
     def at(self, code: str) -> httpx.Client:
-        return httpx.Client(base_url=self.nodes[code].url, timeout=30)
+        auth = bearer(self.tokens[code])
+        return httpx.Client(base_url=self.nodes[code].url, headers=auth, timeout=30)
+
+    def sign_in(self, driver: Any, code: str = PREFECTURE) -> None:
+        """The browser signed in at that node's dashboard (its session cookie set)."""
+        browser_sign_in(driver, self.nodes[code].url, SCREEN, PASSWORD)
 
 
 def _seed(settings: Settings, records: Iterator[dict[str, Any]]) -> None:
@@ -66,13 +76,19 @@ def _settings(root: Path, code: str, **extra: Any) -> Settings:
     return Settings(code=code, name=NAMES[code], data_dir=root / code, **extra)
 
 
-def build(root: Path) -> dict[str, Settings]:
-    """Seed every node's database and enrol the children (before anything serves)."""
+def build(root: Path, tokens: dict[str, str]) -> dict[str, Settings]:
+    """Seed every node's database, give it an operator (its token into `tokens`) and enrol the
+    children (before anything serves)."""
     units = build_topology("demo")
     nodes = set(CHAIN)
     settings = {code: _settings(root, code) for code in CHAIN}
     for code in CHAIN:
         _seed(settings[code], node_records("demo", 1, units, code, nodes))
+        ctx = open_node(settings[code])
+        try:
+            tokens[code] = grant(ctx.db, code, name=SCREEN, password=PASSWORD)
+        finally:
+            ctx.db.dispose()
     for parent, child in itertools.pairwise(CHAIN):
         ctx = open_node(settings[parent])
         try:
@@ -88,7 +104,8 @@ def build(root: Path) -> dict[str, Settings]:
 
 
 def start(root: Path) -> Network:
-    settings = build(root)
+    tokens: dict[str, str] = {}
+    settings = build(root, tokens)
     nodes: dict[str, Served] = {}
     try:
         for code in CHAIN:  # parents first: each child is pointed at its parent's real port
@@ -97,7 +114,7 @@ def start(root: Path) -> Network:
                 parent = nodes[CHAIN[CHAIN.index(code) - 1]]
                 config = config.model_copy(update={"parent_url": parent.url})
             nodes[code] = Served(create_app(config)).start()
-        network = Network(nodes)
+        network = Network(nodes, tokens)
         _wait_replicated(network)
         return network
     except BaseException:

@@ -8,7 +8,23 @@ from typing import Any
 import httpx
 import pytest
 
+from node.app import open_node
 from node.launcher import NodeProcess, NodeSpec, create, enrol, free_port, stop_all
+from node.settings import Settings
+from tests.access_support import grant
+
+
+def give_operator(spec: NodeSpec) -> None:
+    """An operator at the node, in this process (a `tiersync user add` costs seconds of
+    imports); its token is on the spec, which `Topology.client` sends."""
+    settings = Settings(
+        code=spec.code, name=spec.name, data_dir=spec.data_dir, database_url=spec.database_url
+    )
+    ctx = open_node(settings)
+    try:
+        spec.operator_token = grant(ctx.db, spec.code)
+    finally:
+        ctx.db.dispose()
 
 
 class Topology:
@@ -25,6 +41,7 @@ class Topology:
         create(spec)
         if parent is not None:
             enrol(self.specs[parent], spec)
+        give_operator(spec)
         self.specs[code] = spec
         return spec
 
@@ -35,7 +52,8 @@ class Topology:
         return proc
 
     def client(self, code: str) -> httpx.Client:
-        return httpx.Client(base_url=self.specs[code].url, timeout=30)
+        spec = self.specs[code]
+        return httpx.Client(base_url=spec.url, headers=spec.auth, timeout=30)
 
     def stop(self) -> None:
         stop_all(list(self.procs.values()))

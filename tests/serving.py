@@ -11,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from node.context import NodeContext
+from tests.access_support import bearer, grant
 
 
 class Served:
@@ -26,6 +27,7 @@ class Served:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = ""
+        self.token = ""
 
     @property
     def ctx(self) -> NodeContext:
@@ -39,7 +41,13 @@ class Served:
             time.sleep(0.02)
         port = self.server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
+        self.token = grant(self.ctx.db, self.ctx.identity.code, name=f"served-{port}")
         return self
+
+    @property
+    def auth(self) -> dict[str, str]:
+        """An operator's Authorization header at this node."""
+        return bearer(self.token)
 
     def stop(self) -> None:
         self.server.should_exit = True

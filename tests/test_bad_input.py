@@ -9,6 +9,7 @@ import httpx
 
 from node.app import create_app
 from node.settings import Settings
+from tests.access_support import operator_client
 from tests.factories import household, person
 from tests.lifespan import running
 
@@ -111,17 +112,15 @@ async def test_a_body_over_the_limit_is_413_declared_or_chunked(tmp_path: Path) 
         for start in range(0, len(big), 4096):
             yield big[start : start + 4096]
 
-    async with running(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://v") as client:
-            for content in (big, chunks()):
-                answer = await client.post(
-                    "/api/v1/records/bulk",
-                    content=content,
-                    headers={"content-type": "application/json"},
-                )
-                assert answer.status_code == 413, answer.text
-                assert answer.json()["error"]["code"] == "too_large"
-            assert (await client.get("/api/v1/records")).json()["items"] == []
-            small = await client.post("/api/v1/records/bulk", json=[person()])
-            assert small.status_code == 200
+    async with running(app), operator_client(app) as client:
+        for content in (big, chunks()):
+            answer = await client.post(
+                "/api/v1/records/bulk",
+                content=content,
+                headers={"content-type": "application/json"},
+            )
+            assert answer.status_code == 413, answer.text
+            assert answer.json()["error"]["code"] == "too_large"
+        assert (await client.get("/api/v1/records")).json()["items"] == []
+        small = await client.post("/api/v1/records/bulk", json=[person()])
+        assert small.status_code == 200

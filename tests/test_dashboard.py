@@ -39,8 +39,9 @@ FIGURES = {
 
 
 @pytest.fixture(scope="module")
-def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[net.Network]:
+def network(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[net.Network]:
     running = net.start(tmp_path_factory.mktemp("dashboard"))
+    running.sign_in(browser)  # the prefecture's dashboard asks who is looking
     yield running
     net.stop(running)
 

@@ -84,7 +84,12 @@ def test_demo_starts_the_network_loads_the_article_and_stops_cleanly(tmp_path: P
         assert "the prefecture holds all" in output
         assert f"http://127.0.0.1:{base}" in output and "Hazang Village" in output
         top = f"http://127.0.0.1:{base}"
-        summary = httpx.get(f"{top}/api/v1/views/summary", params={"unit": HAZANG}).json()
+        path, params = f"{top}/api/v1/views/summary", {"unit": HAZANG}
+        assert httpx.get(path, params=params).status_code == 401  # no token, no figures
+        token = re.search(r"export TOKEN=(\S+);", output)
+        assert token, output  # the demo prints how to use the README's curl examples
+        auth = {"Authorization": f"Bearer {token.group(1).rstrip(';')}"}
+        summary = httpx.get(path, params=params, headers=auth).json()
         assert summary["counts"]["person"] == 2223 and summary["counts"]["household"] == 583
         assert len(summary["children"]) == 10  # Hazang's grids, named by the registry
         operate_a_demo_node(tmp_path, output)

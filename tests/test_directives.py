@@ -16,10 +16,10 @@ import pytest_asyncio
 
 from federation.hlc import wall_ms
 from federation.puller import Puller, PullerConfig
+from node.audit.repository import list_audit
 from node.directives import repository
 from node.directives.progress import view_progress
 from node.directives.service import complete, issue_resync, pending_resync_requests
-from node.sync.repository import list_audit
 from schemas.directives import DirectiveFeed
 from tests.cluster import Cluster
 from tests.directives_support import (

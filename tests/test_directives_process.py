@@ -13,7 +13,7 @@ from node.launcher import NodeProcess, NodeSpec, free_port, run_cli
 from node.settings import Settings
 from node.units.service import enrol_child
 from tests.directives_support import DONGMEN, JIANZHA, KANGYANG, PREFECTURE
-from tests.processes import Topology, wait_for
+from tests.processes import Topology, give_operator, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +22,7 @@ def add(topo: Topology, code: str, name: str, parent: str | None = None) -> Node
     """Like Topology.add, but enrols in this process (the CLI's `child add` is tested
     elsewhere; each subprocess here costs seconds of imports)."""
     spec = NodeSpec(code, name, topo.root / code, free_port(), extra_env=dict(topo.env))
+    give_operator(spec)
     if parent is not None:
         above = topo.specs[parent]
         settings = Settings(code=above.code, name=above.name, data_dir=above.data_dir)

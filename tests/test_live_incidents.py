@@ -15,6 +15,7 @@ from node.app import create_app
 from node.live import broadcaster as live_module
 from node.live.broadcaster import Broadcaster
 from node.settings import Settings
+from tests.access_support import operator_client
 from tests.cluster import Cluster
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
 from tests.lifespan import running
@@ -74,7 +75,7 @@ async def test_places_are_named_from_below_the_node(chain: Cluster) -> None:
 
 def test_the_event_stream_sends_snapshot_events_keepalives_and_replays(tmp_path: Path) -> None:
     app = create_app(Settings(code=VILLAGE, name="Dongmen Village", data_dir=tmp_path / "v"))
-    with served(app) as [node], httpx.Client(base_url=node.url, timeout=10) as http:
+    with served(app) as [node], httpx.Client(base_url=node.url, headers=node.auth) as http:
         feed(node).heartbeat_s = 0.3
         first = http.post("/api/v1/records", json=incident("hazard", "Rockfall on the road"))
         assert first.status_code == 201
@@ -111,11 +112,10 @@ async def test_a_client_that_falls_behind_is_cut_off_not_buffered(
 ) -> None:
     monkeypatch.setattr(live_module, "QUEUE_MAX", 2)
     app = await _node(tmp_path)
-    async with running(app) as manager:
+    async with running(app):
         live = feed(app.state)
         slow, quick = live.subscribe(VILLAGE), live.subscribe(VILLAGE)
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://v") as client:
+        async with operator_client(app) as client:
             for n in range(3):
                 await client.post("/api/v1/records", json=incident(title=f"fire {n}"))
                 got = await asyncio.wait_for(quick.queue.get(), 5)  # this one keeps up
@@ -129,7 +129,7 @@ async def test_the_feed_survives_a_failed_read(
 ) -> None:
     monkeypatch.setattr(live_module, "RETRY_S", 0.01)
     app = await _node(tmp_path)
-    async with running(app) as manager:
+    async with running(app):
         live = feed(app.state)
         real, failures = live._read_after, [RuntimeError("database is locked")]
 
@@ -140,8 +140,7 @@ async def test_the_feed_survives_a_failed_read(
 
         monkeypatch.setattr(live, "_read_after", flaky)
         sub = live.subscribe(VILLAGE)
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://v") as client:
+        async with operator_client(app) as client:
             written = (await client.post("/api/v1/records", json=incident())).json()
         got = await asyncio.wait_for(sub.queue.get(), 5)
         assert got is not None and str(got.id) == written["id"] and live.errors == 1
@@ -164,11 +163,10 @@ async def test_the_feed_reads_the_log_on_both_engines(
         code=VILLAGE, data_dir=tmp_path / "v", database_url=database_url_factory("v")
     )
     app = create_app(settings, run_replicator=False)
-    async with running(app) as manager:
+    async with running(app):
         live = feed(app.state)
         sub = live.subscribe(VILLAGE)
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://v") as client:
+        async with operator_client(app) as client:
             written = (await client.post("/api/v1/records", json=incident())).json()
             await client.post(
                 "/api/v1/records",

@@ -20,13 +20,16 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from node.access.rights import Access, rule_for
 from node.app import create_app
 from node.settings import Settings
 from node.units.service import enrol_child
 from schemas.kinds import BASE_KINDS, Kind
+from tests.access_support import bearer, grant
 from tests.factories import household, person
 
 TOWNSHIP, VILLAGE = "632322101", "632322101201"
+TESTSERVER = "testserver"  # the Host Starlette's TestClient sends
 METHODS = {"get", "post", "put", "delete", "patch"}
 
 
@@ -35,10 +38,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
     """A township node with a child credential and a few records; its lifespan entered."""
     data = tmp_path_factory.mktemp("openapi")
     app = create_app(
-        Settings(code=TOWNSHIP, name="Kangyang Town", data_dir=data), run_replicator=False
+        Settings(code=TOWNSHIP, name="Kangyang Town", data_dir=data, allowed_hosts=[TESTSERVER]),
+        run_replicator=False,
     )
     with TestClient(app) as client:
         token = enrol_child(app.state.ctx.db, node_code=TOWNSHIP, code=VILLAGE, name="Dongmen")
+        client.headers.update(bearer(grant(app.state.ctx.db, TOWNSHIP)))
         for body in (person(), household(), person(unit=VILLAGE + "003")):
             assert client.post("/api/v1/records", json=body).status_code == 201
         yield app, token.token
@@ -83,10 +88,10 @@ def test_record_data_is_typed_per_kind_by_a_discriminated_union(
     served: tuple[Any, str],
 ) -> None:
     schemas = document(served[0])["components"]["schemas"]
-    for name, kinds in (
-        ("RecordCreate", BASE_KINDS),
-        ("RecordIn", BASE_KINDS),
-        ("RecordRead", tuple(Kind)),
+    for name, kinds, payload in (
+        ("RecordCreate", BASE_KINDS, "Person"),
+        ("RecordIn", BASE_KINDS, "Person"),
+        ("RecordRead", tuple(Kind), "PersonShown"),  # personal data masked (issue 12)
     ):
         union = schemas[name]
         assert union["discriminator"]["propertyName"] == "kind"
@@ -94,9 +99,10 @@ def test_record_data_is_typed_per_kind_by_a_discriminated_union(
         person_ref = union["discriminator"]["mapping"]["person"].rsplit("/", 1)[1]
         variant = schemas[person_ref]
         assert variant["properties"]["data"] == {
-            "$ref": "#/components/schemas/Person",
+            "$ref": f"#/components/schemas/{payload}",
             "description": "The `person` payload",
         }
+    assert "masked" in schemas["PersonShown"]["properties"]["id_number"]["description"]
     assert {"id_number", "name", "sex", "birth_date"} <= set(schemas["Person"]["required"])
     read = schemas["PersonReadRecord"]["properties"]["updated_at"]
     assert read["format"] == "date-time"
@@ -115,6 +121,7 @@ def test_the_push_and_bulk_bodies_are_described(served: tuple[Any, str]) -> None
 def test_timestamps_carry_their_offset(served: tuple[Any, str]) -> None:
     app, _ = served
     with TestClient(app) as client:
+        client.headers.update(bearer(grant(app.state.ctx.db, TOWNSHIP, name="lister")))
         items = client.get("/api/v1/records").json()["items"]
     assert items
     for item in items:
@@ -149,7 +156,8 @@ def test_docs_and_redoc_use_only_assets_shipped_in_the_package(served: tuple[Any
 # database) starts in the fixture.
 _FUZZ_DIR = Path(tempfile.mkdtemp(prefix="tiersync-fuzz-"))
 _fuzz_app = create_app(
-    Settings(code=TOWNSHIP, name="Kangyang Town", data_dir=_FUZZ_DIR), run_replicator=False
+    Settings(code=TOWNSHIP, name="Kangyang Town", data_dir=_FUZZ_DIR, allowed_hosts=[TESTSERVER]),
+    run_replicator=False,
 )
 # The live feed streams until the client leaves: tests/test_live*.py drive it; not fuzzed here.
 schema = schemathesis.openapi.from_asgi("/openapi.json", _fuzz_app).exclude(
@@ -158,13 +166,14 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _fuzz_app).exclude(
 
 
 @pytest.fixture(scope="module")
-def fuzz_app() -> Iterator[str]:
-    """The node schemathesis calls, running, with a child credential to send."""
+def fuzz_app() -> Iterator[dict[str, str]]:
+    """The node schemathesis calls, running, with the credential each operation takes: a
+    child's for the node-to-node ones, an operator's for the rest."""
     try:
         with TestClient(_fuzz_app):
             db = _fuzz_app.state.ctx.db
-            token = enrol_child(db, node_code=TOWNSHIP, code=VILLAGE, name="Dongmen")
-            yield token.token
+            child = enrol_child(db, node_code=TOWNSHIP, code=VILLAGE, name="Dongmen").token
+            yield {"child": child, "user": grant(db, TOWNSHIP)}
     finally:
         shutil.rmtree(_FUZZ_DIR, ignore_errors=True)
 
@@ -178,8 +187,9 @@ def fuzz_app() -> Iterator[str]:
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-def test_fuzz_every_operation(case: Any, fuzz_app: str) -> None:
-    headers = {"Authorization": f"Bearer {fuzz_app}"}
+def test_fuzz_every_operation(case: Any, fuzz_app: dict[str, str]) -> None:
+    child = rule_for(case.method.upper(), case.path) is Access.child
+    headers = bearer(fuzz_app["child" if child else "user"])
     case.call_and_validate(
         headers=headers,
         checks=[
@@ -194,5 +204,6 @@ def test_fuzz_every_operation(case: Any, fuzz_app: str) -> None:
 def test_an_unknown_record_id_is_a_documented_404(served: tuple[Any, str]) -> None:
     app, _ = served
     with TestClient(app) as client:
+        client.headers.update(bearer(grant(app.state.ctx.db, TOWNSHIP, name="reader")))
         answer = client.get(f"/api/v1/records/{uuid.uuid4()}")
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"

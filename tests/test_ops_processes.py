@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from node.launcher import NodeSpec, create, free_port, tiersync_command
+from node.launcher import NodeSpec, add_operator, create, free_port, tiersync_command
 from tests.factories import person
 from tests.processes import Topology, topology, wait_for
 
@@ -140,6 +140,7 @@ def test_operator_tools_as_real_processes(
     rebuilt = cli(v_spec, "rebuild", "--from-parent", "--json")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert as_json(rebuilt)["records"] == 30
+    add_operator(v_spec)  # users are the node's own: a rebuilt node's are made again
     topo.start(VILLAGE)
     write(topo, 1)
     wait_for(lambda: persons(topo, TOWNSHIP) == 31, 30, "the rebuilt village's new record")

@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 
 from node.app import open_node
+from node.audit import service as audit
 from node.bundles import service as bundles
 from node.bundles.file import BundleRefused
 from node.directives import service as directives
-from node.ops import actions, audit, status
+from node.ops import actions, status
 from node.sync.runner import build_replicator
 from node.uplink import connect_parent
 from schemas.directives import DirectiveCreate

@@ -27,7 +27,10 @@ def village(tmp_path: Path) -> Path:
 
 
 def stored(config: Path, kind: str) -> list[dict[str, Any]]:
-    result = run("--config", config, "records", "list", "--kind", kind, "--limit", "1000", "--json")
+    result = run(
+        "--config", config, "records", "list", "--kind", kind, "--limit", "1000", "--json",
+        "--reveal", "the test checks what was stored",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     items: list[dict[str, Any]] = orjson.loads(result.stdout)["items"]
     return items

@@ -16,6 +16,7 @@ from node.seed.context import CHINA
 from node.settings import Settings
 from schemas.codes import parent_of
 from schemas.kinds import validate_data
+from tests.access_support import sign_in
 from tests.cluster import Cluster
 from tests.lifespan import running
 
@@ -99,7 +100,8 @@ async def test_every_article_figure_through_the_prefectures_api(tmp_path: Path) 
     )
     async with running(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://p") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            sign_in(client, app)
             await bulk(client, list(subtree_records("demo", "6323", seed=1, as_of=AS_OF)))
             await check_hazang(client)
 

@@ -27,6 +27,7 @@ class Served:
     process: subprocess.Popen[bytes]
     url: str
     log: Path
+    token: str
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -62,6 +63,14 @@ def served(tmp_path: Path) -> Iterator[Served]:
         "TIERSYNC_NAME": "Dongmen Village",
         "TIERSYNC_DATA_DIR": str(tmp_path / "node"),
     }
+    # Installed as an operator would: the node created, then its first user.
+    config = str(tmp_path / "node.toml")  # not ./tiersync.toml: serve reads the environment
+    for command in (["init", "--config", config], ["user", "add", "clerk", "--role", "operator"]):
+        added = subprocess.run(
+            [str(TIERSYNC), *command], env=env, cwd=tmp_path, capture_output=True, text=True,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]  # the API token is the last line
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
@@ -73,7 +82,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
             stderr=subprocess.STDOUT,
         )
     try:
-        yield Served(process, f"http://127.0.0.1:{port}", log)
+        yield Served(process, f"http://127.0.0.1:{port}", log, token)
     finally:
         if process.poll() is None:
             process.kill()
@@ -83,7 +92,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_serve_stores_records_and_stops_cleanly(served: Served, signum: signal.Signals) -> None:
     wait_healthy(served)
-    with httpx.Client(base_url=served.url, timeout=10) as client:
+    auth = {"Authorization": f"Bearer {served.token}"}
+    with httpx.Client(base_url=served.url, headers=auth, timeout=10) as client:
         created = client.post("/api/v1/records", json=person())
         assert created.status_code == 201, created.text
         record = created.json()

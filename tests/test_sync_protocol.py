@@ -162,12 +162,13 @@ async def test_move_between_villages_keeps_every_level_right(chain: Cluster) -> 
     far_village = "632322102201"
     await chain.add(far_village, "Far Village", parent=other_township)
     dongmen, far = chain.nodes[VILLAGE], chain.nodes[far_village]
-    resident = await dongmen.write(person())
+    registered = person()
+    resident = await dongmen.write(registered)
     await dongmen.write(person())
     await chain.sync()
     # The resident moves: marked moved out (deleted here), registered at the new village.
     await dongmen.client.delete(f"/api/v1/records/{resident['id']}")
-    await far.write({"kind": "person", "unit": far_village, "data": resident["data"]})
+    await far.write({"kind": "person", "unit": far_village, "data": registered["data"]})
     await chain.sync()
     assert (await chain.nodes[TOWNSHIP].summary())["counts"] == {"person": 1}
     assert (await chain.nodes[other_township].summary())["counts"] == {"person": 1}
@@ -188,10 +189,10 @@ async def test_forged_batch_outside_subtree_is_403_and_audited(chain: Cluster) -
     # A record claiming to be made by the township itself is forged too.
     as_parent = wire_record(VILLAGE, origin=TOWNSHIP)
     assert (await raw_push(township, village, [as_parent])).status_code == 403
-    from node.sync.repository import list_audit
+    from node.audit.repository import list_audit
 
     with township.ctx.db.read() as conn:
-        entries = list_audit(conn)
+        entries = list_audit(conn, action="sync.push")
     assert len(entries) == 2 and all(e.outcome == "refused" for e in entries)
 
 

@@ -93,4 +93,22 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     "like a push, moving no cursor.",
     ("GET", "/api/v1/ops/export"): "Called by a child node (rebuild): this node's copy of the "
     "child's subtree, paged; the first page carries the unit registry.",
+    # operator access (node/access)
+    ("POST", "/api/v1/auth/login"): "Sign in with name, password and (for admin and security, "
+    "or once enrolled) a TOTP code: sets the HttpOnly session cookie and the CSRF cookie, whose "
+    "value every state-changing request of the session echoes in X-CSRF-Token. JSON only. "
+    "Failed sign-ins are audited; after TIERSYNC_LOGIN_MAX_FAILURES the account is locked.",
+    ("POST", "/api/v1/auth/logout"): "End this dashboard session (its cookie stops working at "
+    "once) and clear the cookies.",
+    ("GET", "/api/v1/auth/me"): "Who the token or session belongs to: name, role, its rights, "
+    "the units it is confined to.",
+    ("GET", "/api/v1/users"): "The node's users with their roles, units, sign-in factors, "
+    "lockouts and live tokens; never a secret.",
+    ("POST", "/api/v1/users/{name}/unlock"): "End a user's lockout after repeated failed "
+    "sign-ins (audited).",
+    ("GET", "/api/v1/audit"): "The audit log, newest first: who did what, when, with what "
+    "outcome (record writes, imports, directives, reveals, sign-ins, user changes).",
+    ("POST", "/api/v1/records/{record_id}/reveal"): "One record with its personal data in "
+    "clear, for a stated reason; the reveal is audited with who, when, which record and why. "
+    "Every other answer of the API carries personal data masked.",
 }

@@ -9,10 +9,11 @@ import typer
 from rich.table import Table
 
 from federation.errors import FederationError
+from node.audit import service as audit_service
 from node.bundles.file import BundleRefused
 from node.cli.common import CliError, JsonOption, console, node_context, print_json
 from node.cli.options import NodeConfig, node_command
-from node.ops import audit as audit_service
+from node.principal import os_actor
 
 ActorOption = Annotated[
     str | None,
@@ -21,7 +22,7 @@ ActorOption = Annotated[
 
 
 def actor_of(given: str | None) -> str:
-    return given or audit_service.default_actor()
+    return given or os_actor()
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from node.app import open_node
+from node.audit.service import REASON_MIN
 from node.context import NodeContext
 from node.errors import NoNode, TiersyncError
 from node.settings import Settings
@@ -45,6 +46,12 @@ class UsageError(CliError):
     """Bad arguments or configuration (exit code 2)."""
 
     exit_code = EXIT_USAGE
+
+
+def check_reason(reason: str | None) -> None:
+    """A `--reveal REASON` must say why (node.audit.service.REASON_MIN characters at least)."""
+    if reason is not None and len(reason.strip()) < REASON_MIN:
+        raise UsageError(f"--reveal needs a reason of at least {REASON_MIN} characters")
 
 
 def to_jsonable(value: Any) -> Any:

@@ -12,12 +12,14 @@ from rich.table import Table
 from node.cli.common import console, say
 from node.demo import (
     config_path,
+    demo_password,
     load_all,
     node_records,
     node_specs,
     prepare,
     start_all,
     summary_counts,
+    write_users,
 )
 from node.launcher import stop_all
 from node.seed import PROFILES, build_topology
@@ -53,7 +55,10 @@ def demo(
     nodes = {spec.code for spec in specs}
     signal.signal(signal.SIGTERM, _stop)
     say(f"starting {len(specs)} nodes in {data_dir} …")
-    prepare(specs, units)
+    password = demo_password()
+    viewers = prepare(specs, units, password)
+    users_file = data_dir.resolve() / "users.txt"
+    write_users(users_file, specs, password, viewers)
     procs = start_all(specs)
     try:
         top = specs[0]
@@ -71,7 +76,10 @@ def demo(
         for spec in specs:
             table.add_row(spec.name, spec.code, level_of(spec.code).value, spec.url)
         console.print(table)
-        say(f"dashboard: {top.url}/   API docs: {top.url}/docs   — Ctrl+C stops every node")
+        say(f"dashboard: {top.url}/ — sign in as viewer (or operator), password {password}")
+        say(f"API docs: {top.url}/docs; every node's users and tokens: {users_file}")
+        say("the prefecture's operator token, for the README's curl examples:")
+        say(f'  export TOKEN={top.operator_token}; curl -H "Authorization: Bearer $TOKEN" …')
         example = next(
             (s for s in specs if len(s.code) == 9), top
         )  # a township: parent and children
@@ -79,6 +87,7 @@ def demo(
             "each node's configuration is DIR/<code>/tiersync.toml; for example\n"
             f"  tiersync --config {_shown(config_path(example))} status"
         )
+        say("Ctrl+C stops every node")
         while all(proc.alive for proc in procs):
             time.sleep(0.5)
         say("a node exited; stopping the demo")

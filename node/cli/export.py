@@ -5,9 +5,19 @@ from typing import Annotated
 
 import typer
 
-from node.cli.common import CliError, JsonOption, UsageError, node_context, print_json, say
+from node.audit import service as audit
+from node.cli.common import (
+    CliError,
+    JsonOption,
+    UsageError,
+    check_reason,
+    node_context,
+    print_json,
+    say,
+)
 from node.cli.options import NodeConfig, node_command
 from node.cli.progress import progress_bar
+from node.principal import os_actor
 from node.registers.export import write_csv, write_xlsx
 from node.registers.read import ENCODINGS
 from schemas.codes import check_code, is_within
@@ -28,10 +38,20 @@ def export(
     encoding: Annotated[
         str, typer.Option(help=f"CSV encoding: {', '.join(ENCODINGS)}.")
     ] = "utf-8-sig",
+    reveal: Annotated[
+        str | None,
+        typer.Option(
+            "--reveal",
+            metavar="REASON",
+            help="Write personal data in clear, for this reason (audited); default: masked.",
+        ),
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Write the live records of a subtree to an XLSX workbook (one sheet per kind) or a CSV
-    file (one kind), with Chinese or English headers; `tiersync import` reads both back."""
+    file (one kind), with Chinese or English headers; `tiersync import` reads both back.
+    ID and phone numbers are masked and key-group details left out unless --reveal says why."""
+    check_reason(reveal)
     if lang not in LANGS:
         raise UsageError(f"--lang must be one of {', '.join(LANGS)}")
     if encoding.lower() not in ENCODINGS:
@@ -46,19 +66,26 @@ def export(
     root = settings.code if unit is None else _code(unit)
     if not is_within(root, settings.code):
         raise CliError(f"unit {root} is outside this node's jurisdiction ({settings.code})")
-    with node_context(settings, writable=False) as ctx, progress_bar() as progress:
+    clear = reveal is not None
+    with node_context(settings, writable=clear) as ctx, progress_bar() as progress:
+        if reveal is not None:  # audited before a clear byte is written
+            what = f"export to {out.name} of {root} ({', '.join(k.value for k in chosen)})"
+            audit.reveal(ctx.db, actor=os_actor(), what=what, reason=reveal)
         task = progress.add_task(f"exporting {out.name}", total=None)
 
         def tick(n: int) -> None:
             progress.advance(task, n)
 
         if suffix == ".xlsx":
-            counts = write_xlsx(out, ctx.db, kinds=chosen, unit=root, lang=lang, tick=tick)
+            counts = write_xlsx(
+                out, ctx.db, kinds=chosen, unit=root, lang=lang, tick=tick, reveal=clear
+            )
         else:
             try:
                 counts = write_csv(
-                    out, ctx.db, kind=chosen[0], unit=root, lang=lang, encoding=encoding, tick=tick
-                )
+                    out, ctx.db, kind=chosen[0], unit=root, lang=lang, encoding=encoding,
+                    tick=tick, reveal=clear,
+                )  # fmt: skip
             except UnicodeEncodeError as exc:
                 raise CliError(
                     f"a value cannot be written in {encoding} ({exc.reason}): "

@@ -1,13 +1,17 @@
 """`tiersync init`: write a node's TOML configuration file."""
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from node.access import users
 from node.cli.common import UsageError, node_context, say
 from node.cli.options import NodeConfig, check_database_url, describe_settings_error, node_command
+from node.cli.user import show_added
 from node.config_file import write_config
+from node.principal import os_actor
 from node.settings import Settings
 
 
@@ -15,6 +19,14 @@ from node.settings import Settings
 def init(
     config: NodeConfig,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            "--admin",
+            metavar="NAME",
+            help="Also create the first admin; its token is printed last.",
+        ),
+    ] = None,
 ) -> None:
     """Create the node (its database) and write its configuration (from the options and
     TIERSYNC_* variables) to --config."""
@@ -35,3 +47,17 @@ def init(
     written = NodeConfig(config_file=path).settings()
     node = f"{written.name} ({written.code}, {written.level})"
     say(f"wrote {path}: {node}, data in {written.data_dir}")
+    if admin is not None:
+        with node_context(written) as ctx:
+            added = users.add_user(
+                ctx.db,
+                node=written.code,
+                name=admin,
+                role="admin",
+                units=[],
+                actor=os_actor(),
+                token_ttl=timedelta(days=written.token_ttl_days),
+            )
+        say(f"admin sign-in needs a password and TOTP: tiersync user passwd {admin}; "
+            f"tiersync user totp {admin}")  # fmt: skip
+        show_added(added, json=False)

@@ -21,6 +21,7 @@ from node.cli import (  # ops
     seed,  # views
     serve,
     status,
+    user,  # access
     verify,
 )
 from node.cli.options import NodeConfig, node_command
@@ -67,6 +68,7 @@ app.command("import")(importer.import_file)
 app.command()(export.export)
 app.add_typer(db.app, name="db")
 app.add_typer(child.app, name="child")
+app.add_typer(user.app, name="user")  # access
 app.add_typer(records.app, name="records")
 app.add_typer(directive.app, name="directive")  # directives
 app.command()(status.status)  # ops

@@ -8,13 +8,30 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from node.cli.common import CliError, JsonOption, console, node_context, print_json, say
+from node.audit import service as audit
+from node.cli.common import (
+    CliError,
+    JsonOption,
+    check_reason,
+    console,
+    node_context,
+    print_json,
+    say,
+)
 from node.cli.options import NodeConfig, node_command
+from node.principal import os_actor
 from node.records.service import get_record, list_records
 from schemas.codes import check_code, is_within
 from schemas.kinds import Kind
+from schemas.personal import shown
 from schemas.records import RecordRead
 
+RevealOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reveal", metavar="REASON", help="Show personal data in clear, for this reason (audited)."
+    ),
+]
 app = typer.Typer(help="Read records held by this node.", no_args_is_help=True)
 
 
@@ -57,17 +74,24 @@ def list_(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
     cursor: Annotated[str | None, typer.Option(help="Continue after a previous page.")] = None,
+    reveal: RevealOption = None,
     json: JsonOption = False,
 ) -> None:
     """List live records of a subtree in (unit, id) order (exit 1 for a unit outside this
-    node's jurisdiction: it holds nothing there)."""
+    node's jurisdiction: it holds nothing there); personal data masked unless --reveal."""
+    check_reason(reveal)
     settings = config.settings()
     if unit is not None and not is_within(unit, settings.code):
         raise CliError(f"unit {unit} is outside this node's jurisdiction ({settings.code})")
-    with node_context(settings, writable=False) as ctx:
+    with node_context(settings, writable=reveal is not None) as ctx:
         page = list_records(
             ctx.db, kind=kind, unit=unit or settings.code, limit=limit, cursor=cursor
         )
+        if reveal is not None:
+            what = f"records list of {unit or settings.code} ({len(page.items)} records)"
+            audit.reveal(ctx.db, actor=os_actor(), what=what, reason=reveal)
+        else:
+            page = page.model_copy(update={"items": [shown(r) for r in page.items]})
     if json:
         print_json(page)
         return
@@ -84,11 +108,19 @@ def list_(
 def get(
     config: NodeConfig,
     record_id: Annotated[uuid.UUID, typer.Argument(metavar="ID", help="The record's id.")],
+    reveal: RevealOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Show one live record (exit code 1 when it is absent or deleted)."""
-    with node_context(config.settings(), writable=False) as ctx:
+    """Show one live record (exit code 1 when it is absent or deleted), personal data masked
+    unless --reveal gives a reason (audited with the OS user)."""
+    check_reason(reveal)
+    with node_context(config.settings(), writable=reveal is not None) as ctx:
         record = get_record(ctx.db, record_id=record_id)
+        if reveal is not None:
+            what = f"{record_id} ({record.kind} at {record.unit})"
+            audit.reveal(ctx.db, actor=os_actor(), what=what, reason=reveal)
+        else:
+            record = shown(record)
     if json:
         print_json(record)
         return

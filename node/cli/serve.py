@@ -1,5 +1,6 @@
 """`tiersync serve`: run the node's HTTP API until SIGTERM or Ctrl+C."""
 
+import ipaddress
 import signal
 from types import FrameType
 from typing import Annotated
@@ -9,8 +10,9 @@ import uvicorn
 
 from node import gc_tuning
 from node.app import create_app
-from node.cli.common import node_context, say
+from node.cli.common import UsageError, node_context, say, warn
 from node.cli.options import NodeConfig, node_command
+from node.settings import LOOPBACK_NAMES, Settings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 SHUTDOWN_GRACE_S = 3
@@ -24,8 +26,39 @@ def _exit_cleanly(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def url_of(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+def url_of(host: str, port: int, tls: bool = False) -> str:
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings, host: str, insecure_http: bool) -> Settings:
+    """Safe defaults: plain HTTP only on loopback unless --insecure-http; the bound name is
+    one this node answers to. Returns the settings the app is built with."""
+    if not is_loopback(host) and not settings.tls_enabled:
+        if not insecure_http:
+            raise UsageError(
+                f"refusing to serve plain HTTP on {host}: tokens and personal data would cross "
+                "the network in clear; set TIERSYNC_TLS_CERT and TIERSYNC_TLS_KEY, or pass "
+                "--insecure-http (e.g. behind a TLS-terminating proxy)"
+            )
+        warn(f"warning: serving plain HTTP on {host} (--insecure-http)")
+    if host in ("0.0.0.0", "::") and not settings.allowed_hosts:
+        warn(
+            "warning: no TIERSYNC_ALLOWED_HOSTS: only requests to localhost and 127.0.0.1 are "
+            "answered; list the names children and operators reach this node by"
+        )
+    if host in ("0.0.0.0", "::") or host.lower() in settings.host_names:
+        return settings
+    return settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, host]})
 
 
 @node_command()
@@ -40,15 +73,22 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help=f"Server log level: {', '.join(LOG_LEVELS)}.")
     ] = "info",
+    insecure_http: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-http", help="Allow plain HTTP on a non-loopback address (no TLS set)."
+        ),
+    ] = False,
 ) -> None:
     """Serve this node's API (records, views, sync) until SIGTERM or Ctrl+C."""
     if log_level not in LOG_LEVELS:
         raise typer.BadParameter(f"choose one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
-    settings = config.settings()
+    settings = check_exposure(config.settings(), host, insecure_http)
     # Open once up front so a bad database or a foreign one fails here, in one line.
     with node_context(settings, create=True):
         pass
-    say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port)}")
+    tls = settings.tls_enabled
+    say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port, tls)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         create_app(settings, background=[gc_tuning.startup_hook]),
@@ -56,4 +96,6 @@ def serve(
         port=port,
         log_level=log_level,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        ssl_certfile=str(settings.tls_cert) if tls else None,
+        ssl_keyfile=str(settings.tls_key) if tls else None,
     )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from federation.hlc import parse_version
+from node.audit import service as audit
 from node.db import Database, WriteTxn
 from node.directives import repository
 from node.directives.feed import Wake
@@ -21,7 +22,6 @@ from node.directives.versions import index_directive, receipt_of, receipt_versio
 from node.records import repository as records_repo
 from node.records.store import Version, store_versions
 from node.records.wire import to_version
-from node.sync.repository import add_audit
 from schemas.codes import is_within
 from schemas.directives import DirectiveFeed, receipt_id
 from schemas.kinds import SCHEMA_VERSION, Kind
@@ -89,13 +89,8 @@ class SqlDirectiveStore:
             for directive_id in stored:
                 index_directive(txn, directive_id=directive_id, node_code=self.node_code)
             for reason in refused:
-                add_audit(
-                    txn.conn,
-                    at=txn.now,
-                    actor="parent",
-                    action="directives.pull",
-                    outcome="refused",
-                    detail=reason,
+                audit.in_txn(
+                    txn, actor="parent", action="directives.pull", outcome="refused", detail=reason
                 )
             repository.save_pull(
                 txn.conn,

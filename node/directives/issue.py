@@ -10,13 +10,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from node.audit import service as audit
 from node.context import NodeIdentity
 from node.db import Database, WriteTxn
 from node.directives.feed import Wake
 from node.directives.versions import store_directive
 from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
+from node.principal import os_actor
 from node.records import repository as records_repo
-from node.sync.repository import add_audit
 from node.units import repository as units_repository
 from schemas.codes import CODE_LENGTHS, is_within
 from schemas.directives import DirectiveCreate
@@ -96,11 +97,13 @@ def resolve_targets(conn: Connection, issuer: str, target: Target) -> list[str]:
     return sorted(registry)
 
 
-def _audit(txn: WriteTxn, action: str, detail: str) -> None:
-    add_audit(txn.conn, at=txn.now, actor="api", action=action, outcome="ok", detail=detail)
+def _audit(txn: WriteTxn, actor: str | None, action: str, detail: str) -> None:
+    audit.in_txn(txn, actor=actor or os_actor(), action=action, detail=detail)
 
 
-def _issue(txn: WriteTxn, node: NodeIdentity, body: DirectiveCreate) -> uuid.UUID:
+def _issue(
+    txn: WriteTxn, node: NodeIdentity, body: DirectiveCreate, actor: str | None
+) -> uuid.UUID:
     if body.kind == DirectiveKind.correction:
         target = _correction_target(txn.conn, node.code, body)
     else:
@@ -124,16 +127,23 @@ def _issue(txn: WriteTxn, node: NodeIdentity, body: DirectiveCreate) -> uuid.UUI
         data=directive.model_dump(mode="json", exclude_none=True),
         requested=target.model_dump(mode="json"),
     )
-    _audit(txn, "directive.issue", f"{directive_id} ({body.kind}) to {len(units)} unit(s)")
+    _audit(txn, actor, "directive.issue", f"{directive_id} ({body.kind}) to {len(units)} unit(s)")
     return directive_id
 
 
 def issue_directive(
-    db: Database, *, node: NodeIdentity, body: DirectiveCreate, wake: Wake = None
+    db: Database,
+    *,
+    node: NodeIdentity,
+    body: DirectiveCreate,
+    wake: Wake = None,
+    actor: str | None = None,
 ) -> uuid.UUID:
-    """Fix the target set and store the directive; its children pull it from here."""
+    """Fix the target set and store the directive; its children pull it from here.
+
+    `actor` is who issues it, for the audit log (default: the OS user of a local command)."""
     with db.write() as txn:
-        directive_id = _issue(txn, node, body)
+        directive_id = _issue(txn, node, body, actor)
     _woken(wake)
     return directive_id
 
@@ -157,14 +167,19 @@ def _own_active(txn: WriteTxn, node: NodeIdentity, directive_id: uuid.UUID) -> R
 
 
 def cancel_directive(
-    db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, wake: Wake = None
+    db: Database,
+    *,
+    node: NodeIdentity,
+    directive_id: uuid.UUID,
+    wake: Wake = None,
+    actor: str | None = None,
 ) -> None:
     """A new version with status cancelled; it travels down the way the directive did."""
     with db.write() as txn:
         row = _own_active(txn, node, directive_id)
         data = {**row.data, "status": DirectiveStatus.cancelled.value}
         store_directive(txn, node_code=node.code, directive_id=directive_id, data=data)
-        _audit(txn, "directive.cancel", str(directive_id))
+        _audit(txn, actor, "directive.cancel", str(directive_id))
     _woken(wake)
 
 
@@ -175,17 +190,18 @@ def supersede_directive(
     directive_id: uuid.UUID,
     body: DirectiveCreate,
     wake: Wake = None,
+    actor: str | None = None,
 ) -> uuid.UUID:
     """Issue `body` and mark the old directive superseded by it, in one transaction."""
     with db.write() as txn:
         row = _own_active(txn, node, directive_id)
-        new_id = _issue(txn, node, body)
+        new_id = _issue(txn, node, body, actor)
         data = {
             **row.data,
             "status": DirectiveStatus.superseded.value,
             "superseded_by": str(new_id),
         }
         store_directive(txn, node_code=node.code, directive_id=directive_id, data=data)
-        _audit(txn, "directive.supersede", f"{directive_id} by {new_id}")
+        _audit(txn, actor, "directive.supersede", f"{directive_id} by {new_id}")
     _woken(wake)
     return new_id

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from federation.codec import encode
-from node.deps import ContextDep
+from node.deps import ContextDep, PrincipalDep
 from node.directives import feed, service
 from node.records.routes import ERRORS
 from node.sync.receive import check_protocol
@@ -29,9 +29,9 @@ router = APIRouter()
 
 
 @operators.post("", status_code=201, summary="Issue a directive to units of this subtree")
-def issue(body: DirectiveCreate, ctx: ContextDep) -> DirectiveRead:
+def issue(body: DirectiveCreate, ctx: ContextDep, by: PrincipalDep) -> DirectiveRead:
     directive_id = service.issue_directive(
-        ctx.db, node=ctx.identity, body=body, wake=service.wake_of(ctx)
+        ctx.db, node=ctx.identity, body=body, wake=service.wake_of(ctx), actor=by.actor
     )
     return service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
 
@@ -53,26 +53,40 @@ def show(directive_id: uuid.UUID, ctx: ContextDep) -> DirectiveRead:
 
 
 @operators.post("/{directive_id}/ack", summary="This target read and accepted it")
-def ack(directive_id: uuid.UUID, ctx: ContextDep, body: NoteIn | None = None) -> InboxItem:
+def ack(
+    directive_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep, body: NoteIn | None = None
+) -> InboxItem:
     note = body.note if body else None
-    return service.acknowledge(ctx.db, node=ctx.identity, directive_id=directive_id, note=note)
+    return service.acknowledge(
+        ctx.db, node=ctx.identity, directive_id=directive_id, note=note, actor=by.actor
+    )
 
 
 @operators.post("/{directive_id}/done", summary="This target completed it (implies ack)")
-def done(directive_id: uuid.UUID, ctx: ContextDep, body: NoteIn | None = None) -> InboxItem:
+def done(
+    directive_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep, body: NoteIn | None = None
+) -> InboxItem:
     note = body.note if body else None
-    return service.complete(ctx.db, node=ctx.identity, directive_id=directive_id, note=note)
+    return service.complete(
+        ctx.db, node=ctx.identity, directive_id=directive_id, note=note, actor=by.actor
+    )
 
 
 @operators.post("/{directive_id}/reject", summary="Refuse a correction/resync request, saying why")
-def reject(directive_id: uuid.UUID, body: ReasonIn, ctx: ContextDep) -> InboxItem:
-    return service.reject(ctx.db, node=ctx.identity, directive_id=directive_id, note=body.note)
+def reject(directive_id: uuid.UUID, body: ReasonIn, ctx: ContextDep, by: PrincipalDep) -> InboxItem:
+    return service.reject(
+        ctx.db, node=ctx.identity, directive_id=directive_id, note=body.note, actor=by.actor
+    )
 
 
 @operators.post("/{directive_id}/cancel", summary="Cancel (at the issuer); travels down")
-def cancel(directive_id: uuid.UUID, ctx: ContextDep) -> DirectiveRead:
+def cancel(directive_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep) -> DirectiveRead:
     service.cancel_directive(
-        ctx.db, node=ctx.identity, directive_id=directive_id, wake=service.wake_of(ctx)
+        ctx.db,
+        node=ctx.identity,
+        directive_id=directive_id,
+        wake=service.wake_of(ctx),
+        actor=by.actor,
     )
     return service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
 
@@ -80,13 +94,16 @@ def cancel(directive_id: uuid.UUID, ctx: ContextDep) -> DirectiveRead:
 @operators.post(
     "/{directive_id}/supersede", status_code=201, summary="Replace by a new directive (issuer)"
 )
-def supersede(directive_id: uuid.UUID, body: DirectiveCreate, ctx: ContextDep) -> DirectiveRead:
+def supersede(
+    directive_id: uuid.UUID, body: DirectiveCreate, ctx: ContextDep, by: PrincipalDep
+) -> DirectiveRead:
     new_id = service.supersede_directive(
         ctx.db,
         node=ctx.identity,
         directive_id=directive_id,
         body=body,
         wake=service.wake_of(ctx),
+        actor=by.actor,
     )
     return service.show_directive(ctx.db, node=ctx.identity, directive_id=new_id)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row
 
+from node.audit import service as audit
 from node.context import NodeContext, NodeIdentity
 from node.db import Database
 from node.directives import progress, repository
@@ -16,6 +17,7 @@ from node.directives.feed import Wake
 from node.directives.issue import cancel_directive, issue_directive, supersede_directive
 from node.directives.versions import ms_to_datetime, parse_deadline, receipt_of, write_receipt
 from node.errors import Conflict, NotFound
+from node.principal import os_actor
 from node.records import repository as records_repo
 from schemas.directives import (
     REJECTED_PREFIX,
@@ -160,6 +162,7 @@ def _report(
     state: ReceiptState,
     note: str | None,
     refusal: bool = False,
+    actor: str | None = None,
 ) -> InboxItem:
     with db.write() as txn:
         entry = repository.get_entry(txn.conn, directive_id)
@@ -181,25 +184,46 @@ def _report(
             write_receipt(
                 txn, node_code=node.code, directive_id=directive_id, state=state, note=note
             )
+            action = "directive.reject" if refusal else f"directive.{state.value}"
+            audit.in_txn(txn, actor=actor or os_actor(), action=action, detail=str(directive_id))
         item = _inbox_item(txn.conn, node.code, entry)
     assert item is not None
     return item
 
 
 def acknowledge(
-    db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, note: str | None = None
+    db: Database,
+    *,
+    node: NodeIdentity,
+    directive_id: uuid.UUID,
+    note: str | None = None,
+    actor: str | None = None,
 ) -> InboxItem:
     """This node read and accepted the directive; the receipt travels up."""
-    return _report(db, node, directive_id, ReceiptState.acknowledged, note)
+    return _report(db, node, directive_id, ReceiptState.acknowledged, note, actor=actor)
 
 
 def complete(
-    db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, note: str | None = None
+    db: Database,
+    *,
+    node: NodeIdentity,
+    directive_id: uuid.UUID,
+    note: str | None = None,
+    actor: str | None = None,
 ) -> InboxItem:
     """This node reports the directive done (which implies acknowledged)."""
-    return _report(db, node, directive_id, ReceiptState.done, note)
+    return _report(db, node, directive_id, ReceiptState.done, note, actor=actor)
 
 
-def reject(db: Database, *, node: NodeIdentity, directive_id: uuid.UUID, note: str) -> InboxItem:
+def reject(
+    db: Database,
+    *,
+    node: NodeIdentity,
+    directive_id: uuid.UUID,
+    note: str,
+    actor: str | None = None,
+) -> InboxItem:
     """Refuse a correction or resync request with a reason: a done receipt saying so."""
-    return _report(db, node, directive_id, ReceiptState.done, REJECTED_PREFIX + note, True)
+    return _report(
+        db, node, directive_id, ReceiptState.done, REJECTED_PREFIX + note, True, actor=actor
+    )

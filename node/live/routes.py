@@ -5,8 +5,8 @@
     : keepalive       a comment every `heartbeat_s`, so proxies and clients see the link alive
 
 A client that reconnects with `Last-Event-ID` is replayed what it missed (or sent a fresh
-snapshot when that is too much). When operator login lands, this router takes the same
-dependency as the views (`dependencies=[...]` below), so the feed is as closed as the figures.
+snapshot when that is too much). Like the views, it needs the right `views.read`
+(node/access/rights.py), and a user confined to units sees only theirs.
 """
 
 import asyncio
@@ -18,14 +18,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from node.context import NodeContext
-from node.deps import ContextDep
+from node.deps import ContextDep, PrincipalDep
 from node.errors import Unavailable
 from node.live.broadcaster import Broadcaster
 from node.records.routes import ERRORS
 from node.views.frame import ensure_known, open_scope
 from schemas.codes import UnitCode
 
-router = APIRouter(prefix="/api/v1/live", tags=["live"], responses=ERRORS, dependencies=[])
+router = APIRouter(prefix="/api/v1/live", tags=["live"], responses=ERRORS)
 RETRY_MS = 2000
 
 
@@ -86,11 +86,12 @@ async def _stream(live: Broadcaster, unit: str, resume: int | None) -> AsyncIter
 )
 async def incidents(
     ctx: ContextDep,
+    by: PrincipalDep,
     unit: UnitCode | None = Query(None, description="root of the subtree; default: this node's"),
     last_event_id: Annotated[str | None, Header(description="resume after this position")] = None,
 ) -> StreamingResponse:
     live = broadcaster_of(ctx)
-    scope = open_scope(ctx, unit)  # 403 outside this node's subtree
+    scope = open_scope(ctx, by.confine(unit))  # 403 outside this node's subtree
     await asyncio.to_thread(_check_known, ctx, scope.unit)  # 404 for an unknown unit
     return StreamingResponse(
         _stream(live, scope.unit, _resume_from(last_event_id)),

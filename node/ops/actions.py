@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from node.audit import service as audit
 from node.bundles import service as bundles
 from node.bundles.file import read_header
 from node.context import NodeContext
 from node.digests import reports, verify
-from node.ops import audit, rebuild, resync
+from node.ops import rebuild, resync
 from node.uplink import parent_connection
 from schemas.ops import BundleReport, RebuildReport, VerifyReport
 

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, select
 from federation.hlc import physical_ms
 from node.bundles import repository as bundles_repo
 from node.context import NodeContext
+from node.db import as_utc
 from node.digests import repository as digests_repo
 from node.models import NodeState, table
 from node.records import repository as records_repo
@@ -15,10 +16,6 @@ from node.sync.outbox import pending
 from node.units import repository as units_repo
 from schemas.codes import NODE_LEVELS, level_of
 from schemas.ops import ChildStatus, StatusReport, UpstreamStatus
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusReport:
@@ -94,10 +91,10 @@ def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:
         parent_url=ctx.settings.parent_url,
         acked=acked,
         durable=int(row.durable_seq) if row else 0,
-        last_push_at=_aware(row.last_push_at) if row else None,
+        last_push_at=as_utc(row.last_push_at) if row else None,
         pending=pending(conn, root=ctx.settings.code, after=acked),
         last_error=row.last_error if row else None,
-        last_error_at=_aware(row.last_error_at) if row else None,
+        last_error_at=as_utc(row.last_error_at) if row else None,
         bundles_awaiting_receipt=len(bundles_repo.pending_exports(conn)),
     )
 
@@ -113,7 +110,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
     for child in sorted(set(names) | set(syncs)):
         cred = units_repo.get_credential(conn, child)
         sync, report = syncs.get(child), reports.get(child)
-        last = _aware(sync.last_push_at) if sync else None
+        last = as_utc(sync.last_push_at) if sync else None
         lag_s = (now - last).total_seconds() if last else None
         cursor = int(sync.cursor) if sync else 0
         lag_changes, log_lag = None, None

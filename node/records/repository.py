@@ -246,4 +246,11 @@ def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def list_conflicts(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
-    return list(conn.execute(select(conflicts).order_by(conflicts.c.id.desc()).limit(limit)))
+    """Lost versions, newest first, with the kind of their record (to mask their data)."""
+    stmt = (
+        select(conflicts, records.c.kind)
+        .outerjoin(records, records.c.id == conflicts.c.record_id)
+        .order_by(conflicts.c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(stmt))

@@ -6,12 +6,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from node.deps import ContextDep
+from node.deps import ContextDep, PrincipalDep
 from node.records import service
 from node.records.bulk_body import parse_bulk_body
 from schemas.codes import UnitCode
 from schemas.errors import ErrorBody
 from schemas.kinds import Kind
+from schemas.personal import shown  # the reveal is node/access/routes.py
 from schemas.records import BulkResult, RecordCreate, RecordIn, RecordPage, RecordRead
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -21,39 +22,46 @@ router = APIRouter(prefix="/api/v1/records", tags=["records"], responses=ERRORS)
 
 
 @router.post("", status_code=201, summary="Create a record")
-def create(body: RecordCreate, ctx: ContextDep) -> RecordRead:
-    return service.create_record(ctx.db, node=ctx.identity, body=body)
+def create(body: RecordCreate, ctx: ContextDep, by: PrincipalDep) -> RecordRead:
+    return shown(service.create_record(ctx.db, node=ctx.identity, body=body, by=by))
 
 
 @router.put("/{record_id}", summary="Create or replace a record (201 when created)")
-def put(record_id: uuid.UUID, body: RecordIn, ctx: ContextDep, response: Response) -> RecordRead:
-    record, created = service.put_record(ctx.db, node=ctx.identity, record_id=record_id, body=body)
+def put(
+    record_id: uuid.UUID, body: RecordIn, ctx: ContextDep, by: PrincipalDep, response: Response
+) -> RecordRead:
+    record, created = service.put_record(
+        ctx.db, node=ctx.identity, record_id=record_id, body=body, by=by
+    )
     response.status_code = 201 if created else 200
-    return record
+    return shown(record)
 
 
 @router.get("/{record_id}", summary="Read a live record (404 when absent or deleted)")
-def get(record_id: uuid.UUID, ctx: ContextDep) -> RecordRead:
-    return service.get_record(ctx.db, record_id=record_id)
+def get(record_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep) -> RecordRead:
+    return shown(service.get_record(ctx.db, record_id=record_id, by=by))
 
 
 @router.delete("/{record_id}", status_code=204, summary="Delete; the tombstone replicates")
-def delete(record_id: uuid.UUID, ctx: ContextDep) -> Response:
-    service.delete_record(ctx.db, node=ctx.identity, record_id=record_id)
+def delete(record_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep) -> Response:
+    service.delete_record(ctx.db, node=ctx.identity, record_id=record_id, by=by)
     return Response(status_code=204)
 
 
 @router.get("", summary="List live records of a subtree, keyset-paginated")
 def list_(
     ctx: ContextDep,
+    by: PrincipalDep,
     kind: Kind | None = None,
-    unit: UnitCode | None = Query(None, description="whole subtree of this code; default: own"),
+    unit: UnitCode | None = Query(
+        None, description="whole subtree of this code; default: own (a confined user's first unit)"
+    ),
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = None,
 ) -> RecordPage:
-    return service.list_records(
-        ctx.db, kind=kind, unit=unit or ctx.identity.code, limit=limit, cursor=cursor
-    )
+    root = unit or (by.units[0] if by.units else ctx.identity.code)
+    page = service.list_records(ctx.db, kind=kind, unit=root, limit=limit, cursor=cursor, by=by)
+    return page.model_copy(update={"items": [shown(r) for r in page.items]})
 
 
 @router.post(
@@ -69,6 +77,8 @@ def list_(
         }
     },
 )
-async def bulk(request: Request, ctx: ContextDep) -> BulkResult:
+async def bulk(request: Request, ctx: ContextDep, by: PrincipalDep) -> BulkResult:
     items = parse_bulk_body(await request.body(), request.headers.get("content-type", ""))
-    return await run_in_threadpool(service.bulk_write, ctx.db, node=ctx.identity, items=items)
+    return await run_in_threadpool(
+        service.bulk_write, ctx.db, node=ctx.identity, items=items, by=by
+    )

@@ -1,7 +1,7 @@
 """Export the records of a subtree as registers: XLSX (one sheet per kind) or CSV (one kind).
 
-Every record passes through `visible_data` on its way out: the one place where the masking of
-the operator's role (issue 12) will apply.
+Every record passes through `visible_data` on its way out: personal data masked
+(schemas/personal.py), unless the export was asked to reveal it (audited by the command).
 """
 
 import csv
@@ -14,15 +14,16 @@ from node.records.service import list_records
 from node.registers.cells import to_cell
 from node.registers.columns import header_of, sheet_of
 from schemas.kinds import Kind, model_for
+from schemas.personal import shown
 from schemas.records import RecordRead
 
 PAGE = 1000
 Tick = Callable[[int], None]
 
 
-def visible_data(record: RecordRead) -> dict[str, Any]:
-    """What of a record an export shows. Today: everything; with roles, the masked view."""
-    return record.data
+def visible_data(record: RecordRead, reveal: bool = False) -> dict[str, Any]:
+    """What of a record an export shows: the masked view, or everything when revealed."""
+    return record.data if reveal else shown(record).data
 
 
 def records_of(db: Database, *, kind: Kind, unit: str) -> Iterator[RecordRead]:
@@ -39,12 +40,14 @@ def _fields(kind: Kind) -> list[str]:
     return ["id", "unit", *model_for(kind).model_fields]
 
 
-def rows(kind: Kind, records: Iterable[RecordRead], lang: str, tick: Tick) -> Iterator[list[Any]]:
+def rows(
+    kind: Kind, records: Iterable[RecordRead], lang: str, tick: Tick, reveal: bool = False
+) -> Iterator[list[Any]]:
     """The header, then one row per record (its fields in the kind's order)."""
     fields = _fields(kind)
     yield [header_of(kind, name, lang) for name in fields]
     for record in records:
-        data = visible_data(record)
+        data = visible_data(record, reveal)
         envelope = {"id": str(record.id), "unit": record.unit}
         yield [
             to_cell(kind, name, envelope.get(name, data.get(name)), lang)
@@ -56,7 +59,14 @@ def rows(kind: Kind, records: Iterable[RecordRead], lang: str, tick: Tick) -> It
 
 
 def write_xlsx(
-    path: Path, db: Database, *, kinds: list[Kind], unit: str, lang: str, tick: Tick
+    path: Path,
+    db: Database,
+    *,
+    kinds: list[Kind],
+    unit: str,
+    lang: str,
+    tick: Tick,
+    reveal: bool = False,
 ) -> dict[str, int]:
     from openpyxl import Workbook
 
@@ -65,7 +75,7 @@ def write_xlsx(
     for kind in kinds:
         sheet = book.create_sheet(sheet_of(kind, lang))
         written = 0
-        for row in rows(kind, records_of(db, kind=kind, unit=unit), lang, tick):
+        for row in rows(kind, records_of(db, kind=kind, unit=unit), lang, tick, reveal):
             sheet.append(row)
             written += 1
         counts[kind.value] = written - 1
@@ -74,12 +84,20 @@ def write_xlsx(
 
 
 def write_csv(
-    path: Path, db: Database, *, kind: Kind, unit: str, lang: str, encoding: str, tick: Tick
+    path: Path,
+    db: Database,
+    *,
+    kind: Kind,
+    unit: str,
+    lang: str,
+    encoding: str,
+    tick: Tick,
+    reveal: bool = False,
 ) -> dict[str, int]:
     written = 0
     with path.open("w", newline="", encoding=encoding, errors="strict") as stream:
         writer = csv.writer(stream)
-        for row in rows(kind, records_of(db, kind=kind, unit=unit), lang, tick):
+        for row in rows(kind, records_of(db, kind=kind, unit=unit), lang, tick, reveal):
             writer.writerow(["" if cell is None else cell for cell in row])
             written += 1
     return {kind.value: written - 1}

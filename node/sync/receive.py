@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from federation.hlc import parse_version
+from node.audit import service as audit
 from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
@@ -115,15 +116,13 @@ class Receiver:
         return repository.durable_child_seq(txn.conn, code=child, local_durable=local_durable)
 
     def _audit_refusal(self, child: str, refused: Forbidden) -> None:
-        with self.db.write(notify=False) as txn:
-            repository.add_audit(
-                txn.conn,
-                at=txn.now,
-                actor=f"node:{child}",
-                action="sync.push",
-                outcome="refused",
-                detail=refused.message,
-            )
+        audit.record(
+            self.db,
+            actor=f"node:{child}",
+            action="sync.push",
+            outcome="refused",
+            detail=refused.message,
+        )
 
 
 def receiver(ctx: NodeContext) -> Receiver:

@@ -1,17 +1,16 @@
-"""SQL for replication state: child cursors, batch marks, upstream link, quarantine, audit."""
+"""SQL for replication state: child cursors, batch marks, upstream link, quarantine."""
 
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 
-from node.models import AuditEntry, BatchMark, ChildSync, Quarantined, Upstream, table
+from node.models import BatchMark, ChildSync, Quarantined, Upstream, table
 
 child_sync = table(ChildSync)
 batch_marks = table(BatchMark)
 upstream = table(Upstream)
 quarantine = table(Quarantined)
-audit = table(AuditEntry)
 
 
 def child_cursor(conn: Connection, code: str) -> int:
@@ -89,15 +88,3 @@ def quarantined_count(conn: Connection) -> int:
 
 def list_quarantined(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
     return list(conn.execute(select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)))
-
-
-def add_audit(
-    conn: Connection, *, at: datetime, actor: str, action: str, outcome: str, detail: str
-) -> None:
-    conn.execute(
-        insert(audit).values(at=at, actor=actor, action=action, outcome=outcome, detail=detail)
-    )
-
-
-def list_audit(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
-    return list(conn.execute(select(audit).order_by(audit.c.id.desc()).limit(limit)))

@@ -16,6 +16,7 @@ from node.sync import repository
 from node.sync.receive import CursorGap, check_protocol, receiver
 from node.units.service import authenticate_child
 from schemas.errors import details_from_validation_error
+from schemas.personal import masked
 from schemas.sync import CursorInfo, PushAck, PushBatch
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=ERRORS | {401: {}, 400: {}})
@@ -80,14 +81,28 @@ async def cursor(ctx: ContextDep, child: ChildDep) -> CursorInfo:
 def quarantined(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
     with ctx.db.read() as conn:
         rows = repository.list_quarantined(conn)
-    return {"items": [_plain(r._mapping) for r in rows]}
+    return {"items": [_unrevealed(_plain(r._mapping), "payload") for r in rows]}
 
 
 @router.get("/conflicts", summary="Versions that lost to a concurrent version of the same id")
 def conflicts(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
     with ctx.db.read() as conn:
         rows = records_repository.list_conflicts(conn)
-    return {"items": [_plain(r._mapping) for r in rows]}
+    return {"items": [_unrevealed(_plain(r._mapping), "lost_data") for r in rows]}
+
+
+def _unrevealed(item: dict[str, Any], field: str) -> dict[str, Any]:
+    """Record data an operator lists here is masked like every record the API returns:
+    `payload` is a pushed record (its `data` inside), `lost_data` the data itself."""
+    value = item.get(field)
+    if not isinstance(value, dict):
+        return item
+    inner = value.get("data") if field == "payload" else value
+    if isinstance(inner, dict):
+        shown, paths = masked(str(item.get("kind") or ""), inner)
+        item[field] = {**value, "data": shown} if field == "payload" else shown
+        item["masked"] = paths
+    return item
 
 
 def _plain(mapping: Any) -> dict[str, Any]:

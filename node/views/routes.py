@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
-from node.deps import ContextDep
+from node.deps import ContextDep, PrincipalDep
 from node.records.routes import ERRORS
 from node.views import service
 from schemas.codes import UnitCode
@@ -31,9 +31,10 @@ UnitQuery = Query(None, description="root of the subtree; default: this node's u
 
 
 def _view(path: str, model: Any, build: Callable[..., Any], summary: str) -> None:
-    def endpoint(ctx: ContextDep, unit: UnitCode | None = UnitQuery) -> Response:
+    def endpoint(ctx: ContextDep, by: PrincipalDep, unit: UnitCode | None = UnitQuery) -> Response:
         # The service returns the response model; serialise it once, straight to JSON.
-        return Response(build(ctx, unit=unit).model_dump_json(), media_type="application/json")
+        shown = build(ctx, unit=by.confine(unit))
+        return Response(shown.model_dump_json(), media_type="application/json")
 
     router.add_api_route(
         path,

@@ -1,20 +1,36 @@
-/* The one place where the dashboard talks to its node. Every request goes through request(), so
-   operator login (issue 12) adds its bearer token or session cookie and CSRF header here, in
-   auth.headers(), and nowhere else. */
+/* The one place where the dashboard talks to its node. Every request goes through request(),
+   which carries the session cookie (same origin), echoes the CSRF token on a state-changing
+   request, and sends an unsigned browser to the login page (issue 12). */
 "use strict";
 (function (TS) {
+  const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
   const auth = {
-    /* Headers every request carries; empty until operator login lands. */
-    headers() { return {}; },
+    /* The session's CSRF token: the tiersync_csrf cookie, echoed in X-CSRF-Token. */
+    csrf() {
+      const found = document.cookie.split("; ").find((c) => c.startsWith("tiersync_csrf="));
+      return found ? decodeURIComponent(found.slice("tiersync_csrf=".length)) : "";
+    },
+    headers(method = "GET") {
+      return SAFE.has(method) ? {} : { "X-CSRF-Token": auth.csrf() };
+    },
+    /* Not signed in, or the session ended: the login page, then back here. */
+    signIn() {
+      const here = location.pathname + location.search + location.hash;
+      location.assign("/login?next=" + encodeURIComponent(here));
+    },
   };
 
-  function request(path, { headers = {}, signal } = {}) {
-    return fetch(path, {
-      headers: { ...auth.headers(), ...headers },
+  async function request(path, { method = "GET", headers = {}, body, signal } = {}) {
+    const response = await fetch(path, {
+      method,
+      headers: { ...auth.headers(method), ...headers },
+      body,
       credentials: "same-origin",
       cache: "no-store",
       signal,
     });
+    if (response.status === 401) auth.signIn();
+    return response;
   }
 
   /* GET a JSON document: {ok, status, body} (never throws on an HTTP error status). */
