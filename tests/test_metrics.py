@@ -1,10 +1,13 @@
 """GET /metrics after a real push between two in-process nodes: names, labels and values."""
 
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.access_support import bearer, grant
 from tests.cluster import Cluster, LinkDown
@@ -96,3 +99,55 @@ async def test_metrics_need_their_right_and_the_metrics_role_has_only_that(pair:
     assert value(samples, "tiersync_child_stale", child=VILLAGE) == 1  # never pushed
     records = await township.client.get("/api/v1/records", headers=prometheus)
     assert records.status_code == 403
+
+
+ALERTS = Path(__file__).resolve().parent.parent / "deploy" / "prometheus" / "alerts.yml"
+PROMQL_WORDS = {
+    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "sum", "min", "max", "avg", "count", "rate", "irate", "increase", "delta", "deriv",
+    "time", "histogram_quantile", "min_over_time", "max_over_time", "absent", "e", "inf",
+}  # fmt: skip
+PROMETHEUS_OWN = {"up"}  # series Prometheus itself records for every scrape
+
+
+def names_in(expr: str) -> set[str]:
+    """The metric names an expression reads: label matchers, groupings, ranges and strings
+    taken out, then every identifier that is not PromQL's own."""
+    expr = re.sub(r'"[^"]*"', "", expr)
+    expr = re.sub(r"\{[^}]*\}", "", expr)
+    expr = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", expr)
+    expr = re.sub(r"\[[^\]]*\]", "", expr)
+    return {w for w in re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", expr)} - PROMQL_WORDS
+
+
+def exported(families: dict[str, str]) -> set[str]:
+    """Series names a scrape can hold, from each family's name and type."""
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum")}
+    return {n + s for n, kind in families.items() for s in suffixes.get(kind, ("",))}
+
+
+async def test_alert_rules_parse_and_read_only_exported_metrics(pair: Cluster) -> None:
+    village, township = pair.nodes[VILLAGE], pair.nodes[TOWNSHIP]
+    await village.write(person())
+    await village.replicator.run_once()
+    families: dict[str, str] = {}
+    for node in (village, township):
+        response = await node.client.get("/metrics")
+        families |= {f.name: f.type for f in text_string_to_metric_families(response.text)}
+    known = exported(families)
+    rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
+    alerts = {rule["alert"] for rule in rules}
+    assert {
+        "TiersyncVillageSilent", "TiersyncReplicatorDead", "TiersyncQuarantineGrowing",
+        "TiersyncClockSkew", "TiersyncLinkErrors",
+    } <= alerts  # fmt: skip
+    unknown = {}
+    for rule in rules:
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}, rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+        read = names_in(rule["expr"])
+        assert read, rule["alert"]
+        if read - known - PROMETHEUS_OWN:
+            unknown[rule["alert"]] = sorted(read - known - PROMETHEUS_OWN)
+    assert unknown == {}
+    assert names_in('rate(tiersync_nope_total{kind!="x"}[5m]) > 0') == {"tiersync_nope_total"}
