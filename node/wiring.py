@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
+from federation.observe import Observer
 from node import locate, migrate
 from node.access import hosts, openapi
 from node.access import routes as access_routes
@@ -35,6 +36,7 @@ from node.directives.runner import directives_hook
 from node.errors import NoNode, Unavailable
 from node.live import routes as live_routes
 from node.live.runner import live_hook
+from node.metrics import routes as metrics_routes
 from node.ops import routes as ops_routes
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
@@ -64,6 +66,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     digest_routes.router,
     ops_routes.router,
     access_routes.router,  # access: sign-in, users, audit, reveal, the login page
+    metrics_routes.router,  # metrics: GET /metrics for Prometheus (right metrics.read)
 )
 
 
@@ -138,11 +141,14 @@ def open_node(
     )
 
 
-def startup_hooks(*, transport: Any = None, run: bool = True) -> list[Startup]:
-    """The background of a serving node, started in this order and stopped in reverse."""
+def startup_hooks(
+    *, transport: Any = None, run: bool = True, observe: Observer | None = None
+) -> list[Startup]:
+    """The background of a serving node, started in this order and stopped in reverse.
+    `observe` is told of every request to the parent (the node's metrics)."""
     return [
         start_checkpointer,
-        parent_hook(transport=transport),
+        parent_hook(transport=transport, observe=observe),
         replication_hook(run=run),
         directives_hook(run=run),
         live_hook,  # views: the live incident feed, woken by commits
@@ -163,13 +169,14 @@ def start_checkpointer(ctx: NodeContext) -> Stop | None:
     return stop
 
 
-def parent_hook(*, transport: Any = None) -> Startup:
+def parent_hook(*, transport: Any = None, observe: Observer | None = None) -> Startup:
     """The node's one connection to its parent, shared by the replicator and the puller."""
 
     def start(ctx: NodeContext) -> Stop | None:
         if not ctx.settings.parent_url:
             return None
-        parent = ctx.parent = connect_parent(ctx.settings, transport=transport)
+        parent = connect_parent(ctx.settings, transport=transport, observe=observe)
+        ctx.parent = parent
         return parent.aclose
 
     return start
