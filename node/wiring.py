@@ -32,6 +32,7 @@ from node.digests import tree as digest_tree
 from node.digests.reports import DigestSection
 from node.directives import progress as directive_progress
 from node.directives import routes as directive_routes
+from node.directives.ownership import DirectiveOwnership
 from node.directives.runner import directives_hook
 from node.errors import NoNode, Unavailable
 from node.live import routes as live_routes
@@ -90,6 +91,7 @@ def write_hooks(code: str) -> list[WriteHook]:
 def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
     return [
+        DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
         HashKeySection(key_id),  # privacy: a child with another hash key is refused
