@@ -42,6 +42,7 @@ from node.settings import Settings
 from node.sync import routes as sync_routes
 from node.sync.runner import replication_hook
 from node.units import service as units_service
+from node.units.enrolments import EnrolmentSection
 from node.uplink import connect_parent
 from node.views import routes as view_routes
 from node.views.freshness import FreshnessSection
@@ -87,6 +88,7 @@ def push_sections(code: str) -> list[PushSection]:
     return [
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
+        EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild
     ]
 
 

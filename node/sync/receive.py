@@ -15,6 +15,7 @@ from node.audit import service as audit
 from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
+from node.records import repository as records_repo
 from node.records.store import Version, store_versions
 from node.records.wire import version_of
 from node.seams import PushSection
@@ -22,7 +23,14 @@ from node.sync import repository
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
 from schemas.kinds import SCHEMA_VERSION, Kind
-from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushAck, PushBatch, UnitChange
+from schemas.sync import (
+    PROTOCOL_VERSION,
+    ChangeRecord,
+    CursorInfo,
+    PushAck,
+    PushBatch,
+    UnitChange,
+)
 
 _KINDS = {k.value for k in Kind}
 
@@ -106,6 +114,13 @@ class Receiver:
     def cursor_of(self, child: str) -> int:
         with self.db.read() as conn:
             return repository.child_cursor(conn, child)
+
+    def standing_of(self, child: str) -> CursorInfo:
+        """The child's cursor here and the highest version it issued that this node holds."""
+        with self.db.read() as conn:
+            cursor = repository.child_cursor(conn, child)
+            issued = records_repo.max_hlc_of_origin(conn, origin=child)
+        return CursorInfo(cursor=cursor, issued=issued)
 
     def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:
         """How far up the child's log every ancestor holds: all of it at the top."""
