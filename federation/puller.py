@@ -8,7 +8,6 @@ so a crash anywhere means at worst the same feed pulled again, which changes not
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,12 +65,13 @@ class Puller:
                 # After a failure, ask without holding: the answer tells at once what the
                 # parent holds of this node (a parent restored meanwhile; on_answer).
                 wait = 0.0 if more or failures else self.config.wait_s
-                started = time.monotonic()
+                clock = asyncio.get_running_loop().time  # virtual under the simulator
+                started = clock()
                 feed = await self.peer.pull_directives(since=since, wait_s=wait)
                 await self.blocking(self.store.apply_feed, feed, since=since)
                 self._answered(feed, reconnected=failures > 0)
                 more = feed.more and feed.cursor > since
-                if wait and not feed.records and time.monotonic() - started < wait / 2:
+                if wait and not feed.records and clock() - started < wait / 2:
                     # An empty answer well before the wait ended (the parent shutting down):
                     # do not spin on it.
                     await asyncio.sleep(min(self.config.retry_max_s, 1.0))

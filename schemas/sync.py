@@ -95,6 +95,12 @@ class PushBatch(_Inbound):
         description="units: the sender's child enrolments changed in (since, until]; kept at "
         "the parent for a rebuild (docs/protocol.md, Rebuilding a middle node)",
     )
+    hash_key_id: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{16}$",
+        description="privacy: fingerprint of the sender's hash key; a parent holding another "
+        "key refuses the batch (docs/protocol.md, Personal data)",
+    )
 
 
 class PushAck(BaseModel):

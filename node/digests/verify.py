@@ -21,7 +21,7 @@ from node.digests import reports
 from node.digests import tree as digest_tree
 from node.records import repository as records_repo
 from node.records.store import store_versions
-from node.records.wire import record_to_wire, to_version
+from node.records.wire import projected_wire, to_version
 from schemas.codes import is_within
 from schemas.kinds import RANKED_KINDS
 from schemas.ops import Difference, LinkVerify
@@ -116,7 +116,8 @@ async def send_up(ctx: NodeContext, client: OperatorExchanges, ids: list[str]) -
     for start in range(0, len(ids), CHUNK):
         chunk = [uuid.UUID(i) for i in ids[start : start + CHUNK]]
         with ctx.db.read() as conn:
-            wire = [record_to_wire(r) for r in records_repo.rows_by_ids(conn, chunk).values()]
+            rows = records_repo.rows_by_ids(conn, chunk).values()
+            wire = [projected_wire(r, ctx.projection) for r in rows]
         result = await client.repair(wire, source=ctx.settings.code)
         applied += result.applied
     return applied
