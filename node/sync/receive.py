@@ -128,12 +128,18 @@ class Receiver:
         return CursorInfo(cursor=cursor, issued=issued)
 
     def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:
-        """How far up the child's log every ancestor holds: all of it at the top."""
+        """How far up the child's log every ancestor holds: all of it at the top. The marks
+        below it are collected (they would otherwise grow with every push)."""
         if not self.has_parent:
-            return cursor
-        own = repository.get_upstream(txn.conn)
-        local_durable = int(own.durable_seq) if own else 0
-        return repository.durable_child_seq(txn.conn, code=child, local_durable=local_durable)
+            durable = cursor
+        else:
+            own = repository.get_upstream(txn.conn)
+            local_durable = int(own.durable_seq) if own else 0
+            durable = repository.durable_child_seq(
+                txn.conn, code=child, local_durable=local_durable
+            )
+        repository.prune_batch_marks(txn.conn, code=child, below=durable)
+        return durable
 
     def _audit_refusal(self, child: str, refused: Forbidden) -> None:
         audit.record(
