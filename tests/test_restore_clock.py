@@ -28,24 +28,30 @@ async def get(node: Node, record_id: str) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-async def test_restored_village_with_a_fixed_clock_writes_above_its_fast_past(
+async def fast_then_restored(
     cluster: Cluster, tmp_path: Path
-) -> None:
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A village backed up, then its clock runs fast for a write that reaches the township; the
+    disk is lost and the backup comes back on a PC whose clock is right again. Returns the
+    record as first written and as written fast."""
     await cluster.add(TOWNSHIP, "Kangyang Town")
     await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
     resident = await cluster.nodes[VILLAGE].write(person())
     await cluster.sync()
     backup = tmp_path / "village.db"
     await backed_up(cluster, VILLAGE, backup)
-
-    village = cluster.nodes[VILLAGE]
-    village.ctx.db.clock = lambda: wall_ms() + AHEAD_MS
-    fast = await put(village, resident, "Written while the clock ran fast")
+    cluster.nodes[VILLAGE].ctx.db.clock = lambda: wall_ms() + AHEAD_MS
+    fast = await put(cluster.nodes[VILLAGE], resident, "Written while the clock ran fast")
     await cluster.sync()
     assert (await get(cluster.nodes[TOWNSHIP], resident["id"]))["version"] == fast["version"]
-
-    # The disk is lost; the backup comes back on a PC whose clock is right again.
     await restored(cluster, VILLAGE, backup)
+    return resident, fast
+
+
+async def test_restored_village_with_a_fixed_clock_writes_above_its_fast_past(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    resident, fast = await fast_then_restored(cluster, tmp_path)
     await cluster.sync()  # the village reconnects to its parent
     village = cluster.nodes[VILLAGE]
     fixed = await put(village, resident, "Corrected after the restore")
@@ -62,17 +68,7 @@ async def test_restored_village_with_a_fixed_clock_writes_above_its_fast_past(
 async def test_writes_made_before_the_first_contact_are_issued_again_above(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    await cluster.add(TOWNSHIP, "Kangyang Town")
-    await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
-    resident = await cluster.nodes[VILLAGE].write(person())
-    await cluster.sync()
-    backup = tmp_path / "village.db"
-    await backed_up(cluster, VILLAGE, backup)
-    cluster.nodes[VILLAGE].ctx.db.clock = lambda: wall_ms() + AHEAD_MS
-    fast = await put(cluster.nodes[VILLAGE], resident, "Written while the clock ran fast")
-    await cluster.sync()
-
-    await restored(cluster, VILLAGE, backup)
+    resident, fast = await fast_then_restored(cluster, tmp_path)
     village = cluster.nodes[VILLAGE]
     # Written at once after the restore, before the village reached its parent.
     early = await put(village, resident, "Written before reconnecting")

@@ -12,6 +12,7 @@ import pytest
 from node.launcher import NodeSpec, tiersync_command
 from tests.factories import person
 from tests.processes import Topology, give_operator, topology, wait_for
+from tests.test_ops_processes import copy_db, persons
 
 pytestmark = pytest.mark.slow
 __all__ = ["topology"]
@@ -48,22 +49,6 @@ def test_commands_that_move_cursors_refuse_beside_a_serving_node(
     assert cli(v_spec, "resync").returncode == 0
 
 
-def persons(topo: Topology, code: str) -> int:
-    """Live person records a node serves (-1 while it answers nothing)."""
-    try:
-        with topo.client(code) as client:
-            total, cursor = 0, None
-            while True:
-                params = {"kind": "person", "limit": 1000} | ({"cursor": cursor} if cursor else {})
-                page = client.get("/api/v1/records", params=params).json()
-                total += len(page["items"])
-                cursor = page["next_cursor"]
-                if not cursor:
-                    return total
-    except Exception:
-        return -1
-
-
 def write(topo: Topology, code: str, n: int) -> None:
     with topo.client(code) as client:
         result = client.post("/api/v1/records/bulk", json=[person() for _ in range(n)]).json()
@@ -97,17 +82,6 @@ def test_a_township_rebuilt_from_its_county_lets_its_village_in_again(
     wait_for(lambda: persons(topo, COUNTY) == 15, 30, "the village's records at the county")
     write(topo, VILLAGE, 1)
     wait_for(lambda: persons(topo, COUNTY) == 16, 30, "a new record at the county")
-
-
-def copy_db(src: Path, dst: Path) -> None:
-    """A stopped node's files, as a backup or a restore (WAL included)."""
-    dst.mkdir(parents=True, exist_ok=True)
-    for name in ("tiersync.db", "tiersync.db-wal"):
-        if (src / name).exists():
-            shutil.copy(src / name, dst / name)
-        else:
-            (dst / name).unlink(missing_ok=True)
-    (dst / "tiersync.db-shm").unlink(missing_ok=True)
 
 
 def test_children_resend_to_a_restored_parent_within_seconds(
