@@ -28,7 +28,7 @@ from schemas.ops import (
     RecordsFound,
     RepairResult,
 )
-from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, PushAck
+from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, CursorInfo, PushAck
 
 PUSH_PATH = "/api/v1/sync/push"
 CURSOR_PATH = "/api/v1/sync/cursor"
@@ -124,8 +124,11 @@ class HttpPeer:
         return ack
 
     async def cursor(self, *, source: str) -> int:
+        return (await self.standing(source=source)).cursor
+
+    async def standing(self, *, source: str) -> CursorInfo:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
-        return int(response.json()["cursor"])
+        return CursorInfo.model_validate_json(response.content)
 
     # --- downward: directives (federation.peer.DirectiveSource) --------------------------------
 

@@ -20,7 +20,7 @@ from schemas.ops import (
     RecordsFound,
     RepairResult,
 )
-from schemas.sync import PROTOCOL_VERSION, PushAck
+from schemas.sync import PROTOCOL_VERSION, CursorInfo, PushAck
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,11 @@ class Peer(Protocol):
 
     async def cursor(self, *, source: str) -> int:
         """The parent's cursor for this child (the truth after any restore). A read: retry."""
+        ...
+
+    async def standing(self, *, source: str) -> CursorInfo:
+        """The cursor and the highest version of this child's own the parent holds
+        (CursorInfo.issued). A read: retry."""
         ...
 
 
@@ -147,6 +152,13 @@ class ChangeStore(Protocol):
 
     def rewind(self, cursor: int) -> None:
         """Start again from the parent's cursor (the parent was restored or is ahead)."""
+        ...
+
+    def reconcile(self, standing: CursorInfo) -> int | None:
+        """On (re)connect, before pushing: move the clock past what the parent holds of this
+        node (its cursor, the highest version this node issued), so no new version or log
+        position sorts below an old one after a restore; rewind to the parent's cursor if it
+        is below the acked one (the parent went back). Returns the cursor rewound to, or None."""
         ...
 
     def save_error(self, message: str | None) -> None:

@@ -104,6 +104,23 @@ class ChildCredential(Base):
     token_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Log position of the last change: the enrolment travels up in the push slice holding it
+    # (the `enrolments` section), so the parent can give it back to a rebuilt node.
+    seq: Mapped[int | None] = mapped_column(BigInteger, index=True, nullable=True)
+
+
+class HeldEnrolment(Base):
+    """At a parent: a grandchild's enrolment as the child between (`via`) holds it. Never a
+    credential here: given back only to `via`, when it is rebuilt (docs/protocol.md)."""
+
+    __tablename__ = "held_enrolments"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    via: Mapped[str] = mapped_column(Code, index=True)
+    scheme: Mapped[str] = mapped_column(String(32))
+    credential: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEntry(Base):

@@ -47,6 +47,7 @@ from node.settings import Settings
 from node.sync import routes as sync_routes
 from node.sync.runner import replication_hook
 from node.units import service as units_service
+from node.units.enrolments import EnrolmentSection
 from node.uplink import connect_parent
 from node.views import routes as view_routes
 from node.views.freshness import FreshnessSection
@@ -94,6 +95,7 @@ def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
         DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
+        EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild
         HashKeySection(key_id),  # privacy: a child with another hash key is refused
     ]
 

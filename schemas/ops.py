@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from schemas.common import Timestamp
 from schemas.storable import StorableInbound
-from schemas.sync import PROTOCOL_VERSION, ChangeRecord, UnitChange
+from schemas.sync import PROTOCOL_VERSION, ChangeRecord, Enrolment, UnitChange
 
 Digest = tuple[int, int]
 HexPrefix = str
@@ -90,6 +90,11 @@ class ExportPage(BaseModel):
     cursor: int = Field(description="the parent's cursor in the child's log")
     records: list[ChangeRecord]
     units: list[UnitChange] = Field(default_factory=list)
+    enrolments: list[Enrolment] = Field(
+        default_factory=list,
+        description="on the first page: the enrolments of the child's own children, as it "
+        "sent them up (a rebuilt node lets them in again)",
+    )
     next: str | None = None
 
 
@@ -185,6 +190,7 @@ class RebuildReport(BaseModel):
     last_hlc: int
     acked: int
     pages: int
+    enrolments: int = Field(0, description="enrolments of its children restored")
 
 
 class BundleReport(BaseModel):

@@ -8,7 +8,7 @@ outside the child's subtree is judged by the parent's jurisdiction check (403 fo
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.storable import INT64_MAX, StorableInbound
 
@@ -53,6 +53,22 @@ class FreshnessEntry(StorableInbound):
     last_received_at: Position = Field(description="epoch milliseconds, on its parent's clock")
 
 
+TOKEN_SHA256 = "token-sha256"
+"""The enrolment scheme of today's bearer tokens: the verifier is the token's SHA-256 (hex)."""
+
+
+class Enrolment(StorableInbound):
+    """A child node enrolled at the sender, as the sender verifies it: what the sender's parent
+    keeps so that a rebuilt sender lets its children in again. Only the verifier travels (for
+    bearer tokens their SHA-256), never a secret; `scheme` leaves room for node keys."""
+
+    code: str = Field(max_length=32, description="the enrolled node: a direct child of the sender")
+    scheme: str = Field(TOKEN_SHA256, max_length=32)
+    credential: str = Field(max_length=512, description="the verifier (a token's SHA-256, hex)")
+    created_at: AwareDatetime
+    revoked: bool = False
+
+
 class PushBatch(_Inbound):
     """A contiguous slice (since, until] of the child's change log."""
 
@@ -72,6 +88,12 @@ class PushBatch(_Inbound):
         default_factory=list,
         description="views: when each node below last pushed, changed since `since`; merged by "
         "max at the parent (docs/protocol.md, Freshness)",
+    )
+    enrolments: list[Enrolment] = Field(
+        default_factory=list,
+        max_length=100_000,
+        description="units: the sender's child enrolments changed in (since, until]; kept at "
+        "the parent for a rebuild (docs/protocol.md, Rebuilding a middle node)",
     )
     hash_key_id: str | None = Field(
         None,
@@ -101,3 +123,8 @@ class CursorInfo(BaseModel):
     protocol: int = PROTOCOL_VERSION
     cursor: int
     reason: str = ""
+    issued: int = Field(
+        0,
+        description="the highest HLC the parent holds of a version the child itself issued "
+        "(origin = the child): a child restored from a backup moves its clock past it",
+    )

@@ -23,7 +23,14 @@ from node.sync import repository
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
 from schemas.kinds import SCHEMA_VERSION, Kind
-from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushAck, PushBatch, UnitChange
+from schemas.sync import (
+    PROTOCOL_VERSION,
+    ChangeRecord,
+    CursorInfo,
+    PushAck,
+    PushBatch,
+    UnitChange,
+)
 
 _KINDS = {k.value for k in Kind}
 
@@ -113,13 +120,26 @@ class Receiver:
         with self.db.read() as conn:
             return repository.child_cursor(conn, child)
 
+    def standing_of(self, child: str) -> CursorInfo:
+        """The child's cursor here and the highest version it issued that this node holds."""
+        with self.db.read() as conn:
+            cursor = repository.child_cursor(conn, child)
+            issued = records_repo.max_hlc_of_origin(conn, origin=child)
+        return CursorInfo(cursor=cursor, issued=issued)
+
     def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:
-        """How far up the child's log every ancestor holds: all of it at the top."""
+        """How far up the child's log every ancestor holds: all of it at the top. The marks
+        below it are collected (they would otherwise grow with every push)."""
         if not self.has_parent:
-            return cursor
-        own = repository.get_upstream(txn.conn)
-        local_durable = int(own.durable_seq) if own else 0
-        return repository.durable_child_seq(txn.conn, code=child, local_durable=local_durable)
+            durable = cursor
+        else:
+            own = repository.get_upstream(txn.conn)
+            local_durable = int(own.durable_seq) if own else 0
+            durable = repository.durable_child_seq(
+                txn.conn, code=child, local_durable=local_durable
+            )
+        repository.prune_batch_marks(txn.conn, code=child, below=durable)
+        return durable
 
     def _audit_refusal(self, child: str, refused: Forbidden) -> None:
         audit.record(

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
 from node.models import BatchMark, ChildSync, Quarantined, Upstream, table
 
@@ -53,6 +53,14 @@ def durable_child_seq(conn: Connection, *, code: str, local_durable: int) -> int
         batch_marks.c.code == code, batch_marks.c.local_seq <= local_durable
     )
     return int(conn.execute(stmt).scalar() or 0)
+
+
+def prune_batch_marks(conn: Connection, *, code: str, below: int) -> None:
+    """Forget the child's marks below its durable position: `durable_child_seq` asks for the
+    highest mark under a local position that only grows, so lower marks never answer again."""
+    conn.execute(
+        delete(batch_marks).where(batch_marks.c.code == code, batch_marks.c.child_seq < below)
+    )
 
 
 def get_upstream(conn: Connection) -> Row[Any] | None:

@@ -74,7 +74,7 @@ def _parse_batch(body: bytes, content_encoding: str | None) -> PushBatch:
 
 @router.get("/cursor", summary="Where this node stands with the calling child's log")
 async def cursor(ctx: ContextDep, child: ChildDep) -> CursorInfo:
-    return CursorInfo(cursor=await run_in_threadpool(receiver(ctx).cursor_of, child))
+    return await run_in_threadpool(receiver(ctx).standing_of, child)
 
 
 @router.get("/quarantine", summary="Records set aside with their reason")

@@ -28,6 +28,7 @@ def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:
         delay_s=settings.push_delay_ms / 1000,
         retry_max_s=settings.retry_max_s,
         heartbeat_s=settings.heartbeat_s,
+        check_standing=True,
     )
     replicator = Replicator(store=outbox(ctx), peer=peer, config=config)
     ctx.db.on_commit(replicator.notify)
