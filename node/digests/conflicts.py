@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from federation.hlc import parse_version
+from node.digests import tree as digest_tree
 from node.records import repository as records_repo
+from schemas.codes import is_within
 from schemas.ops import Difference, IdConflict
 
 
@@ -59,3 +61,28 @@ def lost_alive(conn: Connection, differences: list[Difference]) -> list[str]:
     ids = [uuid.UUID(d.id) for d in differences if d.action == "conflict"]
     rows = records_repo.rows_by_ids(conn, ids) if ids else {}
     return sorted(str(i) for i, row in rows.items() if not row.deleted)
+
+
+def held_below_only(conn: Connection, child: str) -> dict[str, tuple[int, int]]:
+    """Per kind, the [count, sum] of the versions `child`'s subtree holds that lost here to a
+    version from outside it: the child keeps its own (it may store nothing from outside), so
+    the parent's digest of the child's subtree adds them to compare with the child's report."""
+    best: dict[uuid.UUID, tuple[int, str]] = {}
+    for row in records_repo.conflict_losers(conn):
+        try:
+            hlc, origin = parse_version(row.lost_version)
+        except ValueError:
+            continue
+        rid = uuid.UUID(str(row.record_id))
+        if is_within(origin, child) and (rid not in best or (hlc, origin) > best[rid]):
+            best[rid] = (hlc, origin)
+    heads = records_repo.rows_by_ids(conn, list(best)) if best else {}
+    out: dict[str, tuple[int, int]] = {}
+    for rid, (hlc, origin) in best.items():
+        head = heads.get(rid)
+        if head is None or is_within(head.origin, child):
+            continue
+        count, total = out.get(head.kind, (0, 0))
+        h = digest_tree.version_hash(digest_tree.id_bytes(rid), hlc, origin)
+        out[head.kind] = (count + 1, (total + h) % digest_tree.MOD)
+    return out
