@@ -13,13 +13,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from schemas.codes import UnitCode
 from schemas.common import LongText, NonEmptyStr, Timestamp
 from schemas.kinds.directive import Body, DirectiveKind, DirectiveStatus, Target
+from schemas.kinds.receipt import REJECTED_PREFIX as REJECTED_PREFIX  # re-exported
 from schemas.kinds.receipt import ReceiptState
 from schemas.storable import StorableInbound
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord
 
 RECEIPT_NAMESPACE = uuid.UUID("5b0f7c52-33d1-4c5e-9d0e-7a61c2f1d2a4")
-REJECTED_PREFIX = "rejected: "
-"""A done receipt whose note starts with this reports a refused correction request."""
 
 
 def receipt_id(directive_id: uuid.UUID, unit: str) -> uuid.UUID:

@@ -38,7 +38,7 @@ from schemas.directives import (
     receipt_id,
 )
 from schemas.kinds.directive import DirectiveKind, DirectiveStatus, Target
-from schemas.kinds.receipt import ReceiptState
+from schemas.kinds.receipt import ReceiptState, receipt_rank
 
 __all__ = [
     "acknowledge",
@@ -243,9 +243,14 @@ def _report_unit(
         records_repo.get_row(txn.conn, receipt_id(directive_id, unit)), directive_id, unit
     )
     held = current.data.get("state") if current else None
-    # done implies acknowledged: a late ack never moves a receipt back.
     unchanged = held == state and current is not None and current.data.get("note") == note
-    if not unchanged and not (state == ReceiptState.acknowledged and held == "done"):
+    # A receipt only moves forward: a late ack after done is a no-op; anything else that
+    # would move it back (done after a refusal) is refused.
+    held_rank = receipt_rank(current.data) if current else 0
+    new_rank = receipt_rank({"state": state.value, "note": note})
+    if held_rank > new_rank and state != ReceiptState.acknowledged:
+        raise Conflict(f"directive {directive_id} was already answered: {held}")
+    if not unchanged and held_rank <= new_rank:
         write_receipt(
             txn,
             node_code=node.code,

@@ -263,3 +263,7 @@ def conflict_losers(conn: Connection) -> list[Row[Any]]:
         conflicts.c.lost_unit,
     )  # fmt: skip
     return list(conn.execute(stmt))
+
+
+def conflicts_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(conflicts)).scalar_one())
