@@ -9,6 +9,7 @@ its record again, so its version is the newest everywhere). `verify` exits 1 whi
 """
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,14 +21,19 @@ from schemas.codes import is_within
 from schemas.ops import Difference, IdConflict
 
 
-def standing(conn: Connection) -> list[IdConflict]:
-    latest: dict[uuid.UUID, dict[str, tuple[int, bool, str]]] = {}
+def _losers(conn: Connection) -> Iterator[tuple[uuid.UUID, int, str, Any]]:
+    """(id, hlc, origin, row) of every logged lost version."""
     for row in records_repo.conflict_losers(conn):
         try:
             hlc, origin = parse_version(row.lost_version)
         except ValueError:
             continue
-        rid = uuid.UUID(str(row.record_id))
+        yield uuid.UUID(str(row.record_id)), hlc, origin, row
+
+
+def standing(conn: Connection) -> list[IdConflict]:
+    latest: dict[uuid.UUID, dict[str, tuple[int, bool, str]]] = {}
+    for rid, hlc, origin, row in _losers(conn):
         held = latest.setdefault(rid, {}).get(origin)
         if held is None or hlc > held[0]:
             latest[rid][origin] = (hlc, bool(row.lost_deleted), row.lost_unit)
@@ -68,12 +74,7 @@ def held_below_only(conn: Connection, child: str) -> dict[str, tuple[int, int]]:
     version from outside it: the child keeps its own (it may store nothing from outside), so
     the parent's digest of the child's subtree adds them to compare with the child's report."""
     best: dict[uuid.UUID, tuple[int, str]] = {}
-    for row in records_repo.conflict_losers(conn):
-        try:
-            hlc, origin = parse_version(row.lost_version)
-        except ValueError:
-            continue
-        rid = uuid.UUID(str(row.record_id))
+    for rid, hlc, origin, _row in _losers(conn):
         if is_within(origin, child) and (rid not in best or (hlc, origin) > best[rid]):
             best[rid] = (hlc, origin)
     heads = records_repo.rows_by_ids(conn, list(best)) if best else {}

@@ -150,8 +150,6 @@ def _end(
 ) -> bool:
     """The old record ends here: a tombstone holding only the link to the new one."""
     _check_movable(old.kind)
-    if old.unit == body.unit:
-        raise Invalid("the record is already in that unit", [FieldError("unit", "unchanged")])
     by.require(old.unit)
     link = {"moved_to": _link(new_id, body.unit)}
     if old.deleted:
