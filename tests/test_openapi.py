@@ -29,7 +29,6 @@ from tests.access_support import bearer, grant
 from tests.factories import household, person
 
 TOWNSHIP, VILLAGE = "632322101", "632322101201"
-HELD = "632322101202"  # a village without a node: the township holds its records (0650)
 TESTSERVER = "testserver"  # the Host Starlette's TestClient sends
 METHODS = {"get", "post", "put", "delete", "patch"}
 
@@ -43,10 +42,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
         run_replicator=False,
     )
     with TestClient(app) as client:
-        token = enrol_child(app.state.ctx.db, node_code=TOWNSHIP, code=VILLAGE, name="Dongmen")
         client.headers.update(bearer(grant(app.state.ctx.db, TOWNSHIP)))
-        for body in (person(HELD), household(HELD), person(unit=HELD + "003")):
+        # Written while the township still holds the village (no node of its own yet).
+        for body in (person(), household(), person(unit=VILLAGE + "003")):
             assert client.post("/api/v1/records", json=body).status_code == 201
+        token = enrol_child(app.state.ctx.db, node_code=TOWNSHIP, code=VILLAGE, name="Dongmen")
         yield app, token.token
 
 
