@@ -100,6 +100,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", f"{_RECORDS}/{{record_id}}"): R.records_read,
     ("PUT", f"{_RECORDS}/{{record_id}}"): R.records_write,
     ("DELETE", f"{_RECORDS}/{{record_id}}"): R.records_write,
+    ("POST", f"{_RECORDS}/{{record_id}}/move"): R.records_write,
     ("POST", f"{_RECORDS}/{{record_id}}/reveal"): R.personal_reveal,
     ("POST", _DIRECTIVES): R.directives_issue,
     ("GET", _DIRECTIVES): R.directives_read,

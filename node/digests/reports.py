@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Connection
 
 from node.db import Database, WriteTxn
+from node.digests import conflicts, repository
 from node.digests import reads as digests
-from node.digests import repository
+from node.digests import tree as digest_tree
 from node.seams import OutgoingInfo
 from node.sync import repository as sync_repo
 from node.units import repository as units_repo
@@ -28,8 +29,13 @@ def as_wire(digest: dict[str, tuple[int, int]]) -> dict[str, list[int]]:
 
 
 def child_digest(conn: Connection, code: str) -> dict[str, list[int]]:
-    """What a child reports: the root digest of its own subtree."""
-    return as_wire(digests.root(conn, code))
+    """What a child reports: the root digest of its own subtree (with the versions it holds
+    that lost here to another subtree's: node/digests/conflicts.py)."""
+    digest = dict(digests.root(conn, code))
+    for kind, (count, total) in conflicts.held_below_only(conn, code).items():
+        held = digest.get(kind, (0, 0))
+        digest[kind] = (held[0] + count, (held[1] + total) % digest_tree.MOD)
+    return as_wire(digest)
 
 
 def on_push(conn: Connection, *, child: str, batch: PushBatch, at: datetime) -> bool:

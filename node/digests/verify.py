@@ -99,15 +99,16 @@ async def _compare_leaves(
 
 
 async def _mark_conflicts(client: OperatorExchanges, differences: list[Difference]) -> None:
-    """An id the parent holds at a newer version made outside this subtree is an id conflict
-    this node lost (logged at the parent): not something a repair can or should move."""
+    """An id the parent holds at a version made outside this subtree is an id conflict this
+    node lost: not something a repair can move (the parent never lets a child replace what
+    another subtree made). It stands while this node's copy is alive (node/digests/conflicts)."""
     sends = [d for d in differences if d.action == "send" and d.there is None]
     for start in range(0, len(sends), CHUNK):
         chunk = sends[start : start + CHUNK]
         found = await client.records([d.id for d in chunk], data=False)
         for diff in chunk:
             foreign = found.foreign.get(diff.id)
-            if foreign and diff.here and parse_version(foreign) > parse_version(diff.here):
+            if foreign and diff.here:
                 diff.action, diff.there = "conflict", foreign
 
 

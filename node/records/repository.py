@@ -273,5 +273,14 @@ def list_conflicts(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
     return list(conn.execute(stmt))
 
 
+def conflict_losers(conn: Connection) -> list[Row[Any]]:
+    """(record_id, lost_version, lost_deleted, lost_unit) of every logged lost version."""
+    stmt = select(
+        conflicts.c.record_id, conflicts.c.lost_version, conflicts.c.lost_deleted,
+        conflicts.c.lost_unit,
+    )  # fmt: skip
+    return list(conn.execute(stmt))
+
+
 def conflicts_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(conflicts)).scalar_one())

@@ -16,13 +16,13 @@ from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
 from node.records import repository as records_repo
-from node.records.store import Version, store_versions
+from node.records.store import Version, log_given_up, store_versions
 from node.records.wire import version_of
 from node.seams import PushSection
 from node.sync import repository
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
-from schemas.kinds import SCHEMA_VERSION, Kind
+from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, Kind
 from schemas.sync import (
     PROTOCOL_VERSION,
     ChangeRecord,
@@ -86,7 +86,10 @@ class Receiver:
                 raise CursorGap(cursor, batch.since)
             versions, quarantined = _sort_records(txn, child, batch.records)
             heads = records_repo.fetch_heads(txn.conn, [v.id for v in versions])
-            _check_ownership(child, batch.records, heads)
+            versions, given_up = _given_up(child, versions, heads)
+            gone = {v.id for v in given_up}
+            _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
+            log_given_up(txn, given_up, heads)
             result = store_versions(txn, versions, heads=heads)
             apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
@@ -178,6 +181,22 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> None:
             "nothing was stored",
             problems[:20],
         )
+
+
+def _given_up(
+    child: str, versions: list[Version], heads: dict[uuid.UUID, Any]
+) -> tuple[list[Version], list[Version]]:
+    """(to store, given up): a tombstone for an id held here from outside the child's subtree
+    is the child giving up its copy of a conflicting id (a move to a new id, or a deletion):
+    it changes nothing here, is logged as lost, and does not refuse the batch."""
+    keep: list[Version] = []
+    gone: list[Version] = []
+    for version in versions:
+        head = heads.get(version.id)
+        foreign = head is not None and not is_within(head.origin, child)
+        data_record = version.kind not in FEDERATION_KINDS  # a directive's tombstone is refused
+        (gone if foreign and version.deleted and data_record else keep).append(version)
+    return keep, gone
 
 
 def _check_ownership(child: str, records: list[ChangeRecord], heads: dict[uuid.UUID, Any]) -> None:
