@@ -1,7 +1,7 @@
 """Node configuration: options > TIERSYNC_* environment variables > TOML file > defaults."""
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     # late: keep 3 × heartbeat_s well under the parents' stale_after_s.
     heartbeat_s: float = Field(
         600.0, ge=0, description="idle this long, push an empty batch to the parent; 0: never"
+    )
+
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="serve's logs: json (one JSON object a line), console (readable), or auto: "
+        "console on a terminal, json otherwise",
     )
 
     # Operator access (node/access, README "Operator access").

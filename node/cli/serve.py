@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from node import gc_tuning
+from node import gc_tuning, logs
 from node.app import create_app
 from node.cli.common import UsageError, node_context, say, warn
 from node.cli.options import NodeConfig, node_command
@@ -90,11 +90,14 @@ def serve(
     tls = settings.tls_enabled
     say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port, tls)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    logs.configure(settings.log_format, log_level)
     uvicorn.run(
         create_app(settings, background=[gc_tuning.startup_hook]),
         host=host,
         port=port,
         log_level=log_level,
+        log_config=None,  # node/logs.py's handler renders uvicorn's records too
+        access_log=False,  # node/api/requests.py logs each request, with its request id
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         ssl_certfile=str(settings.tls_cert) if tls else None,
         ssl_keyfile=str(settings.tls_key) if tls else None,
