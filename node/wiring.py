@@ -32,12 +32,15 @@ from node.digests import tree as digest_tree
 from node.digests.reports import DigestSection
 from node.directives import progress as directive_progress
 from node.directives import routes as directive_routes
+from node.directives.ownership import DirectiveOwnership
 from node.directives.runner import directives_hook
 from node.errors import NoNode, Unavailable
 from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
 from node.ops import routes as ops_routes
+from node.privacy import outgoing as privacy_setup
+from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
 from node.seams import PushSection, WriteHook
 from node.settings import Settings
@@ -85,11 +88,13 @@ def write_hooks(code: str) -> list[WriteHook]:
     ]
 
 
-def push_sections(code: str) -> list[PushSection]:
+def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
     return [
+        DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
+        HashKeySection(key_id),  # privacy: a child with another hash key is refused
     ]
 
 
@@ -108,6 +113,7 @@ def open_node(
         raise NoNode(f"no tiersync node at {locate.where(settings)}; run `tiersync init` first")
     if create:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    privacy = privacy_setup.load(settings, create=create)  # a bad policy or key: nothing opened
     db = Database(
         settings.resolved_database_url, clock=clock, write_hooks=write_hooks(settings.code)
     )
@@ -131,7 +137,8 @@ def open_node(
         settings=settings,
         db=db,
         identity=NodeIdentity(code=settings.code, name=settings.name),
-        push_sections=push_sections(settings.code),
+        push_sections=push_sections(settings.code, privacy.key_id),
+        projection=privacy.projection,
         directive_progress=directive_progress.view_progress,
     )
 
