@@ -1,8 +1,9 @@
 """Structured logs for a serving node: JSON lines in production, readable lines in a terminal.
 
-One handler on the root logger renders both structlog's events and the standard library's
-records (uvicorn, federation/, node/), each with its timestamp, level, logger, the node and the
-request id of the request it belongs to (node/api/requests.py binds them). Before rendering,
+One handler on the root logger renders the standard library's records (uvicorn, federation/,
+node/; fields given as `extra=`) and structlog's events alike, each with its timestamp,
+level, logger, the node and the request id of the request it belongs to (node/api/requests.py
+binds them). Before rendering,
 every value passes `scrub`: what looks like a national ID or a mobile number is replaced, so
 that even an exception quoting a value cannot put one in a log. Record data is never logged
 (the access line names the route template, never the path or the query).
@@ -45,6 +46,7 @@ def add_request_id(_logger: Any, _method: str, event: EventDict) -> EventDict:
 
 def _shared() -> list[Processor]:
     return [
+        structlog.stdlib.ExtraAdder(),  # logging's `extra=` as fields
         structlog.contextvars.merge_contextvars,
         add_request_id,
         structlog.stdlib.add_log_level,
@@ -101,8 +103,3 @@ def configure(
         logging.getLogger(name).handlers.clear()  # through the root handler, in our format
         logging.getLogger(name).propagate = True
     return handler
-
-
-def logger(name: str) -> Any:
-    """A structlog logger (key-value events) under `name`."""
-    return structlog.get_logger(name)

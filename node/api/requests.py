@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from federation.observe import REQUEST_ID_HEADER, current_request_id, new_request_id, well_formed
 
-log = structlog.get_logger("tiersync.http")
+log = logging.getLogger("tiersync.http")  # rendered by node/logs.py, its extras as fields
 QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})  # probes: at debug level only
 _HEADER = REQUEST_ID_HEADER.lower().encode()
 UNMATCHED = "unmatched"  # no route: 404s, probes of paths that do not exist
@@ -76,11 +76,6 @@ class RequestLog:
         level = logging.DEBUG if template in QUIET_ROUTES and status < 400 else logging.INFO
         if status >= 500:
             level = logging.ERROR
-        log.log(
-            level,
-            "request",
-            method=scope["method"],
-            route=template,
-            status=status,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        fields = {"method": scope["method"], "route": template, "status": status, "ms": ms}
+        log.log(level, "request", extra=fields)
