@@ -87,6 +87,7 @@ def make_engine(url: str) -> Engine:
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,  # a failed statement's message must not carry record data
         )
         _configure_sqlite(engine)
         return engine
@@ -97,6 +98,7 @@ def make_engine(url: str) -> Engine:
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args=connect_args,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         600.0, ge=0, description="idle this long, push an empty batch to the parent; 0: never"
     )
 
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="serve's logs: json (one JSON object a line), console (readable), or auto: "
+        "console on a terminal, json otherwise",
+    )
+
     # Operator access (node/access, README "Operator access").
     allowed_hosts: Names = Field(
         default_factory=list,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from node import gc_tuning
+from node import gc_tuning, logs
 from node.app import create_app
 from node.cli.common import UsageError, node_context, say, warn
 from node.cli.options import NodeConfig, node_command
@@ -92,6 +92,7 @@ def serve(
     say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port, tls)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)
     url = url_of(host, port, tls)
+    logs.configure(settings.log_format, log_level)
     # Held until the process ends: rebuild, resync and bundle ack refuse meanwhile.
     with owning(settings.data_dir, what="tiersync serve", node=settings.code, url=url):
         uvicorn.run(
@@ -99,6 +100,8 @@ def serve(
             host=host,
             port=port,
             log_level=log_level,
+            log_config=None,  # node/logs.py's handler renders uvicorn's records too
+            access_log=False,  # node/api/requests.py logs each request, with its request id
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
             ssl_certfile=str(settings.tls_cert) if tls else None,
             ssl_keyfile=str(settings.tls_key) if tls else None,

@@ -262,12 +262,13 @@ def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(conflicts.insert(), fresh)
 
 
-def list_conflicts(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
+def list_conflicts(conn: Connection, *, offset: int = 0, limit: int = 1000) -> list[Row[Any]]:
     """Lost versions, newest first, with the kind of their record (to mask their data)."""
     stmt = (
         select(conflicts, records.c.kind)
         .outerjoin(records, records.c.id == conflicts.c.record_id)
         .order_by(conflicts.c.id.desc())
+        .offset(offset)
         .limit(limit)
     )
     return list(conn.execute(stmt))

@@ -94,5 +94,6 @@ def quarantined_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
 
 
-def list_quarantined(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
-    return list(conn.execute(select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)))
+def list_quarantined(conn: Connection, *, offset: int = 0, limit: int = 1000) -> list[Row[Any]]:
+    stmt = select(quarantine).order_by(quarantine.c.id.desc()).offset(offset).limit(limit)
+    return list(conn.execute(stmt))

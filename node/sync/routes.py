@@ -3,11 +3,12 @@
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from federation.codec import decode_body
+from node.db import as_utc
 from node.deps import ContextDep
 from node.errors import FieldError, Invalid
 from node.records import repository as records_repository
@@ -16,6 +17,7 @@ from node.sync import repository
 from node.sync.receive import CursorGap, check_protocol, receiver
 from node.units.service import authenticate_child
 from schemas.errors import details_from_validation_error
+from schemas.inspect import PAGE_DEFAULT, PAGE_MAX, ConflictPage, QuarantinePage
 from schemas.personal import masked
 from schemas.sync import CursorInfo, PushAck, PushBatch
 
@@ -77,18 +79,32 @@ async def cursor(ctx: ContextDep, child: ChildDep) -> CursorInfo:
     return await run_in_threadpool(receiver(ctx).standing_of, child)
 
 
-@router.get("/quarantine", summary="Records set aside with their reason")
-def quarantined(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
-    with ctx.db.read() as conn:
-        rows = repository.list_quarantined(conn)
-    return {"items": [_unrevealed(_plain(r._mapping), "payload") for r in rows]}
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="entries to skip")]
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description=f"at most {PAGE_MAX}")]
 
 
-@router.get("/conflicts", summary="Versions that lost to a concurrent version of the same id")
-def conflicts(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
+@router.get("/quarantine", summary="Records set aside with their reason, newest first")
+def quarantined(ctx: ContextDep, offset: Offset = 0, limit: Limit = PAGE_DEFAULT) -> QuarantinePage:
     with ctx.db.read() as conn:
-        rows = records_repository.list_conflicts(conn)
-    return {"items": [_unrevealed(_plain(r._mapping), "lost_data") for r in rows]}
+        rows = repository.list_quarantined(conn, offset=offset, limit=limit)
+        total = repository.quarantined_count(conn)
+    items = [_item(r._mapping, "payload") for r in rows]
+    return QuarantinePage(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.get("/conflicts", summary="Versions that lost to a concurrent version, newest first")
+def conflicts(ctx: ContextDep, offset: Offset = 0, limit: Limit = PAGE_DEFAULT) -> ConflictPage:
+    with ctx.db.read() as conn:
+        rows = records_repository.list_conflicts(conn, offset=offset, limit=limit)
+        total = records_repository.conflicts_count(conn)
+    items = [_item(r._mapping, "lost_data") for r in rows]
+    return ConflictPage(items=items, total=total, offset=offset, limit=limit)
+
+
+def _item(mapping: Any, field: str) -> dict[str, Any]:
+    item = dict(mapping)
+    item["at"] = as_utc(item["at"])
+    return _unrevealed(item, field)
 
 
 def _unrevealed(item: dict[str, Any], field: str) -> dict[str, Any]:
@@ -103,7 +119,3 @@ def _unrevealed(item: dict[str, Any], field: str) -> dict[str, Any]:
         item[field] = {**value, "data": shown} if field == "payload" else shown
         item["masked"] = paths
     return item
-
-
-def _plain(mapping: Any) -> dict[str, Any]:
-    return {k: (str(v) if k in {"record_id", "at"} else v) for k, v in mapping.items()}
