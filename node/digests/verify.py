@@ -22,6 +22,7 @@ from node.records import repository as records_repo
 from node.records.store import store_versions
 from node.records.wire import projected_wire, to_version
 from schemas.codes import is_within
+from schemas.kinds import RANKED_KINDS
 from schemas.ops import Difference, LinkVerify
 from schemas.sync import ChangeRecord
 
@@ -161,10 +162,13 @@ async def verify_upstream(
     movable = [d for d in differences if d.action != "conflict"]
     report.conflicts = len(differences) - len(movable)
     if repair and movable:
-        report.sent = await send_up(ctx, client, [d.id for d in movable if d.action == "send"])
-        report.fetched = await fetch_down(
-            ctx, client, [d.id for d in movable if d.action == "fetch"]
-        )
+        # Receipts are ordered by their state before their version (schemas.kinds.precedence),
+        # which the leaves do not carry: both ways, and each side's store keeps the forward one.
+        both = {d.id for d in movable if d.kind in RANKED_KINDS}
+        sends = [d.id for d in movable if d.action == "send" or d.id in both]
+        report.sent = await send_up(ctx, client, sends)
+        fetches = [d.id for d in movable if d.action == "fetch" or d.id in both]
+        report.fetched = await fetch_down(ctx, client, fetches)
         _, after = await find_differences(ctx, client)
         report.remaining = sum(1 for d in after if d.action != "conflict")
     else:

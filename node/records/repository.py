@@ -335,3 +335,7 @@ def id_hashes_in(conn: Connection, *, kind: str, root: str) -> list[Row[Any]]:
         records.c.id_hash.is_not(None),
     )
     return list(conn.execute(stmt.order_by(records.c.id_hash, records.c.unit)))
+
+
+def conflicts_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(conflicts)).scalar_one())
