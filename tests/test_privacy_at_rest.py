@@ -85,3 +85,31 @@ async def test_a_missing_or_wrong_data_key_refuses_to_start(tmp_path: Path) -> N
     (tmp_path / "v" / "data.key").unlink()
     with pytest.raises(Unavailable, match="no data key was found"):
         open_node(settings)
+
+
+def test_the_sm_suite_seals_with_sm4_and_its_own_key_size(tmp_path: Path) -> None:
+    import uuid
+
+    from node.records import repository
+    from node.records.store import Version, store_versions
+    from tests.factories import person_data
+
+    settings = village_settings(tmp_path, crypto="sm")
+    ctx = open_node(settings)
+    try:
+        assert len(bytes.fromhex((tmp_path / "v" / "data.key").read_text())) == 16
+        data, rid = person_data(phone="13800000001"), uuid.uuid4()
+        with ctx.db.write() as txn:
+            store_versions(txn, [Version(rid, "person", VILLAGE, data, 1, VILLAGE, False, 1)])
+        with ctx.db.read() as conn:
+            row = repository.get_row(conn, rid)
+        assert row is not None and row.data == data
+        with ctx.db.engine.connect() as conn:  # as a copied file would show it
+            from sqlalchemy import text
+
+            raw = conn.execute(text("SELECT data FROM records")).scalar_one()
+        assert data["id_number"] not in str(raw) and "13800000001" not in str(raw)
+    finally:
+        ctx.db.dispose()
+    with pytest.raises(Unavailable, match="needs 16"):
+        open_node(village_settings(tmp_path, crypto="sm", data_key="00" * 32))
