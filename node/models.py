@@ -75,10 +75,14 @@ class Record(Base):
     schema_version: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The keyed hash of the record's ID number (h:<32 hex>, federation/privacy): lookups by ID
+    # number and the duplicate finder, with the number itself sealed or never held here.
+    id_hash: Mapped[str | None] = mapped_column(String(34), nullable=True)
 
     __table_args__ = (
         Index("ix_records_unit_id", "unit", "id"),
         Index("ix_records_kind_unit_id", "kind", "unit", "id"),
+        Index("ix_records_id_hash", "id_hash"),
     )
 
 

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         description="the prefecture's hash key (hex), printed by `tiersync child add`; "
         "default: data_dir/hash.key, made by `init` at the top node",
     )
+    data_key: SecretStr | None = Field(
+        None,
+        description="key (hex) that encrypts ID numbers, phones and key-group details at rest; "
+        "default: data_dir/data.key (0600), made when the node is created",
+    )
     # TLS (issue 13 serves it; here the settings exist so the safe defaults can check them).
     tls_cert: Path | None = Field(None, description="certificate (PEM) to serve HTTPS with")
     tls_key: Path | None = Field(None, description="its private key (PEM)")

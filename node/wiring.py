@@ -39,6 +39,7 @@ from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
 from node.ops import routes as ops_routes
+from node.privacy import at_rest
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
@@ -127,6 +128,7 @@ def open_node(
                 f"database at migration {migrate.current_revision(db.engine)}, this tiersync "
                 f"expects {migrate.head_revision(db.engine)}: run `tiersync db upgrade`"
             )
+        at_rest.install(db, settings, writable=writable, hash_key=privacy.key)
         if create:
             db.ensure_identity(settings.code)
             units_service.ensure_own_unit(db, code=settings.code, name=settings.name)

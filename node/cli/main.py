@@ -15,6 +15,7 @@ from node.cli import (  # ops
     export,
     importer,
     init,
+    persons,  # privacy
     rebuild,
     records,
     resync,
@@ -70,6 +71,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(child.app, name="child")
 app.add_typer(user.app, name="user")  # access
 app.add_typer(records.app, name="records")
+app.add_typer(persons.app, name="persons")  # privacy: duplicates by keyed hash
 app.add_typer(directive.app, name="directive")  # directives
 app.command()(status.status)  # ops
 app.command()(resync.resync)  # ops
