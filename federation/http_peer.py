@@ -11,11 +11,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from federation.auth import BearerToken
 from federation.codec import Encoded, encode
-from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
+from federation.errors import (
+    CursorMismatch,
+    PeerRejected,
+    PeerUnavailable,
+    ProtocolError,
+    ProtocolMismatch,
+)
 from federation.peer import OutgoingBatch
 from schemas.directives import DirectiveFeed
 from schemas.ops import (
@@ -113,7 +119,7 @@ class HttpPeer:
         self.stats.records += len(batch.records)
         self.stats.wire_bytes += len(encoded.body)
         self.stats.raw_bytes += encoded.raw_size
-        ack = PushAck.model_validate_json(response.content)
+        ack = _parse(PushAck, response)
         if ack.verify_requested:
             self.verify_requested = True
             log.warning("the parent's copy differs from ours: run `tiersync verify --repair`")
@@ -121,7 +127,7 @@ class HttpPeer:
 
     async def cursor(self, *, source: str) -> int:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
-        return int(response.json()["cursor"])
+        return _parse(CursorAnswer, response).cursor
 
     # --- downward: directives (federation.peer.DirectiveSource) --------------------------------
 
@@ -134,7 +140,7 @@ class HttpPeer:
         )
         self.stats.pulls += 1
         self.stats.pull_bytes += response.num_bytes_downloaded
-        return DirectiveFeed.model_validate_json(response.content)
+        return _parse(DirectiveFeed, response)
 
     # --- operator exchanges (federation.peer.OperatorExchanges) --------------------------------
 
@@ -177,7 +183,7 @@ class HttpPeer:
         response = await self._send(method, OPS + path, **kwargs)
         self.exchanges.requests += 1
         self.exchanges.received += response.num_bytes_downloaded
-        return model.model_validate_json(response.content)
+        return _parse(model, response)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -191,6 +197,24 @@ class HttpPeer:
         if response.status_code < 400:
             return response
         raise _error_for(response)
+
+
+class CursorAnswer(BaseModel):
+    cursor: int
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    """The answer's body as `model`; a 2xx body that is not one is the peer's protocol error
+    (retried like an unreachable parent, but shown as a failing task)."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        request = f"{response.request.method} {response.request.url.path}"
+        body = response.content[:80].decode("utf-8", "replace")
+        raise ProtocolError(
+            f"{request} answered {response.status_code} with a body that is not a "
+            f"{model.__name__} ({exc.error_count()} error(s)): {body!r}"
+        ) from exc
 
 
 def unanswered(exc: httpx.HTTPError, *, base_url: str, timeout_s: float, request: str) -> str:

@@ -33,6 +33,8 @@ def _json_dumps(value: Any) -> str:
 ID_CHUNK = 900  # ids per IN list: stays under SQLite's bound-parameter limit on old builds
 AUTOCHECKPOINT_PAGES = 20_000  # 80 MB of log with 4 KiB pages
 PAGE_CACHE_KIB = 65_536
+SQLITE_BUSY_MS = 30_000  # a writer waits this long for the lock before failing
+PROBE_TIMEOUT_S = 2.0  # /readyz's write probe waits no longer than this
 
 
 def as_utc(at: datetime | None) -> datetime | None:
@@ -110,7 +112,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # A running node checkpoints off the write path (node/checkpointer.py); this only bounds
         # the log should it fall behind, or in a process that runs none.
@@ -202,6 +204,29 @@ class Database:
             listener()
         for listener in self._on_any_commit:
             listener()
+
+    def probe_write(self, *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+        """Raise unless a write could be committed now (the database file writable and not
+        locked for longer than `timeout_s`, a PostgreSQL server that is up and not read-only);
+        writes nothing: the probe's transaction is rolled back."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                raw.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+                try:
+                    conn.execution_options(tiersync_write=True)  # BEGIN IMMEDIATE: the lock
+                    with conn.begin() as txn:
+                        conn.exec_driver_sql("UPDATE node_state SET id = id WHERE id = 1")
+                        txn.rollback()
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+            else:
+                ms = int(timeout_s * 1000)
+                with conn.begin() as txn:
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                    conn.exec_driver_sql("SELECT txid_current()")  # refused when read-only
+                    txn.rollback()
 
     def ensure_identity(self, code: str) -> None:
         """Create the node_state row, or refuse a database that belongs to another node."""

@@ -39,6 +39,7 @@ from node.ops import routes as ops_routes
 from node.records import routes as record_routes
 from node.seams import PushSection, WriteHook
 from node.settings import Settings
+from node.supervisor import TASKS_FILE
 from node.sync import routes as sync_routes
 from node.sync.runner import replication_hook
 from node.units import service as units_service
@@ -47,6 +48,7 @@ from node.views import routes as view_routes
 from node.views.freshness import FreshnessSection
 from node.views.rollups import RollupHook
 
+CHECKPOINTER = "wal-checkpointer"
 Stop = Callable[[], Awaitable[None]]
 Startup = Callable[[NodeContext], Stop | None]
 
@@ -136,6 +138,7 @@ def open_node(
 def startup_hooks(*, transport: Any = None, run: bool = True) -> list[Startup]:
     """The background of a serving node, started in this order and stopped in reverse."""
     return [
+        start_supervisor,
         start_checkpointer,
         parent_hook(transport=transport),
         replication_hook(run=run),
@@ -144,16 +147,26 @@ def startup_hooks(*, transport: Any = None, run: bool = True) -> list[Startup]:
     ]
 
 
+def start_supervisor(ctx: NodeContext) -> Stop:
+    """Every task below runs under the node's supervisor (node/supervisor.py), which publishes
+    their states for `tiersync status` in the data directory; stopped last."""
+    ctx.supervisor.state_file = ctx.settings.data_dir / TASKS_FILE
+    ctx.supervisor.retry_max_s = ctx.settings.retry_max_s
+    return ctx.supervisor.start_publishing()
+
+
 def start_checkpointer(ctx: NodeContext) -> Stop | None:
     """Checkpoint a SQLite node's log in the background (node/checkpointer.py)."""
     if not ctx.db.is_sqlite:
         return None
-    checkpointer = ctx.checkpointer = WalCheckpointer(ctx.db.engine)
+    health = ctx.supervisor.reporter(CHECKPOINTER)
+    checkpointer = ctx.checkpointer = WalCheckpointer(ctx.db.engine, health=health)
     ctx.db.on_commit(checkpointer.notify, bookkeeping=True)
     checkpointer.start()
 
     async def stop() -> None:
         await asyncio.to_thread(checkpointer.stop)
+        ctx.supervisor.stopped(CHECKPOINTER)
 
     return stop
 
