@@ -10,15 +10,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from federation.hlc import parse_version
+from federation.hlc import format_version, parse_version
 from node.audit import service as audit
 from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
-from node.records.store import Version, store_versions
+from node.records.store import Version
 from node.records.wire import version_of
 from node.seams import PushSection
 from node.sync import repository
+from node.sync.intake import Refused, refused_row, store_isolated
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
 from schemas.kinds import SCHEMA_VERSION, Kind
@@ -58,14 +59,18 @@ class Receiver:
     has_parent: bool
     sections: Sequence[PushSection] = field(default_factory=tuple)  # node/wiring.py
 
-    def apply_push(self, *, child: str, batch: PushBatch) -> PushAck:
+    def apply_push(
+        self, *, child: str, batch: PushBatch, refused: Sequence[Refused] = ()
+    ) -> PushAck:
+        """Apply a push in one transaction; `refused` are its records that did not parse
+        (node/sync/intake.py): quarantined with their reason, like any it cannot store."""
         check_protocol(batch.protocol)
         if batch.source != child:
             raise Forbidden(f"credential of {child} used to push as {batch.source}")
         try:
             _check_jurisdiction(child, batch)
-        except Forbidden as refused:
-            self._audit_refusal(child, refused)
+        except Forbidden as refusal:
+            self._audit_refusal(child, refusal)
             raise
         # An empty batch (a heartbeat) adds nothing to this node's log: no need to wake its
         # replicator.
@@ -74,7 +79,9 @@ class Receiver:
             if batch.since > cursor:
                 raise CursorGap(cursor, batch.since)
             versions, quarantined = _sort_records(txn, child, batch.records)
-            result = store_versions(txn, versions)
+            quarantined += [refused_row(txn, child, r) for r in refused]
+            result, failed = store_isolated(txn, versions)
+            quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
             apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
             cursor = max(cursor, batch.until)
@@ -136,8 +143,11 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> None:
     problems: list[FieldError] = []
     inside: dict[str, bool] = {}  # a batch repeats a handful of codes: judge each once
     for i, rec in enumerate(batch.records):
-        origin = rec.version.partition(".")[2]
-        for name, code in (("unit", rec.unit), ("origin", origin)):
+        try:
+            origins = [("origin", parse_version(rec.version)[1])]
+        except ValueError:  # a malformed version is quarantined (_unacceptable), not refused
+            origins = []
+        for name, code in (("unit", rec.unit), *origins):
             ok = inside.get(code)
             if ok is None:
                 ok = inside[code] = _inside(code, child)
@@ -205,6 +215,19 @@ def _quarantine_row(txn: WriteTxn, child: str, rec: ChangeRecord, reason: str) -
         "payload": rec.model_dump(mode="json"),
         "at": txn.now,
     }
+
+
+def _failed_row(txn: WriteTxn, child: str, v: Version, reason: str) -> dict[str, Any]:
+    record = ChangeRecord.model_construct(
+        id=v.id,
+        kind=v.kind,
+        unit=v.unit,
+        data=v.data,
+        version=format_version(v.hlc, v.origin),
+        deleted=v.deleted,
+        schema_version=v.schema_version,
+    )
+    return _quarantine_row(txn, child, record, reason)
 
 
 def apply_units(txn: WriteTxn, units: list[UnitChange]) -> int:
