@@ -100,11 +100,12 @@ def storable_copy(value: Any) -> Any:
 
 
 def store_isolated(
-    txn: WriteTxn, versions: list[Version]
+    txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]
 ) -> tuple[StoreResult, list[tuple[Version, str]]]:
-    """Store the versions; those that cannot be stored are returned with the reason."""
+    """Store the versions (`heads`: what is held of them, read in this transaction); those
+    that cannot be stored are returned with the reason."""
     try:
-        return _attempt(txn, versions), []
+        return _attempt(txn, versions, heads), []
     except OperationalError:
         raise  # the database itself: not a record's fault
     except Exception as exc:
@@ -113,7 +114,7 @@ def store_isolated(
     failed: list[tuple[Version, str]] = []
     for version in versions:
         try:
-            one = _attempt(txn, [version])
+            one = _attempt(txn, [version], {k: v for k, v in heads.items() if k == version.id})
         except OperationalError:
             raise
         except Exception as exc:
@@ -124,11 +125,13 @@ def store_isolated(
     return result, failed
 
 
-def _attempt(txn: WriteTxn, versions: Sequence[Version]) -> StoreResult:
+def _attempt(
+    txn: WriteTxn, versions: Sequence[Version], heads: dict[uuid.UUID, Any]
+) -> StoreResult:
     clock = txn.last_hlc
     try:
         with txn.conn.begin_nested():
-            return store_versions(txn, list(versions))
+            return store_versions(txn, list(versions), heads=heads)
     except BaseException:
         txn.last_hlc = clock  # nothing of the attempt stays, not even its clock
         raise
