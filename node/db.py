@@ -34,6 +34,9 @@ def _json_dumps(value: Any) -> str:
 ID_CHUNK = 900  # ids per IN list: stays under SQLite's bound-parameter limit on old builds
 AUTOCHECKPOINT_PAGES = 20_000  # 80 MB of log with 4 KiB pages
 PAGE_CACHE_KIB = 65_536
+# An acknowledged write (a 201, a push's ack) must survive a power cut: with FULL, SQLite
+# fsyncs the log on every commit (docs/decisions/0602-acknowledged-writes-survive-power-loss.md).
+SQLITE_SYNCHRONOUS = "FULL"
 SQLITE_BUSY_MS = 30_000  # a writer waits this long for the lock before failing
 PROBE_TIMEOUT_S = 2.0  # /readyz's write probe waits no longer than this
 
@@ -81,7 +84,7 @@ def execute_many(conn: Connection, stmt: ClauseElement, rows: list[dict[str, Any
     conn.exec_driver_sql(compiled.string, params)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -90,7 +93,7 @@ def make_engine(url: str) -> Engine:
             json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, synchronous=synchronous)
         return engine
     # An unreachable server fails within seconds, not after the system's TCP timeout.
     connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
@@ -105,14 +108,17 @@ def make_engine(url: str) -> Engine:
     )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, synchronous: str) -> None:
+    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
+        raise ValueError(f"synchronous={synchronous!r}")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # A running node checkpoints off the write path (node/checkpointer.py); this only bounds
@@ -161,9 +167,10 @@ class Database:
         *,
         clock: Clock = wall_ms,
         write_hooks: Sequence[Callable[..., None]] = (),
+        synchronous: str = SQLITE_SYNCHRONOUS,  # SQLite only; bench/durability.py compares
     ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, synchronous=synchronous)
         self.clock = clock
         # What each stored batch is shown to (node.seams.WriteHook), given by node/wiring.py.
         self.write_hooks = tuple(write_hooks)
