@@ -190,6 +190,24 @@ class Database:
             yield conn
 
     @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read whose statements all see one snapshot of the database: for every read of
+        several statements that must agree (an outbox batch and its head, an export page and
+        its cursor, a directive feed, digest answers). SQLite's read() is one already (in WAL
+        mode a read transaction sees the commits before its first statement, and read()
+        holds one transaction); PostgreSQL's default READ COMMITTED gives each statement its
+        own, so a commit landing between two of them could be skipped for good. There it is
+        REPEATABLE READ READ ONLY, which never fails with a serialisation error."""
+        if self.is_sqlite:
+            with self.read() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def write(self, *, notify: bool = True) -> Iterator[WriteTxn]:
         """One transaction holding the node_state row lock; commits on success, else rolls back.
 
