@@ -79,7 +79,10 @@ def _child_problems(children: list[ChildStatus]) -> list[str]:
 def _quarantine_problems(quarantined: int) -> list[str]:
     if not quarantined:
         return []
-    return [f"{quarantined} record(s) quarantined (GET /api/v1/sync/quarantine lists them)"]
+    return [
+        f"{quarantined} record(s) quarantined (`tiersync quarantine list` lists them, "
+        "`tiersync quarantine retry` applies them again)"
+    ]
 
 
 def _task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:

@@ -54,6 +54,14 @@ def check_protocol(version: int) -> None:
 
 
 @dataclass(frozen=True)
+class QuarantineRetry:
+    tried: int
+    applied: int  # versions stored
+    stale: int  # older than what is held: nothing to do
+    left: int  # entries still quarantined
+
+
+@dataclass(frozen=True)
 class Receiver:
     db: Database
     node_code: str
@@ -114,6 +122,41 @@ class Receiver:
             quarantined=len(quarantined),
             durable=durable,
             **contributed,
+        )
+
+    def retry_quarantined(self, ids: list[int] | None = None) -> QuarantineRetry:
+        """Apply again what the quarantine holds (all, or the entries `ids`), as a push would:
+        after an upgrade that understands them, or once an operator fixed their cause. An
+        entry that is now stored, or older than what is held, leaves the quarantine; the rest
+        stay. One transaction."""
+        with self.db.write() as txn:
+            rows = repository.quarantined_rows(txn.conn, ids)
+            by_child: dict[str, list[tuple[int, ChangeRecord]]] = {}
+            for row in rows:
+                try:
+                    rec = ChangeRecord.model_validate(row.payload)
+                except ValueError:
+                    continue  # not a record at all: it stays until released
+                if _inside(rec.unit, row.child):
+                    by_child.setdefault(row.child, []).append((row.id, rec))
+            done: list[int] = []
+            applied = stale = 0
+            for child, entries in by_child.items():
+                records = [rec for _, rec in entries]
+                versions, _still = _sort_records(txn, child, records)
+                mine = [v for v in versions if _inside(v.origin, child)]
+                heads = records_repo.fetch_heads(txn.conn, [v.id for v in mine])
+                try:
+                    _check_ownership(child, records, heads)
+                except Forbidden:
+                    continue
+                result, _failed = store_isolated(txn, mine, heads)  # they stay
+                applied, stale = applied + len(result.stored), stale + len(result.stale)
+                settled = {*result.stored, *result.stale}  # each id's newest, or older
+                done += [qid for qid, rec in entries if rec.id in settled and _parses(rec)]
+            repository.delete_quarantined(txn.conn, done)
+        return QuarantineRetry(
+            tried=len(rows), applied=applied, stale=stale, left=len(rows) - len(done)
         )
 
     def cursor_of(self, child: str) -> int:
@@ -192,6 +235,10 @@ def _check_ownership(child: str, records: list[ChangeRecord], heads: dict[uuid.U
         )
 
 
+def _parses(rec: ChangeRecord) -> bool:
+    return not isinstance(_unacceptable(rec), str)
+
+
 def _inside(code: str, root: str) -> bool:
     try:
         check_code(code)
@@ -224,7 +271,10 @@ def _unacceptable(rec: ChangeRecord) -> str | tuple[int, str]:
     # must to store and count it, so a clock-skewed village is never refused for its dates.
     if rec.kind not in _KINDS:
         return f"unknown kind {rec.kind!r}"
-    if rec.schema_version > SCHEMA_VERSION:
+    if rec.schema_version > SCHEMA_VERSION and not rec.deleted:
+        # A tombstone carries no data to understand: it always applies, so a record deleted
+        # below never stays alive here (issue 10, defect 9). A tombstone of an unknown kind
+        # is quarantined: every version of that id was, so nothing of it is alive here.
         return f"schema version {rec.schema_version} is newer than this node's {SCHEMA_VERSION}"
     try:
         return parse_version(rec.version)

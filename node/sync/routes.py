@@ -3,7 +3,7 @@
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -81,11 +81,17 @@ async def cursor(ctx: ContextDep, child: ChildDep) -> CursorInfo:
     return CursorInfo(cursor=await run_in_threadpool(receiver(ctx).cursor_of, child))
 
 
-@router.get("/quarantine", summary="Records set aside with their reason")
-def quarantined(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
+@router.get("/quarantine", summary="Records set aside with their reason, newest first")
+def quarantined(
+    ctx: ContextDep,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="skip the newest this many")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 1000,
+) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        rows = repository.list_quarantined(conn)
-    return {"items": [_unrevealed(_plain(r._mapping), "payload") for r in rows]}
+        rows = repository.list_quarantined(conn, limit=limit, offset=offset)
+        total = repository.quarantined_count(conn)
+    items = [_unrevealed(_plain(r._mapping), "payload") for r in rows]
+    return {"total": total, "offset": offset, "items": items}
 
 
 @router.get("/conflicts", summary="Versions that lost to a concurrent version of the same id")
