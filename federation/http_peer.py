@@ -12,11 +12,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from federation.auth import BearerToken
 from federation.codec import Encoded, encode
-from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
+from federation.errors import (
+    CursorMismatch,
+    PeerRejected,
+    PeerUnavailable,
+    ProtocolError,
+    ProtocolMismatch,
+)
 from federation.observe import REQUEST_ID_HEADER, Exchange, Observer, error_kind, request_id
 from federation.peer import OutgoingBatch
 from schemas.directives import DirectiveFeed
@@ -117,7 +123,7 @@ class HttpPeer:
         self.stats.records += len(batch.records)
         self.stats.wire_bytes += len(encoded.body)
         self.stats.raw_bytes += encoded.raw_size
-        ack = PushAck.model_validate_json(response.content)
+        ack = _parse(PushAck, response)
         if ack.verify_requested:
             self.verify_requested = True
             log.warning("the parent's copy differs from ours: run `tiersync verify --repair`")
@@ -128,7 +134,7 @@ class HttpPeer:
 
     async def standing(self, *, source: str) -> CursorInfo:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
-        return CursorInfo.model_validate_json(response.content)
+        return _parse(CursorInfo, response)
 
     # --- downward: directives (federation.peer.DirectiveSource) --------------------------------
 
@@ -141,7 +147,7 @@ class HttpPeer:
         )
         self.stats.pulls += 1
         self.stats.pull_bytes += response.num_bytes_downloaded
-        return DirectiveFeed.model_validate_json(response.content)
+        return _parse(DirectiveFeed, response)
 
     # --- operator exchanges (federation.peer.OperatorExchanges) --------------------------------
 
@@ -184,7 +190,7 @@ class HttpPeer:
         response = await self._send(method, OPS + path, **kwargs)
         self.exchanges.requests += 1
         self.exchanges.received += response.num_bytes_downloaded
-        return model.model_validate_json(response.content)
+        return _parse(model, response)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request, with the request id; every outcome is told to `observe`."""
@@ -217,6 +223,20 @@ class HttpPeer:
         operation = OPERATIONS.get(path, "exchange")
         seconds = time.perf_counter() - started
         self.observe(Exchange(operation, seconds, sent, received, error))
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    """The answer's body as `model`; a 2xx body that is not one is the peer's protocol error
+    (retried like an unreachable parent, but shown as a failing task)."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        request = f"{response.request.method} {response.request.url.path}"
+        body = response.content[:80].decode("utf-8", "replace")
+        raise ProtocolError(
+            f"{request} answered {response.status_code} with a body that is not a "
+            f"{model.__name__} ({exc.error_count()} error(s)): {body!r}"
+        ) from exc
 
 
 def unanswered(exc: httpx.HTTPError, *, base_url: str, timeout_s: float, request: str) -> str:

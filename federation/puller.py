@@ -9,13 +9,13 @@ so a crash anywhere means at worst the same feed pulled again, which changes not
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from federation.errors import FederationError, PeerRejected, PeerUnavailable
 from federation.peer import DirectiveSource, DirectiveStore
-from federation.retry import backoff_delay, in_thread
+from federation.retry import Health, Unwatched, backoff_delay, in_thread
 from schemas.directives import DirectiveFeed
 
 log = logging.getLogger("tiersync.puller")
@@ -34,6 +34,7 @@ class Puller:
     peer: DirectiveSource
     config: PullerConfig
     blocking: Callable[..., Awaitable[Any]] = in_thread
+    health: Health = field(default_factory=Unwatched)  # told of every round (node.supervisor)
     last_success: datetime | None = None
     last_error: str | None = None
     # Told of every answer, and whether the link had failed before it (the node hands it to
@@ -79,6 +80,7 @@ class Puller:
                 # A local failure (database busy or full) is retried like an unreachable parent.
                 error = exc if isinstance(exc, FederationError) else _local(exc)
                 failures += 1
+                self.health.failed(exc)
                 await self._failed(error)
                 await asyncio.sleep(
                     backoff_delay(
@@ -94,6 +96,7 @@ class Puller:
             failures = 0
             self.last_error = None
             self.last_success = datetime.now(UTC)
+            self.health.ok()
 
     def _answered(self, feed: DirectiveFeed, *, reconnected: bool) -> None:
         if self.on_answer is not None:

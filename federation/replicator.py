@@ -20,7 +20,7 @@ from typing import Any
 
 from federation.errors import CursorMismatch, FederationError, PeerRejected, PeerUnavailable
 from federation.peer import ChangeStore, OutgoingBatch, Peer
-from federation.retry import backoff_delay, in_thread
+from federation.retry import Health, Unwatched, backoff_delay, in_thread
 from schemas.sync import PushAck
 
 log = logging.getLogger("tiersync.replicator")
@@ -52,6 +52,9 @@ class Replicator:
     peer: Peer
     config: ReplicatorConfig
     blocking: Callable[..., Awaitable[Any]] = in_thread
+    # Told of every push round's outcome (node.supervisor). A local error (the database busy
+    # or full) is not caught here: it leaves run_forever, and the supervisor restarts it.
+    health: Health = field(default_factory=Unwatched)
     last_success: datetime | None = None
     last_error: str | None = None
     clock: Callable[[], float] = loop_clock  # seconds; for the heartbeat only
@@ -175,6 +178,7 @@ class Replicator:
             except FederationError as exc:
                 failures += 1
                 self._standing_known = False  # the next contact is a reconnect
+                self.health.failed(exc)
                 await self._failed(exc)
                 delay = backoff_delay(
                     failures,
@@ -189,6 +193,7 @@ class Replicator:
             failures = 0
             self.last_error = None
             self.last_success = datetime.now(UTC)
+            self.health.ok()
             idle = min(self.config.idle_poll_s, max(0.0, self._until_heartbeat()))
             await self._sleep_or_wake(idle, wake_early=True)
             await asyncio.sleep(self.config.delay_s)  # batching window: gather a burst

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -182,6 +183,8 @@ class Quarantined(Base):
     """A record a parent could not accept for a reason other than jurisdiction."""
 
     __tablename__ = "quarantine"
+    # One entry per pushed version: a resend of it does not add another (issue 10, defect 9).
+    __table_args__ = (UniqueConstraint("child", "record_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     child: Mapped[str] = mapped_column(Code, index=True)

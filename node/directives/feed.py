@@ -41,7 +41,7 @@ def _addressed_to(child: str, origin: str, data: dict[str, object]) -> bool:
 
 def read_feed(db: Database, *, child: str, since: int, limit: int = FEED_LIMIT) -> DirectiveFeed:
     """The next directive versions for `child` after `since`, and the cursor to resume from."""
-    with db.read() as conn:
+    with db.snapshot() as conn:
         entries = repository.entries_since(conn, since, limit)
         rows = records_repo.rows_by_ids(conn, [e.id for e in entries])
         push_cursor = sync_repo.child_cursor(conn, child)

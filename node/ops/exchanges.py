@@ -63,7 +63,7 @@ def export_page(db: Database, *, child: str, after: str | None, limit: int) -> E
     """One page of every record (tombstones too) this node holds whose unit is in the child's
     subtree; the first page also carries the registry of that subtree."""
     position = decode_cursor(after) if after else None
-    with db.read() as conn:
+    with db.snapshot() as conn:  # the page and its cursor agree
         rows = records_repo.list_page(
             conn, kind=None, unit=child, after=position, limit=limit + 1, tombstones=True
         )

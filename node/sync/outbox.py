@@ -54,7 +54,7 @@ class SqlChangeStore:
         return int(row.acked_seq) if row else 0
 
     def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
-        with self.db.read() as conn:  # one snapshot: the batch and its sections
+        with self.db.snapshot() as conn:  # one snapshot: the batch and its sections
             records = records_repo.feed_since(conn, seq=since, limit=max_records)
             units = units_repo.units_changed_since(conn, since)[:max_records]
             head = max(records_repo.max_seq(conn), units_repo.max_seq(conn))

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from node.db import upsert_insert
 from node.models import BatchMark, ChildSync, Quarantined, Upstream, table
 
 child_sync = table(ChildSync)
@@ -86,8 +87,26 @@ def lower_child_cursor(conn: Connection, *, code: str, cursor: int) -> int | Non
 
 
 def add_quarantined(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(quarantine), rows)
+    """Keep each row unless its (child, record id, version) is held already (a resend)."""
+    unique = list({(r["child"], r["record_id"], r["version"]): r for r in rows}.values())
+    if unique:
+        stmt = upsert_insert(conn, quarantine).on_conflict_do_nothing(
+            index_elements=["child", "record_id", "version"]
+        )
+        conn.execute(stmt, unique)
+
+
+def quarantined_rows(conn: Connection, ids: list[int] | None = None) -> list[Row[Any]]:
+    stmt = select(quarantine).order_by(quarantine.c.id)
+    if ids is not None:
+        stmt = stmt.where(quarantine.c.id.in_(ids))
+    return list(conn.execute(stmt))
+
+
+def delete_quarantined(conn: Connection, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    return int(conn.execute(delete(quarantine).where(quarantine.c.id.in_(ids))).rowcount or 0)
 
 
 def quarantined_count(conn: Connection) -> int:

@@ -14,6 +14,7 @@ from node.errors import FieldError, Invalid
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
+from node.sync.intake import IncomingBatch, Refused, split_records
 from node.sync.receive import CursorGap, check_protocol, receiver
 from node.units.service import authenticate_child
 from schemas.errors import details_from_validation_error
@@ -50,12 +51,14 @@ async def push(
         check_protocol(x_tiersync_protocol)
     sequencer = ctx.push_sequencer
     async with sequencer.arrival(child):
-        batch = _parse_batch(await request.body(), request.headers.get("content-encoding"))
+        batch, refused = _parse_batch(await request.body(), request.headers.get("content-encoding"))
         rx = receiver(ctx)
         cursor_of = partial(run_in_threadpool, rx.cursor_of, child)
         async with sequencer.turn(child, batch.since, cursor_of) as applied:
             try:
-                ack = await run_in_threadpool(rx.apply_push, child=child, batch=batch)
+                ack = await run_in_threadpool(
+                    rx.apply_push, child=child, batch=batch, refused=refused
+                )
             except CursorGap as gap:
                 applied(gap.cursor)
                 raise
@@ -63,9 +66,10 @@ async def push(
             return ack
 
 
-def _parse_batch(body: bytes, content_encoding: str | None) -> PushBatch:
+def _parse_batch(body: bytes, content_encoding: str | None) -> tuple[PushBatch, list[Refused]]:
+    """The batch (its envelope must be valid: else 422) and its records that do not parse."""
     try:
-        return PushBatch.model_validate_json(decode_body(body, content_encoding))
+        return split_records(IncomingBatch.model_validate_json(decode_body(body, content_encoding)))
     except ValueError as exc:
         if isinstance(exc, ValidationError):
             details = [FieldError(d.field, d.reason) for d in details_from_validation_error(exc)]
