@@ -53,6 +53,11 @@ class FreshnessEntry(StorableInbound):
     last_received_at: Position = Field(description="epoch milliseconds, on its parent's clock")
 
 
+MAX_PUSH_ITEMS = 10_000
+"""Records (and registry entries) in one push: the largest batch a child builds
+(TIERSYNC_BATCH_MAX_RECORDS ≤ 10,000); a longer list is refused with 422 naming the field."""
+
+
 class PushBatch(_Inbound):
     """A contiguous slice (since, until] of the child's change log."""
 
@@ -61,8 +66,12 @@ class PushBatch(_Inbound):
     since: Position = Field(description="child log position the batch starts after")
     until: Position = Field(description="child log position of the batch's last change")
     head: Position = Field(description="the child's newest log position (lag = head - until)")
-    records: list[ChangeRecord] = Field(default_factory=list)
-    units: list[UnitChange] = Field(default_factory=list)
+    records: list[ChangeRecord] = Field(
+        default_factory=list, max_length=MAX_PUSH_ITEMS, description="at most 10,000"
+    )
+    units: list[UnitChange] = Field(
+        default_factory=list, max_length=MAX_PUSH_ITEMS, description="at most 10,000"
+    )
     digest: dict[str, list[Annotated[int, Field(ge=0, le=INT64_MAX)]]] | None = Field(
         None,
         description="ops: on the batch that reaches `head`, the root digest of the child's "

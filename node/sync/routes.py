@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, Header, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from federation.codec import decode_body
+from federation.codec import BodyTooLarge, decode_body
 from node.deps import ContextDep
-from node.errors import FieldError, Invalid
+from node.errors import FieldError, Invalid, TooLarge
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
@@ -48,7 +48,11 @@ async def push(
         check_protocol(x_tiersync_protocol)
     sequencer = ctx.push_sequencer
     async with sequencer.arrival(child):
-        batch = _parse_batch(await request.body(), request.headers.get("content-encoding"))
+        batch = _parse_batch(
+            await request.body(),
+            request.headers.get("content-encoding"),
+            max_size=ctx.settings.max_body_bytes,
+        )
         rx = receiver(ctx)
         cursor_of = partial(run_in_threadpool, rx.cursor_of, child)
         async with sequencer.turn(child, batch.since, cursor_of) as applied:
@@ -61,9 +65,11 @@ async def push(
             return ack
 
 
-def _parse_batch(body: bytes, content_encoding: str | None) -> PushBatch:
+def _parse_batch(body: bytes, content_encoding: str | None, *, max_size: int) -> PushBatch:
     try:
-        return PushBatch.model_validate_json(decode_body(body, content_encoding))
+        return PushBatch.model_validate_json(decode_body(body, content_encoding, max_size=max_size))
+    except BodyTooLarge as exc:
+        raise TooLarge(f"push body: {exc}") from exc
     except ValueError as exc:
         if isinstance(exc, ValidationError):
             details = [FieldError(d.field, d.reason) for d in details_from_validation_error(exc)]
