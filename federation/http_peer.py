@@ -31,6 +31,7 @@ from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, PushAck
 PUSH_PATH = "/api/v1/sync/push"
 CURSOR_PATH = "/api/v1/sync/cursor"
 DIRECTIVES_PATH = "/api/v1/sync/directives"
+AUDIT_HEAD_PATH = "/api/v1/sync/audit-head"
 OPS = "/api/v1/ops"
 LONG_POLL_GRACE_S = 15.0  # beyond the parent's hold time, before the request counts as lost
 log = logging.getLogger("tiersync.peer")
@@ -122,6 +123,11 @@ class HttpPeer:
     async def cursor(self, *, source: str) -> int:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
         return int(response.json()["cursor"])
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        """The head of this node's audit chain as the parent holds it (id, hash), if any."""
+        body = (await self._send("GET", AUDIT_HEAD_PATH)).json()
+        return (int(body["id"]), str(body["hash"])) if body.get("id") else None
 
     # --- downward: directives (federation.peer.DirectiveSource) --------------------------------
 

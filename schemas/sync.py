@@ -53,6 +53,13 @@ class FreshnessEntry(StorableInbound):
     last_received_at: Position = Field(description="epoch milliseconds, on its parent's clock")
 
 
+class AuditHeadWire(_Inbound):
+    """The head of the child's audit chain: its last entry's id and hash (hex)."""
+
+    id: int = Field(ge=0, le=INT64_MAX)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 MAX_PUSH_ITEMS = 10_000
 """Records (and registry entries) in one push: the largest batch a child builds
 (TIERSYNC_BATCH_MAX_RECORDS ≤ 10,000); a longer list is refused with 422 naming the field."""
@@ -81,6 +88,11 @@ class PushBatch(_Inbound):
         default_factory=list,
         description="views: when each node below last pushed, changed since `since`; merged by "
         "max at the parent (docs/protocol.md, Freshness)",
+    )
+    audit: AuditHeadWire | None = Field(
+        None,
+        description="audit: the head of the child's audit chain; the parent keeps the newest "
+        "(docs/protocol.md, Audit chain)",
     )
 
 

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from federation.codec import BodyTooLarge, decode_body
+from node.audit import repository as audit_repository
 from node.deps import ContextDep
 from node.errors import FieldError, Invalid, TooLarge
 from node.records import repository as records_repository
@@ -81,6 +82,13 @@ def _parse_batch(body: bytes, content_encoding: str | None, *, max_size: int) ->
 @router.get("/cursor", summary="Where this node stands with the calling child's log")
 async def cursor(ctx: ContextDep, child: ChildDep) -> CursorInfo:
     return CursorInfo(cursor=await run_in_threadpool(receiver(ctx).cursor_of, child))
+
+
+@router.get("/audit-head", summary="The head of the calling child's audit chain held here")
+def audit_head(ctx: ContextDep, child: ChildDep) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        head = audit_repository.child_head(conn, child)
+    return {"id": head.id, "hash": head.hash} if head else {"id": 0, "hash": ""}
 
 
 @router.get("/quarantine", summary="Records set aside with their reason")
