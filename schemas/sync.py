@@ -94,6 +94,12 @@ class PushBatch(_Inbound):
         description="audit: the head of the child's audit chain; the parent keeps the newest "
         "(docs/protocol.md, Audit chain)",
     )
+    hash_key_id: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{16}$",
+        description="privacy: fingerprint of the sender's hash key; a parent holding another "
+        "key refuses the batch (docs/protocol.md, Personal data)",
+    )
 
 
 class PushAck(BaseModel):
