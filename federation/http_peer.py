@@ -39,6 +39,7 @@ from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, CursorInfo, PushAck
 PUSH_PATH = "/api/v1/sync/push"
 CURSOR_PATH = "/api/v1/sync/cursor"
 DIRECTIVES_PATH = "/api/v1/sync/directives"
+AUDIT_HEAD_PATH = "/api/v1/sync/audit-head"
 OPS = "/api/v1/ops"
 OPERATIONS = {PUSH_PATH: "push", CURSOR_PATH: "cursor", DIRECTIVES_PATH: "pull"}
 LONG_POLL_GRACE_S = 15.0  # beyond the parent's hold time, before the request counts as lost
@@ -135,6 +136,11 @@ class HttpPeer:
     async def standing(self, *, source: str) -> CursorInfo:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
         return _parse(CursorInfo, response)
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        """The head of this node's audit chain as the parent holds it (id, hash), if any."""
+        body = (await self._send("GET", AUDIT_HEAD_PATH)).json()
+        return (int(body["id"]), str(body["hash"])) if body.get("id") else None
 
     # --- downward: directives (federation.peer.DirectiveSource) --------------------------------
 

@@ -106,6 +106,10 @@ class OperatorExchanges(Protocol):
         """Per kind, the parent's digest of this subtree. A read: retry freely."""
         ...
 
+    async def audit_head(self) -> tuple[int, str] | None:
+        """The head (id, hash) of this node's audit chain the parent keeps. A read."""
+        ...
+
     async def digest_nodes(self, kind: str, prefixes: list[str]) -> DigestNodes:
         """The children digests of these tree nodes. A read: retry freely."""
         ...

@@ -65,7 +65,9 @@ def create_app(
     )
     error_handlers.install(app)
     openapi.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, deadline_s=settings.body_timeout_s
+    )
     wiring.include_routes(app, settings)  # behind the gate; the host check around them
     app.state.metrics = metrics
     app.add_middleware(RequestMetrics, metrics=metrics)  # counts refusals too

@@ -139,6 +139,20 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The hash chain (node/audit/chain.py): this entry's hash covers the previous one's.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """At a parent: the latest head of each child's audit chain, as its pushes carried it."""
+
+    __tablename__ = "audit_heads"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ChildSync(Base):

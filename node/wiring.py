@@ -24,6 +24,7 @@ from node.access import hosts, openapi
 from node.access import routes as access_routes
 from node.access.gate import Gate
 from node.api import docs, health
+from node.audit.section import AuditSection
 from node.checkpointer import WalCheckpointer
 from node.context import NodeContext, NodeIdentity
 from node.dashboard import routes as dashboard_routes
@@ -100,6 +101,7 @@ def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
     return [
         DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
+        AuditSection(),  # audit: the head of this node's audit chain
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
         EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild

@@ -67,6 +67,16 @@ class Enrolment(StorableInbound):
     credential: str = Field(max_length=512, description="the verifier (a token's SHA-256, hex)")
     created_at: AwareDatetime
     revoked: bool = False
+class AuditHeadWire(_Inbound):
+    """The head of the child's audit chain: its last entry's id and hash (hex)."""
+
+    id: int = Field(ge=0, le=INT64_MAX)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+MAX_PUSH_ITEMS = 10_000
+"""Records (and registry entries) in one push: the largest batch a child builds
+(TIERSYNC_BATCH_MAX_RECORDS ≤ 10,000); a longer list is refused with 422 naming the field."""
 
 
 class PushBatch(_Inbound):
@@ -77,8 +87,12 @@ class PushBatch(_Inbound):
     since: Position = Field(description="child log position the batch starts after")
     until: Position = Field(description="child log position of the batch's last change")
     head: Position = Field(description="the child's newest log position (lag = head - until)")
-    records: list[ChangeRecord] = Field(default_factory=list)
-    units: list[UnitChange] = Field(default_factory=list)
+    records: list[ChangeRecord] = Field(
+        default_factory=list, max_length=MAX_PUSH_ITEMS, description="at most 10,000"
+    )
+    units: list[UnitChange] = Field(
+        default_factory=list, max_length=MAX_PUSH_ITEMS, description="at most 10,000"
+    )
     digest: dict[str, list[Annotated[int, Field(ge=0, le=INT64_MAX)]]] | None = Field(
         None,
         description="ops: on the batch that reaches `head`, the root digest of the child's "
@@ -94,6 +108,11 @@ class PushBatch(_Inbound):
         max_length=100_000,
         description="units: the sender's child enrolments changed in (since, until]; kept at "
         "the parent for a rebuild (docs/protocol.md, Rebuilding a middle node)",
+    )
+    audit: AuditHeadWire | None = Field(
+        None,
+        description="audit: the head of the child's audit chain; the parent keeps the newest "
+        "(docs/protocol.md, Audit chain)",
     )
     hash_key_id: str | None = Field(
         None,

@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 
 from node.audit.repository import list_audit
 from schemas.directives import receipt_id
@@ -75,16 +74,10 @@ async def test_a_child_reusing_a_siblings_id_is_refused(chain: Cluster) -> None:
     assert (await held(township, written["id"]))["origin"] == VILLAGE
 
 
-async def test_a_child_overwriting_its_parents_record_is_refused(
-    chain: Cluster, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_child_overwriting_its_parents_record_is_refused(chain: Cluster) -> None:
     township, village = chain.nodes[TOWNSHIP], chain.nodes[VILLAGE]
-    # Made at the township for the village before the village had a node of its own (today a
-    # write into a unit held by a child node is refused: docs/decisions/0650).
-    with monkeypatch.context() as before_enrolment:
-        before_enrolment.setattr("node.records.service.child_holding", lambda *_: None)
-        mine = await township.write(person(unit=VILLAGE))
-    forged = as_wire(await held(township, mine["id"]), version=f"{LATER}.{VILLAGE}")
+    mine = await township.write(person(unit=TOWNSHIP))  # made at the township
+    forged = as_wire(await held(township, mine["id"]), unit=VILLAGE, version=f"{LATER}.{VILLAGE}")
     assert_refused(await raw_push(township, village, [forged]), mine["id"])
     assert (await held(township, mine["id"]))["origin"] == TOWNSHIP
 

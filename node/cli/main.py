@@ -80,6 +80,6 @@ app.command()(verify.verify)  # ops
 app.command()(rebuild.rebuild)  # ops
 app.add_typer(bundle.app, name="bundle")  # ops
 app.add_typer(quarantine.app, name="quarantine")  # sync
-app.command()(audit.audit)  # ops
+app.add_typer(audit.app, name="audit")  # ops: list, verify
 app.command()(seed.seed)  # views: the article's dataset
 app.command()(demo.demo)

@@ -9,6 +9,7 @@ import typer
 import uvicorn
 
 from node import gc_tuning, logs
+from node.api.slow_clients import with_header_deadline
 from node.app import create_app
 from node.cli.common import UsageError, node_context, say, warn
 from node.cli.options import NodeConfig, node_command
@@ -103,6 +104,8 @@ def serve(
             log_config=None,  # node/logs.py's handler renders uvicorn's records too
             access_log=False,  # node/api/requests.py logs each request, with its request id
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            http=with_header_deadline(settings.header_timeout_s),  # slow clients: node/api
+            limit_concurrency=settings.max_connections,
             ssl_certfile=str(settings.tls_cert) if tls else None,
             ssl_keyfile=str(settings.tls_key) if tls else None,
         )

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from federation.codec import decode_body
+from federation.codec import BodyTooLarge, decode_body
+from node.audit import repository as audit_repository
 from node.db import as_utc
 from node.deps import ContextDep
-from node.errors import FieldError, Invalid
+from node.errors import FieldError, Invalid, TooLarge
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
@@ -51,7 +52,11 @@ async def push(
         check_protocol(x_tiersync_protocol)
     sequencer = ctx.push_sequencer
     async with sequencer.arrival(child):
-        batch, refused = _parse_batch(await request.body(), request.headers.get("content-encoding"))
+        batch, refused = _parse_batch(
+            await request.body(),
+            request.headers.get("content-encoding"),
+            max_size=ctx.settings.max_body_bytes,
+        )
         rx = receiver(ctx)
         cursor_of = partial(run_in_threadpool, rx.cursor_of, child)
         async with sequencer.turn(child, batch.since, cursor_of) as applied:
@@ -66,10 +71,15 @@ async def push(
             return ack
 
 
-def _parse_batch(body: bytes, content_encoding: str | None) -> tuple[PushBatch, list[Refused]]:
+def _parse_batch(
+    body: bytes, content_encoding: str | None, *, max_size: int
+) -> tuple[PushBatch, list[Refused]]:
     """The batch (its envelope must be valid: else 422) and its records that do not parse."""
     try:
-        return split_records(IncomingBatch.model_validate_json(decode_body(body, content_encoding)))
+        decoded = decode_body(body, content_encoding, max_size=max_size)
+        return split_records(IncomingBatch.model_validate_json(decoded))
+    except BodyTooLarge as exc:
+        raise TooLarge(f"push body: {exc}") from exc
     except ValueError as exc:
         if isinstance(exc, ValidationError):
             details = [FieldError(d.field, d.reason) for d in details_from_validation_error(exc)]
@@ -81,6 +91,13 @@ def _parse_batch(body: bytes, content_encoding: str | None) -> tuple[PushBatch, 
 @router.get("/cursor", summary="Where this node stands with the calling child's log")
 async def cursor(ctx: ContextDep, child: ChildDep) -> CursorInfo:
     return await run_in_threadpool(receiver(ctx).standing_of, child)
+
+
+@router.get("/audit-head", summary="The head of the calling child's audit chain held here")
+def audit_head(ctx: ContextDep, child: ChildDep) -> dict[str, Any]:
+    with ctx.db.read() as conn:
+        head = audit_repository.child_head(conn, child)
+    return {"id": head.id, "hash": head.hash} if head else {"id": 0, "hash": ""}
 
 
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="entries to skip")]
