@@ -67,6 +67,8 @@ class Enrolment(StorableInbound):
     credential: str = Field(max_length=512, description="the verifier (a token's SHA-256, hex)")
     created_at: AwareDatetime
     revoked: bool = False
+
+
 class AuditHeadWire(_Inbound):
     """The head of the child's audit chain: its last entry's id and hash (hex)."""
 

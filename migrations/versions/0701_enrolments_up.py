@@ -2,7 +2,7 @@
 (issue 10: a rebuilt middle node lets its children in again)
 
 Revision ID: 0701_enrolments_up
-Revises: 0801_operator_access
+Revises: 0602_quarantine_unique
 
 Existing enrolments get one fresh position above everything the node issued (the clock is
 moved past it), so the first push that passes it carries them up.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0701_enrolments_up"
-down_revision: str | None = "0801_operator_access"
+down_revision: str | None = "0602_quarantine_unique"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@ Existing entries are chained here, in id order, so a node upgraded mid-life veri
 first entry on.
 
 Revision ID: 0950_audit_chain
-Revises: 0801_operator_access
+Revises: 0701_enrolments_up
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ from alembic import op
 from migrations.frozen.audit_chain_0950 import chain
 
 revision: str = "0950_audit_chain"
-down_revision: str | None = "0801_operator_access"
+down_revision: str | None = "0701_enrolments_up"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
