@@ -23,6 +23,7 @@ class Summary:
     seeds: int = 0
     simulated_s: float = 0.0
     wall_s: float = 0.0
+    cpu_s: float = 0.0
     faults: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[int, list[str]]] = field(default_factory=list)
 
@@ -34,7 +35,7 @@ class Summary:
         injected = sum(n for k, n in self.faults.items() if k != "backup")
         return (
             f"profile {self.profile}: {self.seeds} seeds, {self.simulated_s / 3600:.1f} simulated "
-            f"hours in {self.wall_s:.0f} s, {injected} faults injected "
+            f"hours in {self.wall_s:.0f} s ({self.cpu_s:.0f} CPU s), {injected} faults injected "
             f"({', '.join(f'{k} {n}' for k, n in sorted(self.faults.items()))}), "
             f"{self.violations} violations in {len(self.failures)} seeds"
         )
@@ -44,11 +45,20 @@ def replay_command(seed: int, profile: str) -> str:
     return f"python -m tests.sim replay {seed} --profile {profile}"
 
 
-def _one(args: tuple[int, str, frozenset[int]]) -> tuple[int, float, dict[str, int], list[str]]:
+Outcome = tuple[int, float, float, dict[str, int], list[str]]
+
+
+def _one(args: tuple[int, str, frozenset[int]]) -> Outcome:
     seed, name, open_defects = args
     profile = profile_named(name).safe(set(open_defects))
     result = run_seed(seed, profile)
-    return seed, result.simulated_s, result.faults, [str(v) for v in result.violations]
+    return (
+        seed,
+        result.simulated_s,
+        result.cpu_s,
+        result.faults,
+        [str(v) for v in result.violations],
+    )
 
 
 def run_many(
@@ -67,9 +77,10 @@ def run_many(
     workers = workers or min(len(chosen), os.cpu_count() or 1)
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers, maxtasksperchild=50) as pool:
-        for seed, simulated, faults, violations in pool.imap_unordered(_one, jobs):
+        for seed, simulated, cpu, faults, violations in pool.imap_unordered(_one, jobs):
             summary.seeds += 1
             summary.simulated_s += simulated
+            summary.cpu_s += cpu
             summary.faults.update(faults)
             if violations:
                 summary.failures.append((seed, violations))

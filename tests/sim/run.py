@@ -43,6 +43,7 @@ class Result:
     converged_after_s: float | None = None
     faults: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
+    cpu_s: float = 0.0  # this process's CPU time: the wall time on an idle core
 
     @property
     def ok(self) -> bool:
@@ -62,7 +63,7 @@ def run_seed(seed: int, profile: Profile, *, events: list[Event] | None = None) 
 
 
 def run_events(events: list[Event], profile: Profile, *, seed: int | None = None) -> Result:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     logging.getLogger("tiersync").setLevel(logging.CRITICAL)
     # On tmpfs where there is one: a commit's fsync costs nothing there (the simulated
     # crashes lose nothing SQLite committed, so durability of the files is not what is tested).
@@ -83,6 +84,7 @@ def run_events(events: list[Event], profile: Profile, *, seed: int | None = None
             loop.close()
     result.seed = seed
     result.wall_s = time.perf_counter() - started
+    result.cpu_s = time.process_time() - cpu
     return result
 
 
@@ -92,6 +94,7 @@ class Player:
         self.model = Model(parents=dict(profile.tree))
         self.names: dict[str, str] = {}  # directive name -> id
         self.restored: set[str] = set()
+        self.kinds: dict[str, str] = {}  # record id -> its kind (an update keeps it)
 
     # -- the domain's work ---------------------------------------------------------------
 
@@ -107,6 +110,7 @@ class Player:
     def _write(self, code: str, rid: str, body: dict[str, Any]) -> None:
         node = self.world.nodes[code]
         value = (False, body["data"])
+        self.kinds.setdefault(checker.key(rid), body["kind"])
         try:
             read, _created = records.put_record(
                 node.ctx.db, node=node.ctx.identity, record_id=uuid.UUID(rid), body=RecordIn(**body)
@@ -123,9 +127,11 @@ class Player:
 
     async def do_update(self, ev: Event) -> None:
         held = self.model.records.get(checker.key(ev["id"]))
-        if held is None or held.owner != ev["node"]:
+        if held is None or held.owner != ev["node"] or held.poison:
             return
-        self._write(ev["node"], ev["id"], _body(ev["node"], ev["tpl"]))
+        kind = self.kinds.get(checker.key(ev["id"]))
+        pool = [t for t in templates(ev["node"]) if t["kind"] == kind] or templates(ev["node"])
+        self._write(ev["node"], ev["id"], dict(pool[ev["tpl"] % len(pool)]))
 
     async def do_delete(self, ev: Event) -> None:
         code, rid = ev["node"], ev["id"]

@@ -113,8 +113,9 @@ def hunt_profile(defect: int) -> Profile:
     if defect == 4:
         return replace(
             base,
+            events=24,
             work={"write": 3, "update": 2},
-            faults={"link": 1, "rebuild_force": 2},
+            faults={"partition": 2, "link": 1, "rebuild_force": 2},
             fault_nodes=village,
             fault_share=0.35,
         )

@@ -34,6 +34,7 @@ from tests.sim.net import Link, SimCrash
 
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: simulated time 0 on every correct clock
 ACTOR = "sim-operator"
+REBUILD_ATTEMPTS, REBUILD_RETRY_S = 20, 30.0
 
 
 @dataclass
@@ -267,14 +268,19 @@ class World:
             node.epoch += 1
         node.state = "offline"
         self.count("rebuild.force" if force else "rebuild")
-        ok = True
-        ctx = open_node(node.settings, clock=lambda: self.wall_ms(code))
-        try:
-            await actions.run_rebuild(ctx, actor=ACTOR, force=force, transport=self.links[code])
-        except Exception:
-            ok = False
-        finally:
-            ctx.db.dispose()
+        ok = False
+        for _attempt in range(REBUILD_ATTEMPTS):  # the operator runs it again until it works
+            ctx = open_node(node.settings, clock=lambda: self.wall_ms(code))
+            try:
+                await actions.run_rebuild(ctx, actor=ACTOR, force=force, transport=self.links[code])
+                ok = True
+            except Exception:
+                force = True  # what the failed attempt stored stays: the next one merges
+                await asyncio.sleep(REBUILD_RETRY_S)
+            finally:
+                ctx.db.dispose()
+            if ok:
+                break
         await self.start(code)
         return ok
 
