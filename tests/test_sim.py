@@ -14,7 +14,7 @@ CI_SEEDS = int(os.environ.get("TIERSYNC_SIM_SEEDS", "200"))
 
 # The seed (of its hunt profile, tests/sim/workload.py) at which the simulator found each
 # defect of issue 10 on d6c2dfe; the violations it reported are in docs/reliability.md.
-DEFECT_SEEDS = {2: 1, 3: 1}
+DEFECT_SEEDS = {2: 1, 3: 1, 4: 2, 5: 1}
 
 
 def test_a_four_level_chain_without_faults_converges_and_checks() -> None:
@@ -54,6 +54,39 @@ def test_the_seed_that_found_a_defect_of_issue_10_passes(
             pytest.mark.xfail(strict=True, reason=f"issue 10, defect {defect}: not fixed yet")
         )
     result = run_seed(DEFECT_SEEDS[defect], hunt_profile(defect))
+    assert result.violations == [], "\n".join(map(str, result.violations[:10]))
+
+
+VILLAGE = "632322101201"
+RECORD = "00000000-0000-4000-8000-000000000001"
+# The shortest event lists that reach defects 4 and 5 (what the shrinker keeps of a failing run).
+DEFECT_EVENTS = {
+    4: [  # un-pushed writes, then `rebuild --force` before the replicator's next retry
+        {"t": 5, "do": "partition", "node": VILLAGE, "seconds": 60},
+        {"t": 10, "do": "write", "node": VILLAGE, "id": RECORD, "tpl": 1},
+        {"t": 66, "do": "rebuild_force", "node": VILLAGE},
+    ],
+    5: [  # a clock a day ahead, back, a restore from before, a new write of the same record
+        {"t": 1, "do": "write", "node": VILLAGE, "id": RECORD, "tpl": 1},
+        {"t": 20, "do": "backup", "node": VILLAGE},
+        {"t": 30, "do": "clock", "node": VILLAGE, "skew_s": 86400},
+        {"t": 40, "do": "update", "node": VILLAGE, "id": RECORD, "tpl": 2},
+        {"t": 100, "do": "clock", "node": VILLAGE, "skew_s": 0},
+        {"t": 120, "do": "restore", "node": VILLAGE, "which": "first"},
+        {"t": 140, "do": "update", "node": VILLAGE, "id": RECORD, "tpl": 3},
+    ],
+}
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECT_EVENTS))
+def test_the_shortest_run_that_reaches_a_defect_of_issue_10_passes(
+    defect: int, request: pytest.FixtureRequest
+) -> None:
+    if defect in OPEN_DEFECTS:
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason=f"issue 10, defect {defect}: not fixed yet")
+        )
+    result = run_events(DEFECT_EVENTS[defect], hunt_profile(defect))
     assert result.violations == [], "\n".join(map(str, result.violations[:10]))
 
 

@@ -77,7 +77,9 @@ class Profile:
     heartbeat_s: float = 600.0
     open_defects: frozenset[int] = frozenset()
     fault_nodes: list[str] | None = None  # where faults strike (default: any node)
+    work_nodes: list[str] | None = None  # where records are written (default: every writer)
     skews: list[int] = field(default_factory=lambda: list(SKEWS))  # clock faults, seconds
+    restores: list[str] = field(default_factory=lambda: ["first", "last", "random"])
 
     def safe(self, open_defects: set[int]) -> "Profile":
         """The profile without what reaches a defect of issue 10 still open: its fault kinds,
@@ -117,6 +119,7 @@ def hunt_profile(defect: int) -> Profile:
             work={"write": 3, "update": 2},
             faults={"partition": 2, "link": 1, "rebuild_force": 2},
             fault_nodes=village,
+            work_nodes=village,
             fault_share=0.35,
         )
     if defect == 5:
@@ -126,7 +129,9 @@ def hunt_profile(defect: int) -> Profile:
             work={"write": 1, "update": 4},
             faults={"backup": 2, "clock": 2, "restore": 1},
             fault_nodes=village,
+            work_nodes=village,
             skews=[86400, 0],
+            restores=["first"],
             fault_share=0.45,
         )
     raise ValueError(defect)
@@ -158,7 +163,7 @@ def generate(seed: int, profile: Profile) -> list[Event]:
     codes = [c for c, _ in profile.tree]
     children = [c for c, p in profile.tree if p is not None]
     villages = [c for c in codes if len(c) == 12 and templates(c)]
-    authors = writers(profile.tree)
+    authors = profile.work_nodes or writers(profile.tree)
     issuers = [c for c in codes if len(c) < 12]
     owned: dict[str, list[str]] = {c: [] for c in codes}  # ids written at each node so far
     directives: list[tuple[str, str]] = []  # (issuer, name) issued so far
@@ -201,7 +206,7 @@ def generate(seed: int, profile: Profile) -> list[Event]:
             elif kind == "disk_full":
                 ev["seconds"] = round(rng.uniform(5, span / 2), 1)
             elif kind == "restore":
-                ev["which"] = rng.choice(["first", "last", "random"])
+                ev["which"] = rng.choice(profile.restores)
             elif kind == "poison":
                 if ev["node"] not in villages:
                     continue
