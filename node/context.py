@@ -14,7 +14,7 @@ from federation.replicator import Replicator
 from federation.sequencer import PushSequencer
 from node.checkpointer import WalCheckpointer
 from node.db import Database
-from node.seams import PushSection
+from node.seams import PushSection, RecordProjection
 from node.settings import Settings
 from node.signals import CommitSignal
 
@@ -36,6 +36,8 @@ class NodeContext:
     identity: NodeIdentity
     # The push sections every outgoing batch carries and every received one is read by.
     push_sections: Sequence[PushSection] = ()
+    # What every record becomes before it leaves for the parent (node/privacy); None: as held.
+    projection: RecordProjection | None = None
     # At a parent: one child's pipelined pushes applied in log order (built once per node).
     push_sequencer: PushSequencer = field(default_factory=PushSequencer)
     # Set while the node serves (create_app's lifespan):

@@ -1,9 +1,9 @@
 """Node configuration: options > TIERSYNC_* environment variables > TOML file > defaults."""
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -72,6 +72,18 @@ class Settings(BaseSettings):
     lockout_minutes: float = Field(15.0, gt=0, description="how long a lockout lasts")
     auth_cache_s: float = Field(
         5.0, ge=0, le=300, description="how long a checked token is trusted without a lookup"
+    )
+    # Personal data per tier (node/privacy, docs/decisions/1001-personal-data-policy.md).
+    crypto: Literal["default", "sm"] = Field(
+        "default", description="crypto suite of the whole prefecture: default (AES/SHA-256) or sm"
+    )
+    privacy_policy: Path | None = Field(
+        None, description="TOML/JSON file of field treatments over the default privacy policy"
+    )
+    hash_key: SecretStr | None = Field(
+        None,
+        description="the prefecture's hash key (hex), printed by `tiersync child add`; "
+        "default: data_dir/hash.key, made by `init` at the top node",
     )
     # TLS (issue 13 serves it; here the settings exist so the safe defaults can check them).
     tls_cert: Path | None = Field(None, description="certificate (PEM) to serve HTTPS with")

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from federation.http_peer import HttpPeer
+from federation.observe import Observer
 from node.settings import Settings
 
 
@@ -19,8 +20,11 @@ class NoParent(ValueError):
     """This node has no parent configured (TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN)."""
 
 
-def connect_parent(settings: Settings, *, transport: Any = None) -> HttpPeer:
-    """The connection to this node's parent; raises NoParent when none is configured."""
+def connect_parent(
+    settings: Settings, *, transport: Any = None, observe: Observer | None = None
+) -> HttpPeer:
+    """The connection to this node's parent; raises NoParent when none is configured.
+    `observe` is told of every request (the serving node's metrics)."""
     if not settings.parent_url or not settings.parent_token:
         raise NoParent("this node needs TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN")
     return HttpPeer(
@@ -29,6 +33,7 @@ def connect_parent(settings: Settings, *, transport: Any = None) -> HttpPeer:
         transport=transport,
         timeout_s=settings.parent_timeout_s,
         exchange_timeout_s=settings.parent_timeout_s,
+        observe=observe,
     )
 
 

@@ -7,6 +7,7 @@ import typer
 from node.cli.common import JsonOption, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
 from node.context import NodeContext
+from node.privacy import keys
 from node.units import repository as units_repository
 from node.units.service import enrol_child
 from schemas.codes import check_code
@@ -44,19 +45,21 @@ def add(
 
     Run with the parent's configuration, whether or not the parent is serving.
 
-    Enrolling a child again issues a new credential and revokes the old one.
+    Enrolling a child again issues a new credential and revokes the old one. The prefecture's
+    hash key is printed too: the child needs it (TIERSYNC_HASH_KEY) to project its records.
     """
     settings = config.settings()
     with node_context(settings) as ctx:
         enrolled = enrol_child(
             ctx.db, node_code=settings.code, code=code, name=name or _current_name(ctx, code)
         )
+    key = keys.hash_key(settings)
     if json:
-        print_json(enrolled)
+        print_json({**enrolled.model_dump(mode="json"), "hash_key": key.hex() if key else None})
         return
     unit = enrolled.unit
-    say(
-        f"enrolled {unit.level} {unit.code} ({unit.name}) under {settings.code}; "
-        "its TIERSYNC_PARENT_TOKEN, shown only now:"
-    )
+    say(f"enrolled {unit.level} {unit.code} ({unit.name}) under {settings.code}")
+    if key is not None:  # the prefecture's, for the child's projections (node/privacy)
+        say(f"the prefecture's hash key, for its TIERSYNC_HASH_KEY: {key.hex()}")
+    say("its TIERSYNC_PARENT_TOKEN, shown only now:")
     say(enrolled.token)

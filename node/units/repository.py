@@ -75,3 +75,8 @@ def get_credential(conn: Connection, code: str) -> Row[Any] | None:
 
 def revoke_credential(conn: Connection, code: str) -> None:
     conn.execute(update(credentials).where(credentials.c.code == code).values(revoked=True))
+
+
+def live_child_codes(conn: Connection) -> frozenset[str]:
+    stmt = select(credentials.c.code).where(credentials.c.revoked.is_(False))
+    return frozenset(conn.execute(stmt).scalars())
