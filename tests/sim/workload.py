@@ -95,7 +95,7 @@ class Profile:
 
 
 def ci_profile() -> Profile:
-    return Profile("ci", CI_TREE, duration_s=300.0, events=30, heartbeat_s=30.0)
+    return Profile("ci", CI_TREE, duration_s=240.0, events=24, heartbeat_s=30.0)
 
 
 def hunt_profile(defect: int) -> Profile:

@@ -26,6 +26,7 @@ from node.context import NodeContext
 from node.db import Database
 from node.directives import feed
 from node.ops import actions
+from node.servelock import owning
 from node.settings import Settings
 from node.units.service import enrol_child, register_unit
 from node.wiring import open_node
@@ -47,6 +48,7 @@ class SimNode:
     state: str = "down"  # up (serving), offline (an operator command holds it), down (dead)
     manager: LifespanManager | None = None
     app: Any = None
+    lock: contextlib.ExitStack | None = None  # serve's lock on the data dir (node/servelock)
     transport: httpx.ASGITransport | None = None
     crash_after: tuple[int, str] | None = None  # (commits to let through, point) then die
     disk_full_until: float = 0.0
@@ -151,6 +153,7 @@ class World:
     # -- building and running nodes --------------------------------------------------------
 
     async def build(self) -> None:
+        hash_key = f"{self.rng.getrandbits(256):064x}"  # the prefecture's, given to every node
         for code, parent in self.tree:
             path = self.root / code / "tiersync.db"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +172,7 @@ class World:
                 database_url=f"sqlite:///{path}",
                 allowed_hosts=[code],
                 heartbeat_s=self.heartbeat_s,
+                hash_key=hash_key,
                 **extra,
             )
             node = self.nodes[code] = SimNode(code, parent, settings, path)
@@ -189,6 +193,8 @@ class World:
             clock=lambda: self.wall_ms(code),
         )
         node.state = "up"
+        node.lock = contextlib.ExitStack()  # as `tiersync serve` holds it
+        node.lock.enter_context(owning(node.settings.data_dir, what="tiersync serve", node=code))
         manager = LifespanManager(app, startup_timeout=None, shutdown_timeout=None)
         await manager.__aenter__()
         node.manager, node.app = manager, app
@@ -211,8 +217,10 @@ class World:
         self.spawn(self._close(node), f"close {code}")
 
     async def _close(self, node: SimNode) -> None:
-        manager, app = node.manager, node.app
-        node.manager = node.app = node.transport = None
+        manager, app, lock = node.manager, node.app, node.lock
+        node.manager = node.app = node.transport = node.lock = None
+        if lock is not None:
+            lock.close()  # the kernel drops it when the process dies
         if manager is None:
             return
         ctx = app.state.ctx
