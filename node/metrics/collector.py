@@ -16,9 +16,11 @@ from node.context import NodeContext
 from node.metrics.repository import database_bytes
 from node.ops.status import node_status
 from node.records import repository as records_repo
+from node.supervisor import TaskState
 from schemas.ops import ChildStatus, StatusReport
 
 CHILD = ["child"]
+TASK = ["task"]
 
 
 def _ts(at: datetime | None) -> float | None:
@@ -45,6 +47,7 @@ class NodeCollector(Collector):
         if report.upstream is not None:
             yield from _upstream(report)
         yield from _children(report.children)
+        yield from _tasks(ctx.supervisor.states())  # in process: fresher than tasks.json
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
@@ -166,3 +169,49 @@ def _children(children: list[ChildStatus]) -> Iterator[Metric]:
         if c.lag_changes is not None:
             lag_n.add_metric(key, c.lag_changes)
     yield from (info, contact, silent, lag_s, lag_n, cursor, stale, mismatch, received)
+
+
+STATES = ("running", "failing", "dead", "stopped")
+
+
+def _tasks(states: list[TaskState]) -> Iterator[Metric]:
+    """Each background task as the supervisor sees it (node/supervisor.py)."""
+    alive = GaugeMetricFamily(
+        "tiersync_task_alive",
+        "1 while the task runs (running or failing), 0 dead or stopped",
+        labels=TASK,
+    )
+    state = GaugeMetricFamily(
+        "tiersync_task_state", "1 for the task's current state", labels=[*TASK, "state"]
+    )
+    restarts = CounterMetricFamily(
+        "tiersync_task_restarts", "Times the supervisor restarted the task", labels=TASK
+    )
+    failing = GaugeMetricFamily(
+        "tiersync_task_failing_since_timestamp_seconds",
+        "Since when the task's iterations fail (absent while it is not failing)",
+        labels=TASK,
+    )
+    last_ok = GaugeMetricFamily(
+        "tiersync_task_last_ok_timestamp_seconds",
+        "When an iteration of the task last succeeded",
+        labels=TASK,
+    )
+    error = GaugeMetricFamily(
+        "tiersync_task_last_error_info",
+        "1 with the class of the task's last error (the message is in `tiersync status`)",
+        labels=[*TASK, "error"],
+    )
+    for s in states:
+        key = [s.name]
+        alive.add_metric(key, 1 if s.state in ("running", "failing") else 0)
+        for one in STATES:
+            state.add_metric([s.name, one], 1 if s.state == one else 0)
+        restarts.add_metric(key, s.restarts)
+        if s.failing_since is not None:
+            failing.add_metric(key, s.failing_since.timestamp())
+        if s.last_ok is not None:
+            last_ok.add_metric(key, s.last_ok.timestamp())
+        if s.last_error:
+            error.add_metric([s.name, s.last_error.split(":", 1)[0].strip()[:64]], 1)
+    yield from (alive, state, restarts, failing, last_ok, error)
