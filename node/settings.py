@@ -57,6 +57,14 @@ class Settings(BaseSettings):
         600.0, ge=0, description="idle this long, push an empty batch to the parent; 0: never"
     )
 
+    max_clock_skew_s: float = Field(
+        300.0,
+        gt=0,
+        le=86_400 * 365,
+        description="a version more than this far ahead of this node's clock is refused "
+        "(quarantined, the sender flagged) and never moves this node's clock",
+    )
+
     # Operator access (node/access, README "Operator access").
     allowed_hosts: Names = Field(
         default_factory=list,

@@ -5,8 +5,8 @@ receipt under its id before the sibling does, and the sibling's genuine receipt 
 refused by the parent's ownership check. So a pushed receipt must be the pusher's subtree's own:
 its unit the origin or a unit below it (the origin answers for the units without a node of their
 own that it holds, docs/decisions/0651), its id derived from that unit. A pushed directive must
-be issued by its origin (unit = issuer = origin). Tombstoning or replacing a directive held from an ancestor is
-refused by the core's check of the stored record (node/sync/receive.py).
+be issued by its origin (unit = issuer = origin). Tombstoning or replacing a directive held
+from an ancestor is refused by the core's check of the stored record (node/sync/receive.py).
 
 A push section that adds no field to the batch: it only reads it at the parent, in the push's
 transaction, and refuses the whole push (403, nothing stored) naming each record.
