@@ -34,11 +34,12 @@ from schemas.ops import (
     RecordsFound,
     RepairResult,
 )
-from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, PushAck
+from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, CursorInfo, PushAck
 
 PUSH_PATH = "/api/v1/sync/push"
 CURSOR_PATH = "/api/v1/sync/cursor"
 DIRECTIVES_PATH = "/api/v1/sync/directives"
+AUDIT_HEAD_PATH = "/api/v1/sync/audit-head"
 OPS = "/api/v1/ops"
 OPERATIONS = {PUSH_PATH: "push", CURSOR_PATH: "cursor", DIRECTIVES_PATH: "pull"}
 LONG_POLL_GRACE_S = 15.0  # beyond the parent's hold time, before the request counts as lost
@@ -130,8 +131,16 @@ class HttpPeer:
         return ack
 
     async def cursor(self, *, source: str) -> int:
+        return (await self.standing(source=source)).cursor
+
+    async def standing(self, *, source: str) -> CursorInfo:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
-        return _parse(CursorAnswer, response).cursor
+        return _parse(CursorInfo, response)
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        """The head of this node's audit chain as the parent holds it (id, hash), if any."""
+        body = (await self._send("GET", AUDIT_HEAD_PATH)).json()
+        return (int(body["id"]), str(body["hash"])) if body.get("id") else None
 
     # --- downward: directives (federation.peer.DirectiveSource) --------------------------------
 
@@ -220,10 +229,6 @@ class HttpPeer:
         operation = OPERATIONS.get(path, "exchange")
         seconds = time.perf_counter() - started
         self.observe(Exchange(operation, seconds, sent, received, error))
-
-
-class CursorAnswer(BaseModel):
-    cursor: int
 
 
 def _parse(model: type[M], response: httpx.Response) -> M:

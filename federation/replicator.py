@@ -43,6 +43,9 @@ class ReplicatorConfig:
     idle_poll_s: float = 30.0
     heartbeat_s: float = 0.0  # an empty push after this long without contact; 0: never
     max_clock_skew_s: float = 300.0  # the parent's clock (in its acks) differs more: say so
+    # Ask the parent's standing (cursor, highest version of ours it holds) on every
+    # (re)connect, before pushing: a restored parent or child heals at once (Restores).
+    check_standing: bool = False
 
 
 @dataclass
@@ -65,11 +68,38 @@ class Replicator:
     last_contact: float | None = None  # `clock` at the last ack from the parent
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
+    _standing_known: bool = False  # checked since the last (re)connect
+    _acked: int | None = None  # the last cursor the parent acked (in memory)
 
     def notify(self) -> None:
         """Something was committed locally: push soon. Safe to call from any thread."""
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def reconnect(self) -> None:
+        """The parent may have changed (the link came back, it restarted): ask its standing
+        before the next push, and push soon."""
+        self._standing_known = False
+        self.notify()
+
+    def parent_seen(self, push_cursor: int | None, *, reconnected: bool) -> None:
+        """Another exchange heard from the parent (the directive pull): after a broken link,
+        or when it holds less of this node's log than it acked (restored from a backup),
+        check its standing and resend now rather than at the next heartbeat."""
+        behind = push_cursor is not None and self._acked is not None and push_cursor < self._acked
+        if reconnected or behind:
+            self.reconnect()
+
+    async def _check_standing(self) -> None:
+        standing = await self.peer.standing(source=self.config.source)
+        rewound = await self.blocking(self.store.reconcile, standing)
+        if rewound is not None:
+            log.warning(
+                "the parent holds this node's log only up to %s (restored from a backup?): "
+                "resending from there",
+                rewound,
+            )
+        self._standing_known = True
 
     async def run_once(self, *, heartbeat: bool = False) -> int:
         """Push until the parent holds the whole log; returns records pushed. Raises on failure.
@@ -81,6 +111,8 @@ class Replicator:
         """
         pushed = 0
         owed = heartbeat
+        if self.config.check_standing and not self._standing_known:
+            await self._check_standing()
         current = await self._read(await self.blocking(self.store.acked))
         if current.empty and not owed:
             return 0
@@ -107,6 +139,7 @@ class Replicator:
                 await _discard(following)
                 raise
             await self.blocking(self.store.save_ack, until=current.until, durable=ack.durable)
+            self._acked = current.until
             self.last_contact = self.clock()
             self._check_clock(ack)
             owed = False
@@ -177,6 +210,7 @@ class Replicator:
                 await self.run_once(heartbeat=self.heartbeat_due())
             except FederationError as exc:
                 failures += 1
+                self._standing_known = False  # the next contact is a reconnect
                 self.health.failed(exc)
                 await self._failed(exc)
                 delay = backoff_delay(

@@ -95,6 +95,7 @@ def make_engine(url: str, *, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,  # a failed statement's message must not carry record data
         )
         _configure_sqlite(engine, synchronous=synchronous)
         return engine
@@ -105,6 +106,7 @@ def make_engine(url: str, *, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args=connect_args,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
@@ -168,6 +170,11 @@ class WriteTxn:
         return ceiling(self.clock(), self.max_skew_ms)
 
 
+SEALER_OPTION = "tiersync_sealer"
+"""The execution option that carries a node's sealer of sensitive fields to the records
+repository (node/privacy sets `Database.sealer`; the kernel only passes it on)."""
+
+
 class Database:
     """A node's database: one engine, one writer at a time."""
 
@@ -190,6 +197,7 @@ class Database:
         self._write_lock = threading.Lock()
         self._on_commit: list[Callable[[], None]] = []
         self._on_any_commit: list[Callable[[], None]] = []
+        self.sealer: Any = None  # sensitive fields encrypted at rest (node/privacy/at_rest.py)
 
     def on_commit(self, listener: Callable[[], None], *, bookkeeping: bool = False) -> None:
         """Call `listener` after every committed write that changed the log (e.g. to wake the
@@ -199,6 +207,8 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
+            if self.sealer is not None:
+                conn.execution_options(**{SEALER_OPTION: self.sealer})
             yield conn
 
     @contextmanager
@@ -226,7 +236,7 @@ class Database:
         `notify=False` is for bookkeeping that adds nothing to the change log.
         """
         with self._write_lock, self.engine.connect() as conn:
-            conn.execution_options(tiersync_write=True)
+            conn.execution_options(tiersync_write=True, **{SEALER_OPTION: self.sealer})
             with conn.begin():
                 last = conn.execute(
                     select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()

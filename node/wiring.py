@@ -24,6 +24,7 @@ from node.access import hosts, openapi
 from node.access import routes as access_routes
 from node.access.gate import Gate
 from node.api import docs, health
+from node.audit.section import AuditSection
 from node.checkpointer import WalCheckpointer
 from node.context import NodeContext, NodeIdentity
 from node.dashboard import routes as dashboard_routes
@@ -40,6 +41,7 @@ from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
 from node.ops import routes as ops_routes
+from node.privacy import at_rest
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
@@ -51,6 +53,7 @@ from node.sync import routes as sync_routes
 from node.sync.receive import receiver
 from node.sync.runner import replication_hook
 from node.units import service as units_service
+from node.units.enrolments import EnrolmentSection
 from node.uplink import connect_parent
 from node.views import routes as view_routes
 from node.views.freshness import FreshnessSection
@@ -98,8 +101,10 @@ def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
     return [
         DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
+        AuditSection(),  # audit: the head of this node's audit chain
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
+        EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild
         HashKeySection(key_id),  # privacy: a child with another hash key is refused
     ]
 
@@ -134,6 +139,7 @@ def open_node(
                 f"database at migration {migrate.current_revision(db.engine)}, this tiersync "
                 f"expects {migrate.head_revision(db.engine)}: run `tiersync db upgrade`"
             )
+        at_rest.install(db, settings, writable=writable, hash_key=privacy.key)
         if create:
             db.ensure_identity(settings.code)
             units_service.ensure_own_unit(db, code=settings.code, name=settings.name)

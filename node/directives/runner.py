@@ -9,6 +9,7 @@ from node.context import NodeContext
 from node.directives.inbound import SqlDirectiveStore
 from node.directives.service import wake_of
 from node.signals import CommitSignal
+from schemas.directives import DirectiveFeed
 
 LONG_POLL_S = 25.0
 TASK = "directive-puller"
@@ -22,8 +23,15 @@ def inbox(ctx: NodeContext) -> SqlDirectiveStore:
 
 def build_puller(ctx: NodeContext, peer: DirectiveSource) -> Puller:
     config = PullerConfig(wait_s=LONG_POLL_S, retry_max_s=ctx.settings.retry_max_s)
+
+    def answered(feed: DirectiveFeed, reconnected: bool) -> None:
+        # The held poll is this node's live line to its parent: a parent that went back
+        # (restored) or came back is noticed here, and the replicator resends at once.
+        if ctx.replicator is not None:
+            ctx.replicator.parent_seen(feed.push_cursor, reconnected=reconnected)
+
     health = ctx.supervisor.reporter(TASK)
-    return Puller(store=inbox(ctx), peer=peer, config=config, health=health)
+    return Puller(store=inbox(ctx), peer=peer, config=config, health=health, on_answer=answered)
 
 
 def directives_hook(*, run: bool = True) -> Callable[[NodeContext], Stop | None]:

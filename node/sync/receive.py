@@ -16,15 +16,22 @@ from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
 from node.records import repository as records_repo
-from node.records.store import Version
+from node.records.store import Version, log_given_up
 from node.records.wire import version_of
 from node.seams import PushSection
 from node.sync import repository
 from node.sync.intake import Refused, refused_row, store_isolated
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
-from schemas.kinds import SCHEMA_VERSION, Kind
-from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushAck, PushBatch, UnitChange
+from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, Kind
+from schemas.sync import (
+    PROTOCOL_VERSION,
+    ChangeRecord,
+    CursorInfo,
+    PushAck,
+    PushBatch,
+    UnitChange,
+)
 
 _KINDS = {k.value for k in Kind}
 
@@ -92,7 +99,10 @@ class Receiver:
                 raise CursorGap(cursor, batch.since)
             versions, quarantined = _sort_records(txn, child, batch.records)
             heads = records_repo.fetch_heads(txn.conn, [v.id for v in versions])
-            _check_ownership(child, batch.records, heads)
+            versions, given_up = _given_up(child, versions, heads)
+            gone = {v.id for v in given_up}
+            _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
+            log_given_up(txn, given_up, heads)
             quarantined += [refused_row(txn, child, r) for r in refused]
             result, failed = store_isolated(txn, versions, heads)
             quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
@@ -164,13 +174,26 @@ class Receiver:
         with self.db.read() as conn:
             return repository.child_cursor(conn, child)
 
+    def standing_of(self, child: str) -> CursorInfo:
+        """The child's cursor here and the highest version it issued that this node holds."""
+        with self.db.read() as conn:
+            cursor = repository.child_cursor(conn, child)
+            issued = records_repo.max_hlc_of_origin(conn, origin=child)
+        return CursorInfo(cursor=cursor, issued=issued)
+
     def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:
-        """How far up the child's log every ancestor holds: all of it at the top."""
+        """How far up the child's log every ancestor holds: all of it at the top. The marks
+        below it are collected (they would otherwise grow with every push)."""
         if not self.has_parent:
-            return cursor
-        own = repository.get_upstream(txn.conn)
-        local_durable = int(own.durable_seq) if own else 0
-        return repository.durable_child_seq(txn.conn, code=child, local_durable=local_durable)
+            durable = cursor
+        else:
+            own = repository.get_upstream(txn.conn)
+            local_durable = int(own.durable_seq) if own else 0
+            durable = repository.durable_child_seq(
+                txn.conn, code=child, local_durable=local_durable
+            )
+        repository.prune_batch_marks(txn.conn, code=child, below=durable)
+        return durable
 
     def _audit_refusal(self, child: str, refused: Forbidden) -> None:
         audit.record(
@@ -212,6 +235,22 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> None:
             "nothing was stored",
             problems[:20],
         )
+
+
+def _given_up(
+    child: str, versions: list[Version], heads: dict[uuid.UUID, Any]
+) -> tuple[list[Version], list[Version]]:
+    """(to store, given up): a tombstone for an id held here from outside the child's subtree
+    is the child giving up its copy of a conflicting id (a move to a new id, or a deletion):
+    it changes nothing here, is logged as lost, and does not refuse the batch."""
+    keep: list[Version] = []
+    gone: list[Version] = []
+    for version in versions:
+        head = heads.get(version.id)
+        foreign = head is not None and not is_within(head.origin, child)
+        data_record = version.kind not in FEDERATION_KINDS  # a directive's tombstone is refused
+        (gone if foreign and version.deleted and data_record else keep).append(version)
+    return keep, gone
 
 
 def _check_ownership(child: str, records: list[ChangeRecord], heads: dict[uuid.UUID, Any]) -> None:

@@ -56,6 +56,14 @@ def durable_child_seq(conn: Connection, *, code: str, local_durable: int) -> int
     return int(conn.execute(stmt).scalar() or 0)
 
 
+def prune_batch_marks(conn: Connection, *, code: str, below: int) -> None:
+    """Forget the child's marks below its durable position: `durable_child_seq` asks for the
+    highest mark under a local position that only grows, so lower marks never answer again."""
+    conn.execute(
+        delete(batch_marks).where(batch_marks.c.code == code, batch_marks.c.child_seq < below)
+    )
+
+
 def get_upstream(conn: Connection) -> Row[Any] | None:
     return conn.execute(select(upstream).where(upstream.c.id == 1)).first()
 
@@ -111,6 +119,6 @@ def quarantined_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
 
 
-def list_quarantined(conn: Connection, limit: int = 1000, offset: int = 0) -> list[Row[Any]]:
+def list_quarantined(conn: Connection, *, offset: int = 0, limit: int = 1000) -> list[Row[Any]]:
     stmt = select(quarantine).order_by(quarantine.c.id.desc()).offset(offset).limit(limit)
     return list(conn.execute(stmt))

@@ -29,6 +29,7 @@ def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:
         retry_max_s=settings.retry_max_s,
         heartbeat_s=settings.heartbeat_s,
         max_clock_skew_s=settings.max_clock_skew_s,
+        check_standing=True,
     )
     health = ctx.supervisor.reporter(TASK)
     replicator = Replicator(
