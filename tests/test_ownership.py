@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from node.audit.repository import list_audit
+from node.records.store import Version, store_versions
 from schemas.directives import receipt_id
 from tests.cluster import Cluster, Node
 from tests.conftest import TOWNSHIP, VILLAGE
@@ -62,11 +63,14 @@ async def test_a_child_reusing_a_siblings_id_is_refused(chain: Cluster) -> None:
     forged = wire_record(OTHER_VILLAGE, id=written["id"], version=f"{LATER}.{OTHER_VILLAGE}")
     assert_refused(await raw_push(township, rival, [forged]), written["id"])
     assert await held(township, written["id"]) == before
-    # A tombstone of it is the same attack.
+    # A tombstone of it changes nothing either: taken as the rival giving up a copy of a
+    # conflicting id (docs/decisions/0652), it is logged as lost, not stored, not refused.
     tomb = forged | {"deleted": True}
-    assert_refused(await raw_push(township, rival, [tomb]), written["id"])
+    assert (await raw_push(township, rival, [tomb])).status_code == 200
     assert (await held(township, written["id"]))["deleted"] is False
-    assert len(refusals(township)) == 2
+    assert len(refusals(township)) == 1
+    lost = (await township.client.get("/api/v1/sync/conflicts")).json()["items"]
+    assert [(c["record_id"], c["lost_deleted"]) for c in lost] == [(written["id"], True)]
     # The owner goes on editing its record as before.
     body = person(unit=VILLAGE)
     assert (await owner.client.put(f"/api/v1/records/{written['id']}", json=body)).is_success
@@ -76,7 +80,15 @@ async def test_a_child_reusing_a_siblings_id_is_refused(chain: Cluster) -> None:
 
 async def test_a_child_overwriting_its_parents_record_is_refused(chain: Cluster) -> None:
     township, village = chain.nodes[TOWNSHIP], chain.nodes[VILLAGE]
-    mine = await township.write(person(unit=VILLAGE))  # made at the township, for the village
+    # Made at the township for the village before the village had a node (since then such a
+    # write is refused at the township: docs/decisions/0650).
+    rid = uuid.uuid4()
+    with township.ctx.db.write() as txn:
+        body = person(unit=VILLAGE)
+        store_versions(
+            txn, [Version(rid, "person", VILLAGE, body["data"], txn.tick(), TOWNSHIP, False, 1)]
+        )
+    mine = {"id": str(rid)}
     forged = as_wire(await held(township, mine["id"]), version=f"{LATER}.{VILLAGE}")
     assert_refused(await raw_push(township, village, [forged]), mine["id"])
     assert (await held(township, mine["id"]))["origin"] == TOWNSHIP
