@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 
 from node.audit.repository import list_audit
-from node.records.store import Version, store_versions
 from schemas.directives import receipt_id
 from tests.cluster import Cluster, Node
 from tests.conftest import TOWNSHIP, VILLAGE
@@ -80,16 +79,8 @@ async def test_a_child_reusing_a_siblings_id_is_refused(chain: Cluster) -> None:
 
 async def test_a_child_overwriting_its_parents_record_is_refused(chain: Cluster) -> None:
     township, village = chain.nodes[TOWNSHIP], chain.nodes[VILLAGE]
-    # Made at the township for the village before the village had a node (since then such a
-    # write is refused at the township: docs/decisions/0650).
-    rid = uuid.uuid4()
-    with township.ctx.db.write() as txn:
-        body = person(unit=VILLAGE)
-        store_versions(
-            txn, [Version(rid, "person", VILLAGE, body["data"], txn.tick(), TOWNSHIP, False, 1)]
-        )
-    mine = {"id": str(rid)}
-    forged = as_wire(await held(township, mine["id"]), version=f"{LATER}.{VILLAGE}")
+    mine = await township.write(person(unit=TOWNSHIP))  # made at the township
+    forged = as_wire(await held(township, mine["id"]), unit=VILLAGE, version=f"{LATER}.{VILLAGE}")
     assert_refused(await raw_push(township, village, [forged]), mine["id"])
     assert (await held(township, mine["id"]))["origin"] == TOWNSHIP
 

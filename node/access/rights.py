@@ -114,6 +114,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/sync/conflicts"): R.sync_inspect,
     ("POST", "/api/v1/sync/push"): Access.child,
     ("GET", "/api/v1/sync/cursor"): Access.child,
+    ("GET", "/api/v1/sync/audit-head"): Access.child,
     ("GET", "/api/v1/sync/directives"): Access.child,
 }
 # Families: every endpoint under these prefixes, for these methods.

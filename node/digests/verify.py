@@ -17,6 +17,7 @@ from federation.http_peer import ExchangeStats
 from federation.peer import OperatorExchanges
 from node.context import NodeContext
 from node.digests import reads as digests
+from node.digests import reports
 from node.digests import tree as digest_tree
 from node.records import repository as records_repo
 from node.records.store import store_versions
@@ -130,7 +131,11 @@ async def fetch_down(ctx: NodeContext, client: OperatorExchanges, ids: list[str]
         found = await client.records(ids[start : start + CHUNK], data=True)
         versions = [to_version(r) for r in found.records if _ours(r, code)]
         with ctx.db.write() as txn:
-            stored += len(store_versions(txn, versions).stored)
+            kept = set(store_versions(txn, versions).stored)
+            reports.superseded(
+                txn.conn, node_code=code, units=[v.unit for v in versions if v.id in kept]
+            )
+            stored += len(kept)
     return stored
 
 

@@ -77,9 +77,18 @@ def list_(
     ),
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = None,
+    id_number: str | None = Query(
+        None,
+        min_length=18,
+        max_length=38,
+        description="only the records of this ID number (or its keyed hash h:…), found by the "
+        "keyed hash index: the number itself is encrypted or never held",
+    ),
 ) -> RecordPage:
     root = unit or (by.units[0] if by.units else ctx.identity.code)
-    page = service.list_records(ctx.db, kind=kind, unit=root, limit=limit, cursor=cursor, by=by)
+    page = service.list_records(
+        ctx.db, kind=kind, unit=root, limit=limit, cursor=cursor, by=by, id_number=id_number
+    )
     return page.model_copy(update={"items": [shown(r) for r in page.items]})
 
 
