@@ -127,6 +127,7 @@ class ChildStatus(BaseModel):
     stale: bool
     digest: Literal["match", "mismatch", "unknown"] = "unknown"
     verify_requested: bool = False
+    clock_ahead: bool = Field(False, description="versions refused: its clock runs ahead")
 
 
 class TaskStatus(BaseModel):
@@ -146,6 +147,7 @@ class TasksStatus(BaseModel):
     published_at: Timestamp | None
     unready_after_s: float = Field(description="failing longer than this is a problem")
     tasks: list[TaskStatus] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="e.g. this node's clock is off")
 
 
 class StatusReport(BaseModel):

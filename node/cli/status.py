@@ -44,6 +44,8 @@ def _child(c: ChildStatus) -> str:
         flags.append("[yellow]STALE[/]")
     if c.revoked:
         flags.append("[red]revoked[/]")
+    if c.clock_ahead:
+        flags.append("[red]时钟超前：其版本被隔离[/]")
     if c.digest == "mismatch":
         flags.append("[red]digest differs: verify requested[/]")
     elif c.digest == "match":
