@@ -5,10 +5,19 @@ import os
 
 import pytest
 
+from tests.sim.checker import Violation
 from tests.sim.profiles import OPEN_DEFECTS, replay_command, run_many
-from tests.sim.run import run_events, run_seed
-from tests.sim.shrink import as_test
-from tests.sim.workload import CHAIN, Profile, ci_profile, generate, hunt_profile, profile_named
+from tests.sim.run import Result, run_events, run_seed
+from tests.sim.shrink import as_test, shrink
+from tests.sim.workload import (
+    CHAIN,
+    Event,
+    Profile,
+    ci_profile,
+    generate,
+    hunt_profile,
+    profile_named,
+)
 
 CI_SEEDS = int(os.environ.get("TIERSYNC_SIM_SEEDS", "200"))
 
@@ -43,6 +52,17 @@ def test_a_shrunk_run_prints_as_a_test_that_replays_it() -> None:
     scope: dict[str, object] = {"run_events": run_events, "profile_named": profile_named}
     exec(compile(source, "<shrunk>", "exec"), scope)  # the printed test is valid Python
     assert callable(scope["test_ci_seed_3_regression"])
+
+
+def test_the_shrinker_keeps_only_the_events_a_failure_needs() -> None:
+    events = generate(5, ci_profile())
+    needed = [events[3], events[11]]  # a failure that needs these two, in this order
+
+    def run(trial: list[Event], _profile: Profile) -> Result:
+        fails = all(e in trial for e in needed)
+        return Result(None, trial, [Violation("lost write", "x")] if fails else [])
+
+    assert shrink(events, ci_profile(), run=run) == needed
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECT_SEEDS))

@@ -76,6 +76,7 @@ def run_events(events: list[Event], profile: Profile, *, seed: int | None = None
             root, seed or 0, profile.tree, template(tpl_dir), heartbeat_s=profile.heartbeat_s
         )
         loop = VirtualLoop()
+        loop.set_exception_handler(_quiet_kills)
         try:
             with world.installed():
                 result = loop.run_until_complete(_play(world, events, profile))
@@ -86,6 +87,12 @@ def run_events(events: list[Event], profile: Profile, *, seed: int | None = None
     result.wall_s = time.perf_counter() - started
     result.cpu_s = time.process_time() - cpu
     return result
+
+
+def _quiet_kills(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A dead node's tasks end in SimCrash (the simulated kill -9): nothing to report."""
+    if not isinstance(context.get("exception"), SimCrash):
+        loop.default_exception_handler(context)
 
 
 class Player:

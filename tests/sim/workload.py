@@ -138,7 +138,7 @@ def hunt_profile(defect: int) -> Profile:
 
 
 def soak_profile() -> Profile:
-    return Profile("soak", article_tree(), duration_s=6 * 3600.0, events=400)
+    return Profile("soak", article_tree(), duration_s=3600.0, events=150, heartbeat_s=120.0)
 
 
 def day_profile() -> Profile:
