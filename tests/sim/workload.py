@@ -61,6 +61,9 @@ DEFECT_FAULTS = {
     1: {"disk_full"},  # a replicator dies on a local database error
     2: {"poison"},
     4: {"rebuild_force"},
+    # new versions and log positions below the ones issued before a restore or rebuild
+    5: {"restore", "rebuild"},
+    6: {"rebuild"},  # a rebuilt middle node locks out its children
 }
 SKEWS = [-3600, -120, 30, 3600, 86400, 0]
 
