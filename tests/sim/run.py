@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from node import migrate
 from node.directives import service as directives
 from node.directives.issue import cancel_directive, issue_directive
 from node.directives.service import wake_of
@@ -53,7 +54,9 @@ class Result:
 def template(root: Path) -> Path:
     held = _TEMPLATE.get("path")
     if held is None or not held.exists():
-        held = _TEMPLATE["path"] = migrated_template(root / "template.db")
+        # One template per schema: worktrees of other branches share the temporary directory.
+        head = "-".join(sorted(migrate.head_revisions()))
+        held = _TEMPLATE["path"] = migrated_template(root / f"template-{head}.db")
     return held
 
 
