@@ -4,6 +4,7 @@ wait (in simulated time) for the tree to converge, check it."""
 import asyncio
 import contextlib
 import logging
+import os
 import tempfile
 import time
 import uuid
@@ -55,8 +56,13 @@ def template(root: Path) -> Path:
     held = _TEMPLATE.get("path")
     if held is None or not held.exists():
         # One template per schema: worktrees of other branches share the temporary directory.
+        # Built aside and moved into place: worker processes may build it at the same time.
         head = "-".join(sorted(migrate.head_revisions()))
-        held = _TEMPLATE["path"] = migrated_template(root / f"template-{head}.db")
+        held = root / f"template-{head}.db"
+        if not held.exists():
+            aside = migrated_template(root / f"template-{head}.{os.getpid()}.db")
+            os.replace(aside, held)
+        _TEMPLATE["path"] = held
     return held
 
 
