@@ -54,10 +54,12 @@ bench: venv
 
 # The simulator's long profile: 10,000 seeds of the article's prefecture under faults, with a
 # progress bar and a summary; every failure prints its seed and replay command
-# (docs/reliability.md). SOAK_SEEDS=100 make soak for a shorter one.
+# (docs/reliability.md); then 200 kill -9 cycles of real processes under the same checker.
+# SOAK_SEEDS=100 make soak for a shorter one.
 SOAK_SEEDS ?= 10000
 soak: venv
 	$(BIN)/python -m tests.sim soak --seeds $(SOAK_SEEDS) --profile soak
+	TIERSYNC_SIM_KILL_CYCLES=200 $(BIN)/pytest -q tests/test_sim_processes.py
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache

@@ -4,6 +4,7 @@ wait (in simulated time) for the tree to converge, check it."""
 import asyncio
 import contextlib
 import logging
+import os
 import tempfile
 import time
 import uuid
@@ -55,8 +56,13 @@ def template(root: Path) -> Path:
     held = _TEMPLATE.get("path")
     if held is None or not held.exists():
         # One template per schema: worktrees of other branches share the temporary directory.
+        # Built aside and moved into place: worker processes may build it at the same time.
         head = "-".join(sorted(migrate.head_revisions()))
-        held = _TEMPLATE["path"] = migrated_template(root / f"template-{head}.db")
+        held = root / f"template-{head}.db"
+        if not held.exists():
+            aside = migrated_template(root / f"template-{head}.{os.getpid()}.db")
+            os.replace(aside, held)
+        _TEMPLATE["path"] = held
     return held
 
 
@@ -79,6 +85,7 @@ def run_events(events: list[Event], profile: Profile, *, seed: int | None = None
             root, seed or 0, profile.tree, template(tpl_dir), heartbeat_s=profile.heartbeat_s
         )
         loop = VirtualLoop()
+        loop.set_exception_handler(_quiet_kills)
         try:
             with world.installed():
                 result = loop.run_until_complete(_play(world, events, profile))
@@ -89,6 +96,12 @@ def run_events(events: list[Event], profile: Profile, *, seed: int | None = None
     result.wall_s = time.perf_counter() - started
     result.cpu_s = time.process_time() - cpu
     return result
+
+
+def _quiet_kills(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """A dead node's tasks end in SimCrash (the simulated kill -9): nothing to report."""
+    if not isinstance(context.get("exception"), SimCrash):
+        loop.default_exception_handler(context)
 
 
 class Player:
