@@ -7,6 +7,7 @@ environment variables, exactly as an operator would run it.
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from node.tls import Issued, init_ca, issue
 from schemas.codes import level_of
 
 
@@ -42,10 +44,15 @@ class NodeSpec:
     database_url: str | None = None
     operator_token: str | None = None  # an operator's API token at this node (demo, tests)
     extra_env: dict[str, str] = field(default_factory=dict)
+    tls: Issued | None = None  # its certificate (node/tls.py): served over HTTPS
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """What a client of this node verifies it with (its CA), when it serves HTTPS."""
+        return ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -62,8 +69,13 @@ class NodeSpec:
         )
         if self.database_url:
             env["TIERSYNC_DATABASE_URL"] = self.database_url
+        if self.tls is not None:
+            env["TIERSYNC_TLS_CERT"] = str(self.tls.cert)
+            env["TIERSYNC_TLS_KEY"] = str(self.tls.key)
         if self.parent is not None:
             env["TIERSYNC_PARENT_URL"] = self.parent.url
+            if self.parent.tls is not None:
+                env["TIERSYNC_PARENT_CA"] = str(self.parent.tls.ca)
             if self.token:
                 env["TIERSYNC_PARENT_TOKEN"] = self.token
         env.update(self.extra_env)
@@ -98,6 +110,16 @@ def add_operator(spec: NodeSpec, name: str = "operator", role: str = "operator")
     if role == "operator":
         spec.operator_token = token
     return token
+
+
+def secure(ca_holder: NodeSpec, specs: list[NodeSpec]) -> None:
+    """TLS for a whole topology: a CA at `ca_holder` (`tiersync ca init`) and a certificate
+    for every node's host, each in its own data directory."""
+    init_ca(ca_holder.data_dir, name=ca_holder.name, force=True)
+    for spec in specs:
+        spec.tls = issue(
+            ca_holder.data_dir, code=spec.code, hosts=[spec.host], out=spec.data_dir / "tls"
+        )
 
 
 def enrol(parent: NodeSpec, child: NodeSpec) -> None:
@@ -141,7 +163,8 @@ class NodeProcess:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"node {self.spec.code} exited with {self.process.returncode}")
             try:
-                with urllib.request.urlopen(self.spec.url + "/healthz", timeout=1) as response:
+                url, context = self.spec.url + "/healthz", self.spec.ssl_context()
+                with urllib.request.urlopen(url, timeout=1, context=context) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -1,7 +1,7 @@
 """Node configuration: options > TIERSYNC_* environment variables > TOML file > defaults."""
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
@@ -73,9 +73,31 @@ class Settings(BaseSettings):
     auth_cache_s: float = Field(
         5.0, ge=0, le=300, description="how long a checked token is trusted without a lookup"
     )
-    # TLS (issue 13 serves it; here the settings exist so the safe defaults can check them).
+    # Trust between tiers (issue 13, docs/protocol.md "Enrolment, keys and signatures").
     tls_cert: Path | None = Field(None, description="certificate (PEM) to serve HTTPS with")
     tls_key: Path | None = Field(None, description="its private key (PEM)")
+    parent_ca: Path | None = Field(
+        None,
+        description="the CA certificate (or the parent's own certificate) this node trusts for "
+        "an https:// parent_url; unset: the system's CAs",
+    )
+    crypto: Literal["default", "sm"] = Field(
+        "default",
+        description="crypto suite of the whole prefecture: default (Ed25519, SHA-256, "
+        "AES-GCM) or sm (SM2, SM3, SM4-GCM); a child must use its parent's",
+    )
+    replay_window_s: float = Field(
+        300.0,
+        ge=5,
+        le=3600,
+        description="a signed request created further than this from the parent's clock, or "
+        "with a nonce seen within it, is refused",
+    )
+    accept_child_tokens: bool = Field(
+        True,
+        description="serve children still on today's link (the enrolment code as a bearer "
+        "token, link 1) until they register a key; set false once every child has upgraded",
+    )
 
     @field_validator("allowed_hosts", "cors_origins", mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
+from federation.signing import NonceStore
 from node import locate, migrate
 from node.access import hosts, openapi
 from node.access import routes as access_routes
@@ -129,6 +130,7 @@ def open_node(
         db=db,
         identity=NodeIdentity(code=settings.code, name=settings.name),
         push_sections=push_sections(settings.code),
+        nonces=NonceStore(settings.replay_window_s),
         directive_progress=directive_progress.view_progress,
     )
 

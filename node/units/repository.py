@@ -64,7 +64,15 @@ def put_credential(conn: Connection, *, code: str, token_hash: str, at: datetime
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[credentials.c.code],
-            set_={"token_hash": token_hash, "created_at": at, "revoked": False},
+            set_={
+                "token_hash": token_hash,
+                "created_at": at,
+                "revoked": False,
+                "revoked_at": None,
+                "public_key": None,  # a new code: the child registers its key again
+                "key_suite": None,
+                "key_registered_at": None,
+            },
         )
     )
 
@@ -73,5 +81,15 @@ def get_credential(conn: Connection, code: str) -> Row[Any] | None:
     return conn.execute(select(credentials).where(credentials.c.code == code)).first()
 
 
-def revoke_credential(conn: Connection, code: str) -> None:
-    conn.execute(update(credentials).where(credentials.c.code == code).values(revoked=True))
+def revoke_credential(conn: Connection, code: str, at: datetime | None = None) -> None:
+    stmt = update(credentials).where(credentials.c.code == code)
+    conn.execute(stmt.values(revoked=True, revoked_at=at))
+
+
+def register_key(conn: Connection, *, code: str, public_key: str, suite: str, at: datetime) -> None:
+    stmt = update(credentials).where(credentials.c.code == code)
+    conn.execute(stmt.values(public_key=public_key, key_suite=suite, key_registered_at=at))
+
+
+def list_credentials(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(credentials).order_by(credentials.c.code)))
