@@ -199,3 +199,18 @@ async def test_bearer_children_are_still_served_until_they_upgrade(cluster: Clus
         CURSOR, params={"source": "632323101"}, headers={"Authorization": f"Bearer {token2}"}
     )
     assert refused.status_code == 401 and "upgrade" in refused.json()["error"]["message"]
+
+
+async def test_status_shows_each_childs_link(cluster: Cluster) -> None:
+    from node.ops.status import node_status
+    from node.units.service import enrol_child
+
+    county = await cluster.add(COUNTY)
+    township = await cluster.add(TOWNSHIP, parent=COUNTY)
+    enrol_child(county.ctx.db, node_code=COUNTY, code="632322102", name="")  # never upgraded
+    await township.write(person(unit=TOWNSHIP + "001"))
+    await cluster.sync()
+    links = {c.code: c.link for c in node_status(county.ctx).children}
+    assert links[TOWNSHIP] == 2 and links["632322102"] == 1
+    up = node_status(township.ctx).upstream
+    assert up is not None and up.link == 2 and up.revoked is None
