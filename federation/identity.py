@@ -207,6 +207,7 @@ class NodeAuth(httpx.Auth):
                 "Authorization": f"Bearer {self.token or ''}",
                 "X-Tiersync-Protocol": request.headers.get("X-Tiersync-Protocol", "1"),
             },
+            extensions=request.extensions,  # the request's timeouts bound the enrolment too
         )
 
     def _accept_registration(self, response: httpx.Response) -> None:

@@ -45,6 +45,7 @@ class NodeSpec:
     operator_token: str | None = None  # an operator's API token at this node (demo, tests)
     extra_env: dict[str, str] = field(default_factory=dict)
     tls: Issued | None = None  # its certificate (node/tls.py): served over HTTPS
+    command: list[str] | None = None  # another `tiersync` (e.g. an older release); default ours
 
     @property
     def url(self) -> str:
@@ -85,7 +86,7 @@ class NodeSpec:
 def run_cli(spec: NodeSpec, *args: str, timeout: float = 60) -> str:
     """Run a `tiersync` command with a node's configuration; its stdout, or raise with stderr."""
     done = subprocess.run(
-        [*tiersync_command(), *args],
+        [*(spec.command or tiersync_command()), *args],
         env=spec.env(),
         capture_output=True,
         text=True,
@@ -141,7 +142,7 @@ class NodeProcess:
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    *tiersync_command(),
+                    *(self.spec.command or tiersync_command()),
                     "serve",
                     "--host",
                     self.spec.host,
