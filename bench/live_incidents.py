@@ -32,16 +32,16 @@ GOAL_P50_S = 1.0
 class Reader(threading.Thread):
     """Follows one node's live feed; records when each incident id first arrives."""
 
-    def __init__(self, url: str, code: str) -> None:
+    def __init__(self, node: NodeProcess) -> None:
         super().__init__(daemon=True)
-        self.url, self.code = url, code
+        self.url, self.code, self.auth = node.url, node.code, node.auth
         self.arrived: dict[str, float] = {}
         self.ready = threading.Event()
         self.stop = threading.Event()
 
     def run(self) -> None:
         with (
-            httpx.Client(timeout=httpx.Timeout(10, read=30)) as http,
+            httpx.Client(timeout=httpx.Timeout(10, read=30), headers=self.auth) as http,
             http.stream("GET", f"{self.url}/api/v1/live/incidents") as stream,
         ):
             stream.raise_for_status()
@@ -84,13 +84,15 @@ def run(samples: int, push_delay_ms: int) -> dict[str, list[float]]:
                 if i:
                     node.settings["parent_url"] = nodes[i - 1].url
                 started.append(node.start())
-            readers = [Reader(node.url, node.code) for node in nodes[:3]]
+            readers = [Reader(node) for node in nodes[:3]]
             for reader in readers:
                 reader.start()
                 if not reader.ready.wait(30):
                     raise RuntimeError(f"no live feed from {reader.code}")
             posted: dict[str, float] = {}
-            with httpx.Client(base_url=nodes[-1].url, timeout=10) as village:
+            with httpx.Client(
+                base_url=nodes[-1].url, timeout=10, headers=nodes[-1].auth
+            ) as village:
                 for n in range(samples + 1):  # the first one warms up the links
                     body = incident(n)
                     posted[body["id"]] = time.perf_counter()

@@ -8,6 +8,7 @@ so may be the auth, e.g. to sign requests. `node/wiring.py` builds it, once per 
 
 import logging
 import ssl
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel
 from federation.auth import BearerToken
 from federation.codec import Encoded, encode
 from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
+from federation.observe import REQUEST_ID_HEADER, Exchange, Observer, error_kind, request_id
 from federation.peer import OutgoingBatch
 from schemas.directives import DirectiveFeed
 from schemas.ops import (
@@ -34,6 +36,7 @@ CURSOR_PATH = "/api/v1/sync/cursor"
 DIRECTIVES_PATH = "/api/v1/sync/directives"
 KEY_PATH = "/api/v1/sync/key"
 OPS = "/api/v1/ops"
+OPERATIONS = {PUSH_PATH: "push", CURSOR_PATH: "cursor", DIRECTIVES_PATH: "pull"}
 LONG_POLL_GRACE_S = 15.0  # beyond the parent's hold time, before the request counts as lost
 log = logging.getLogger("tiersync.peer")
 M = TypeVar("M", bound=BaseModel)
@@ -76,6 +79,7 @@ class HttpPeer:
     stats: WireStats = field(default_factory=WireStats)
     exchanges: ExchangeStats = field(default_factory=ExchangeStats)
     verify_requested: bool = False  # digests: set when an ack asked for `tiersync verify`
+    observe: Observer | None = None  # told of every request (the node's metrics)
     _client: httpx.AsyncClient | None = None
 
     def __post_init__(self) -> None:
@@ -193,17 +197,36 @@ class HttpPeer:
         return model.model_validate_json(response.content)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request, with the request id; every outcome is told to `observe`."""
+        kwargs["headers"] = {**kwargs.get("headers", {}), REQUEST_ID_HEADER: request_id()}
+        started = time.perf_counter()
+        sent = len(kwargs.get("content") or b"")
         try:
             response = await self._http().request(method, path, **kwargs)
         except httpx.HTTPError as exc:
+            self._observed(path, started, sent, 0, error_kind(exc=exc))
             timeout = kwargs.get("timeout", self.timeout_s)
             message = unanswered(
                 exc, base_url=self.base_url, timeout_s=timeout, request=f"{method} {path}"
             )
             raise PeerUnavailable(message) from exc
+        received = response.num_bytes_downloaded
         if response.status_code < 400:
+            self._observed(path, started, sent, received, None)
             return response
-        raise _error_for(response)
+        error, code = _error_for(response)
+        kind = error_kind(status=response.status_code, code=code)
+        self._observed(path, started, sent, received, kind)
+        raise error
+
+    def _observed(
+        self, path: str, started: float, sent: int, received: int, error: str | None
+    ) -> None:
+        if self.observe is None:
+            return
+        operation = OPERATIONS.get(path, "exchange")
+        seconds = time.perf_counter() - started
+        self.observe(Exchange(operation, seconds, sent, received, error))
 
 
 def unanswered(exc: httpx.HTTPError, *, base_url: str, timeout_s: float, request: str) -> str:
@@ -224,16 +247,18 @@ def unanswered(exc: httpx.HTTPError, *, base_url: str, timeout_s: float, request
     return f"{where} failed ({request}): {exc.__class__.__name__}: {reason}"
 
 
-def _error_for(response: httpx.Response) -> Exception:
+def _error_for(response: httpx.Response) -> tuple[Exception, str]:
+    """The error an answer of status >= 400 means, and its error code."""
     try:
         error = response.json().get("error", {})
     except ValueError:
         error = {}
     message = error.get("message") or response.text[:200]
+    code = str(error.get("code") or "")
     if response.status_code >= 500 or response.status_code in (408, 429):
-        return PeerUnavailable(f"{response.status_code}: {message}")
+        return PeerUnavailable(f"{response.status_code}: {message}"), code
     if response.status_code == 409 and "cursor" in error:
-        return CursorMismatch(int(error["cursor"]), message)
-    if error.get("code") == "protocol_mismatch":
-        return ProtocolMismatch(response.status_code, message)
-    return PeerRejected(response.status_code, message)
+        return CursorMismatch(int(error["cursor"]), message), code
+    if code == "protocol_mismatch":
+        return ProtocolMismatch(response.status_code, message), code
+    return PeerRejected(response.status_code, message), code

@@ -8,7 +8,6 @@ so a crash anywhere means at worst the same feed pulled again, which changes not
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,11 +58,12 @@ class Puller:
             try:
                 since = await self.blocking(self.store.pull_cursor)
                 wait = 0.0 if more else self.config.wait_s
-                started = time.monotonic()
+                clock = asyncio.get_running_loop().time  # virtual under the simulator
+                started = clock()
                 feed = await self.peer.pull_directives(since=since, wait_s=wait)
                 await self.blocking(self.store.apply_feed, feed, since=since)
                 more = feed.more and feed.cursor > since
-                if wait and not feed.records and time.monotonic() - started < wait / 2:
+                if wait and not feed.records and clock() - started < wait / 2:
                     # An empty answer well before the wait ended (the parent shutting down):
                     # do not spin on it.
                     await asyncio.sleep(min(self.config.retry_max_s, 1.0))

@@ -13,7 +13,6 @@ healthy subtree does not turn stale there, and the freshness of the nodes below 
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,11 @@ from federation.retry import backoff_delay, in_thread
 from schemas.sync import PushAck
 
 log = logging.getLogger("tiersync.replicator")
+
+
+def loop_clock() -> float:
+    """The running event loop's clock (time.monotonic, or a simulator's virtual time)."""
+    return asyncio.get_running_loop().time()
 
 
 @dataclass
@@ -47,7 +51,7 @@ class Replicator:
     blocking: Callable[..., Awaitable[Any]] = in_thread
     last_success: datetime | None = None
     last_error: str | None = None
-    clock: Callable[[], float] = time.monotonic  # seconds; for the heartbeat only
+    clock: Callable[[], float] = loop_clock  # seconds; for the heartbeat only
     last_contact: float | None = None  # `clock` at the last ack from the parent
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None

@@ -11,6 +11,8 @@ from federation.hlc import Clock, wall_ms
 from node import wiring
 from node.api import error_handlers, openapi
 from node.api.body_limit import BodyLimit
+from node.metrics.http import RequestMetrics
+from node.metrics.registry import NodeMetrics
 from node.settings import Settings
 from node.wiring import Startup, open_node
 
@@ -31,12 +33,17 @@ def create_app(
     in-process nodes through one. `run_replicator=False` builds the replicator without its loop,
     for tests that drive `run_once()` themselves. `background` adds more startup hooks.
     """
-    hooks = [*wiring.startup_hooks(transport=transport, run=run_replicator), *(background or [])]
+    metrics = NodeMetrics()  # this app's own registry: many nodes may share a process
+    startup = wiring.startup_hooks(
+        transport=transport, run=run_replicator, observe=metrics.observe_exchange
+    )
+    hooks = [*startup, *(background or [])]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = await run_in_threadpool(open_node, settings, clock=clock)
         app.state.ctx = ctx
+        metrics.watch(ctx)
         stops = [hook(ctx) for hook in hooks]
         try:
             yield
@@ -44,6 +51,7 @@ def create_app(
             for stop in reversed(stops):
                 if stop is not None:
                     await stop()
+            metrics.watch(None)
             ctx.db.dispose()
 
     app = FastAPI(
@@ -57,5 +65,7 @@ def create_app(
     error_handlers.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    wiring.include_routes(app, settings)  # behind the gate; the host check outermost
+    wiring.include_routes(app, settings)  # behind the gate; the host check around them
+    app.state.metrics = metrics
+    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts refusals too
     return app

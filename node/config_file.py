@@ -5,14 +5,27 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from node.settings import Settings
 
-WRITTEN = ("code", "name", "level", "data_dir", "database_url", "parent_url", "parent_token")
+WRITTEN = (
+    "code",
+    "name",
+    "level",
+    "data_dir",
+    "database_url",
+    "parent_url",
+    "parent_token",
+    "hash_key",
+)
 """The node's identity and links, written as set; every other setting is listed, commented out,
 with its default."""
 
 
 def toml_value(value: Any) -> str:
+    if isinstance(value, SecretStr):  # the file is the owner's only (0600), like the token
+        value = value.get_secret_value()
     # A JSON string is a valid TOML basic string (same escapes); numbers read the same in both.
     return json.dumps(str(value) if isinstance(value, Path) else value, ensure_ascii=False)
 

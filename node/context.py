@@ -15,7 +15,7 @@ from federation.sequencer import PushSequencer
 from federation.signing import NonceStore
 from node.checkpointer import WalCheckpointer
 from node.db import Database
-from node.seams import PushSection
+from node.seams import PushSection, RecordProjection
 from node.settings import Settings
 from node.signals import CommitSignal
 
@@ -37,6 +37,8 @@ class NodeContext:
     identity: NodeIdentity
     # The push sections every outgoing batch carries and every received one is read by.
     push_sections: Sequence[PushSection] = ()
+    # What every record becomes before it leaves for the parent (node/privacy); None: as held.
+    projection: RecordProjection | None = None
     # At a parent: one child's pipelined pushes applied in log order (built once per node).
     push_sequencer: PushSequencer = field(default_factory=PushSequencer)
     # At a parent: nonces of the children's signed requests seen within the replay window.

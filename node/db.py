@@ -20,6 +20,7 @@ from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from federation.hlc import Clock, tick, wall_ms
+from node import faults
 from node.errors import Conflict
 from node.models import NodeState, table
 
@@ -198,6 +199,8 @@ class Database:
                 conn.execute(
                     update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)
                 )
+                faults.point(faults.BEFORE_COMMIT, self.url)
+        faults.point(faults.AFTER_COMMIT, self.url)
         for listener in self._on_commit if notify else ():
             listener()
         for listener in self._on_any_commit:

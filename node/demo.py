@@ -133,6 +133,7 @@ def _settings_of(spec: NodeSpec) -> Settings:
         database_url=spec.database_url,
         parent_url=spec.parent.url if spec.parent else None,
         parent_token=spec.token if spec.parent else None,
+        hash_key=spec.env().get("TIERSYNC_HASH_KEY") if spec.parent else None,
     )
 
 

@@ -60,6 +60,9 @@ class NodeSpec:
         """The operator's Authorization header (none before a user is added)."""
         return {"Authorization": f"Bearer {self.operator_token}"} if self.operator_token else {}
 
+    def top(self) -> "NodeSpec":
+        return self if self.parent is None else self.parent.top()
+
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIERSYNC_")}
         env.update(
@@ -79,6 +82,9 @@ class NodeSpec:
                 env["TIERSYNC_PARENT_CA"] = str(self.parent.tls.ca)
             if self.token:
                 env["TIERSYNC_PARENT_TOKEN"] = self.token
+            key = self.top().data_dir / "hash.key"  # as `tiersync child add` printed it
+            if key.is_file():
+                env["TIERSYNC_HASH_KEY"] = key.read_text(encoding="ascii").strip()
         env.update(self.extra_env)
         return env
 

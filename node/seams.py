@@ -8,6 +8,8 @@ way Starlette is handed its middleware list, and the core runs whatever it was g
 - A **push section** adds one named field to every outgoing batch (read in the same snapshot
   as the batch) and reads that field back at the parent, in the push's transaction; what it
   returns is merged into the ack. Children's freshness and digest reports are sections.
+- An **outgoing projection** turns every record's data into what the parent may hold before it
+  leaves the node (push, bundle, repair): the privacy policy (node/privacy).
 """
 
 from collections.abc import Sequence
@@ -62,6 +64,17 @@ class PushSection(Protocol):
         transaction: take the field (`getattr(batch, name)`, possibly its default) and return
         the PushAck fields it contributes ({} for none). Called for every push, repairs and
         bundles included, so it must be idempotent."""
+        ...
+
+
+class RecordProjection(Protocol):
+    kinds: frozenset[str]
+    """The kinds it changes: every other record leaves as it is held (no parse, no copy)."""
+    ready: bool
+    """False when it cannot project (a key missing): `project` raises a FederationError."""
+
+    def project(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` as the parent may hold it (a new dict; `data` itself is left untouched)."""
         ...
 
 

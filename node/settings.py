@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -73,18 +73,27 @@ class Settings(BaseSettings):
     auth_cache_s: float = Field(
         5.0, ge=0, le=300, description="how long a checked token is trusted without a lookup"
     )
-    # Trust between tiers (issue 13, docs/protocol.md "Enrolment, keys and signatures").
+    # Personal data per tier (node/privacy, docs/decisions/1001-personal-data-policy.md).
+    crypto: Literal["default", "sm"] = Field(
+        "default",
+        description="crypto suite of the whole prefecture: default (Ed25519, SHA-256, "
+        "AES-GCM) or sm (SM2, SM3, SM4-GCM); a child must use its parent's",
+    )
+    privacy_policy: Path | None = Field(
+        None, description="TOML/JSON file of field treatments over the default privacy policy"
+    )
+    hash_key: SecretStr | None = Field(
+        None,
+        description="the prefecture's hash key (hex), printed by `tiersync child add`; "
+        "default: data_dir/hash.key, made by `init` at the top node",
+    )
+    # Trust between tiers (issue 13, docs/protocol.md "Enrolment and keys").
     tls_cert: Path | None = Field(None, description="certificate (PEM) to serve HTTPS with")
     tls_key: Path | None = Field(None, description="its private key (PEM)")
     parent_ca: Path | None = Field(
         None,
         description="the CA certificate (or the parent's own certificate) this node trusts for "
         "an https:// parent_url; unset: the system's CAs",
-    )
-    crypto: Literal["default", "sm"] = Field(
-        "default",
-        description="crypto suite of the whole prefecture: default (Ed25519, SHA-256, "
-        "AES-GCM) or sm (SM2, SM3, SM4-GCM); a child must use its parent's",
     )
     replay_window_s: float = Field(
         300.0,

@@ -15,6 +15,7 @@ from typing import Any
 
 from federation.http_peer import HttpPeer
 from federation.identity import Identity, NodeAuth
+from federation.observe import Observer
 from node.settings import Settings
 
 
@@ -38,8 +39,11 @@ def node_auth(settings: Settings) -> NodeAuth:
     return NodeAuth(identity, node=settings.code, token=settings.parent_token)
 
 
-def connect_parent(settings: Settings, *, transport: Any = None) -> HttpPeer:
-    """The connection to this node's parent; raises NoParent when none is configured."""
+def connect_parent(
+    settings: Settings, *, transport: Any = None, observe: Observer | None = None
+) -> HttpPeer:
+    """The connection to this node's parent; raises NoParent when none is configured.
+    `observe` is told of every request (the serving node's metrics)."""
     if not settings.parent_url or not settings.parent_token:
         raise NoParent("this node needs TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN")
     return HttpPeer(
@@ -50,6 +54,7 @@ def connect_parent(settings: Settings, *, transport: Any = None) -> HttpPeer:
         exchange_timeout_s=settings.parent_timeout_s,
         auth=node_auth(settings),
         verify=parent_tls(settings.parent_ca),
+        observe=observe,
     )
 
 

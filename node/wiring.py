@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
+from federation.observe import Observer
 from federation.signing import NonceStore
 from node import locate, migrate
 from node.access import hosts, openapi
@@ -32,11 +33,15 @@ from node.digests import tree as digest_tree
 from node.digests.reports import DigestSection
 from node.directives import progress as directive_progress
 from node.directives import routes as directive_routes
+from node.directives.ownership import DirectiveOwnership
 from node.directives.runner import directives_hook
 from node.errors import NoNode, Unavailable
 from node.live import routes as live_routes
 from node.live.runner import live_hook
+from node.metrics import routes as metrics_routes
 from node.ops import routes as ops_routes
+from node.privacy import outgoing as privacy_setup
+from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
 from node.seams import PushSection, WriteHook
 from node.settings import Settings
@@ -63,6 +68,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     digest_routes.router,
     ops_routes.router,
     access_routes.router,  # access: sign-in, users, audit, reveal, the login page
+    metrics_routes.router,  # metrics: GET /metrics for Prometheus (right metrics.read)
 )
 
 
@@ -83,11 +89,13 @@ def write_hooks(code: str) -> list[WriteHook]:
     ]
 
 
-def push_sections(code: str) -> list[PushSection]:
+def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
     return [
+        DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
+        HashKeySection(key_id),  # privacy: a child with another hash key is refused
     ]
 
 
@@ -106,6 +114,7 @@ def open_node(
         raise NoNode(f"no tiersync node at {locate.where(settings)}; run `tiersync init` first")
     if create:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    privacy = privacy_setup.load(settings, create=create)  # a bad policy or key: nothing opened
     db = Database(
         settings.resolved_database_url, clock=clock, write_hooks=write_hooks(settings.code)
     )
@@ -129,17 +138,21 @@ def open_node(
         settings=settings,
         db=db,
         identity=NodeIdentity(code=settings.code, name=settings.name),
-        push_sections=push_sections(settings.code),
+        push_sections=push_sections(settings.code, privacy.key_id),
+        projection=privacy.projection,
         nonces=NonceStore(settings.replay_window_s),
         directive_progress=directive_progress.view_progress,
     )
 
 
-def startup_hooks(*, transport: Any = None, run: bool = True) -> list[Startup]:
-    """The background of a serving node, started in this order and stopped in reverse."""
+def startup_hooks(
+    *, transport: Any = None, run: bool = True, observe: Observer | None = None
+) -> list[Startup]:
+    """The background of a serving node, started in this order and stopped in reverse.
+    `observe` is told of every request to the parent (the node's metrics)."""
     return [
         start_checkpointer,
-        parent_hook(transport=transport),
+        parent_hook(transport=transport, observe=observe),
         replication_hook(run=run),
         directives_hook(run=run),
         live_hook,  # views: the live incident feed, woken by commits
@@ -160,13 +173,14 @@ def start_checkpointer(ctx: NodeContext) -> Stop | None:
     return stop
 
 
-def parent_hook(*, transport: Any = None) -> Startup:
+def parent_hook(*, transport: Any = None, observe: Observer | None = None) -> Startup:
     """The node's one connection to its parent, shared by the replicator and the puller."""
 
     def start(ctx: NodeContext) -> Stop | None:
         if not ctx.settings.parent_url:
             return None
-        parent = ctx.parent = connect_parent(ctx.settings, transport=transport)
+        parent = connect_parent(ctx.settings, transport=transport, observe=observe)
+        ctx.parent = parent
         return parent.aclose
 
     return start

@@ -10,15 +10,15 @@ from typing import Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from schemas.codes import UnitCode
 from schemas.common import LongText, NonEmptyStr, Timestamp
 from schemas.kinds.directive import Body, DirectiveKind, DirectiveStatus, Target
+from schemas.kinds.receipt import REJECTED_PREFIX as REJECTED_PREFIX  # re-exported
 from schemas.kinds.receipt import ReceiptState
 from schemas.storable import StorableInbound
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord
 
 RECEIPT_NAMESPACE = uuid.UUID("5b0f7c52-33d1-4c5e-9d0e-7a61c2f1d2a4")
-REJECTED_PREFIX = "rejected: "
-"""A done receipt whose note starts with this reports a refused correction request."""
 
 
 def receipt_id(directive_id: uuid.UUID, unit: str) -> uuid.UUID:
@@ -78,6 +78,12 @@ class NoteIn(_Inbound):
     """Body of ack and done (optional): a note that travels up with the receipt."""
 
     note: LongText | None = Field(default=None, description="Note, up to 2,000 characters")
+    units: list[UnitCode] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Targets to answer for (default: this node and every target unit it holds, "
+        "i.e. those below it without a node of their own)",
+    )
 
 
 class ReasonIn(_Inbound):
@@ -152,6 +158,11 @@ class InboxItem(DirectiveFacts):
     state: ReceiptState | None = Field(description="This node's receipt state")
     note: str | None = None
     at: Timestamp | None = Field(default=None, description="When this node reached that state")
+    units: list[str] = Field(
+        default_factory=list,
+        description="The targets this node answers for: itself and the units without a node "
+        "that it holds; the state is its own, else the least advanced of theirs",
+    )
 
 
 class DirectivePage(BaseModel):

@@ -73,6 +73,12 @@ class PushBatch(_Inbound):
         description="views: when each node below last pushed, changed since `since`; merged by "
         "max at the parent (docs/protocol.md, Freshness)",
     )
+    hash_key_id: str | None = Field(
+        None,
+        pattern="^[0-9a-f]{16}$",
+        description="privacy: fingerprint of the sender's hash key; a parent holding another "
+        "key refuses the batch (docs/protocol.md, Personal data)",
+    )
 
 
 class PushAck(BaseModel):

@@ -92,6 +92,45 @@ def wait_until(driver: Any, script: str, what: str, timeout: float = 15) -> Any:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+TILE_CENTRE = """
+const el = document.getElementById(arguments[0]);
+const chart = el && echarts.getInstanceByDom(el);
+if (!chart) return null;
+const data = chart.getModel().getSeriesByIndex(0).getData();
+let best = null;
+for (let i = 0; i < data.count(); i++) {
+  const unit = data.getItemModel(i).get("unit");
+  const box = data.getItemLayout(i);
+  if (unit && box && (!best || box.width * box.height > best.area)) {
+    const area = box.width * box.height;
+    best = {unit, x: box.x + box.width / 2, y: box.y + box.height / 2, area};
+  }
+}
+if (!best) return null;
+const frame = el.getBoundingClientRect();
+return [best.unit, best.x - frame.width / 2, best.y - frame.height / 2];
+"""
+
+
+def click_tile(driver: Any, chart_id: str) -> str:
+    """Point at the middle of the biggest tile of an ECharts treemap, as a person does, and
+    click; returns the unit of that tile. Asked of ECharts' own layout, so a tile's border or a
+    gap between tiles is never what gets clicked."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    found = wait_until(
+        driver,
+        f"return (() => {{{TILE_CENTRE}}})()".replace("arguments[0]", repr(chart_id)),
+        f"the tiles of #{chart_id}",
+    )
+    unit, dx, dy = found
+    canvas = driver.find_element("css selector", f"#{chart_id}")
+    ActionChains(driver).move_to_element_with_offset(canvas, int(dx), int(dy)).pause(
+        0.3
+    ).click().perform()
+    return str(unit)
+
+
 def screenshot(driver: Any, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["tests.processes"]
 
+# Every in-process node of the tests' prefecture holds the same hash key (node/privacy), as
+# `tiersync child add` hands it out; a test of a mismatch gives a node another one.
+os.environ.setdefault("TIERSYNC_HASH_KEY", "5e" * 32)
+
 PG_URL = os.environ.get("TIERSYNC_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_problem: str | None = None
 _pg_checked = False

@@ -46,6 +46,7 @@ FAMILIES: list[tuple[Right | Access, str, str, Any]] = [
     (Access.signed_in, "GET", "/api/v1/auth/me", None),
     (Access.child, "GET", "/api/v1/sync/cursor", None),
     (Access.open, "GET", "/healthz", None),
+    (Right.metrics_read, "GET", "/metrics", None),
 ]
 
 
@@ -72,12 +73,13 @@ _WORK = {
     "directives.issue", "directives.respond", "sync.inspect",
 }  # fmt: skip
 EXPECTED: dict[Role, set[str]] = {
-    Role.admin: _WORK | {"users.manage"},  # no audit.read, no personal.reveal
-    Role.security: {"security.manage"},
+    Role.admin: _WORK | {"users.manage", "metrics.read"},  # no audit.read, no personal.reveal
+    Role.security: {"security.manage", "metrics.read"},
     Role.auditor: {"audit.read"},
-    Role.operator: _WORK | {"personal.reveal"},
+    Role.operator: _WORK | {"personal.reveal", "metrics.read"},
     Role.viewer: {"views.read"},
     Role.terminal: {"records.read", "records.write", "views.read"},
+    Role.metrics: {"metrics.read"},  # Prometheus: /metrics and nothing else
 }
 
 

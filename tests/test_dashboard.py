@@ -16,6 +16,7 @@ from tests.browser import (
     SCROLL,
     VISIBLE_TEXT,
     browser,
+    click_tile,
     open_page,
     screenshot,
     wait_drawn,
@@ -179,16 +180,9 @@ def test_drill_down_by_table_and_map_and_back(network: net.Network, browser: Any
     browser.find_element("css selector", f"#units tr[data-unit='{net.ZEKU}']").click()
     wait_drawn(browser, net.ZEKU)
     assert texts(browser, "服务站点 6（辖区 6）"), "Zeku's 6 service posts"
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    canvas = browser.find_element("css selector", "#chart-map canvas")
-    # Point, as a person does, then click: the middle of the map is one of Zeku's townships.
-    ActionChains(browser).move_to_element(canvas).pause(0.3).click().perform()
-    township = wait_until(
-        browser, "return document.body.dataset.drawn.length === 9 && document.body.dataset.drawn",
-        "a drill-down from the map",
-    )  # fmt: skip
-    assert township.startswith(net.ZEKU)
+    picked = click_tile(browser, "chart-map")
+    assert picked.startswith(net.ZEKU) and len(picked) == 9, picked
+    wait_drawn(browser, picked)
     browser.find_element("css selector", f"#crumbs a[data-unit='{net.PREFECTURE}']").click()
     wait_drawn(browser, net.PREFECTURE)
     browser.find_element("css selector", f"#units tr[data-unit='{net.HENAN}']").click()

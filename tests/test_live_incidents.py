@@ -24,7 +24,9 @@ from tests.serving import read_events, served
 GRID = VILLAGE + "003"
 
 
-def incident(category: str = "fire", title: str = "Grassland fire by the winter pasture") -> Any:
+def incident(
+    category: str = "fire", title: str = "Grassland fire by the winter pasture", **more: Any
+) -> Any:
     data = {
         "category": category,
         "title": title,
@@ -32,6 +34,7 @@ def incident(category: str = "fire", title: str = "Grassland fire by the winter 
         "reported_at": datetime.now(UTC).isoformat(),
         "reporter": "多杰",
         "grid": GRID,
+        **more,
     }
     return {"kind": "incident", "unit": GRID, "data": data}
 
@@ -57,6 +60,18 @@ async def test_a_village_incident_reaches_every_ancestors_feed(chain: Cluster) -
         assert "reporter" not in got.model_dump()  # no personal data on the screens
     # Exactly one event per stored version, and none on a screen of another subtree.
     assert all(s.queue.empty() for s in [*subs.values(), village_sub, elsewhere])
+
+
+async def test_the_reporters_priority_wins_over_the_categorys(chain: Cluster) -> None:
+    sub = feed(chain.nodes[PREFECTURE]).subscribe(PREFECTURE)
+    await chain.nodes[VILLAGE].write(incident("hazard", "Dam cracking", priority="high"))
+    await chain.nodes[VILLAGE].write(incident("fire", "Old stove smoking", priority="normal"))
+    await chain.sync()
+    got = [await asyncio.wait_for(sub.queue.get(), 5) for _ in range(2)]
+    assert {(g.title, g.priority) for g in got if g is not None} == {
+        ("Dam cracking", "high"),
+        ("Old stove smoking", "normal"),
+    }
 
 
 async def test_places_are_named_from_below_the_node(chain: Cluster) -> None:

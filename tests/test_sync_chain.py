@@ -1,26 +1,37 @@
 """Replication up a four-level chain, in one process."""
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
+from federation.crypto import suite
+from federation.privacy import DEFAULT_POLICY, Projector
+from schemas.codes import level_of
+from schemas.kinds import validate_data
+from schemas.personal import masked
 from tests.cluster import Cluster
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
 from tests.factories import household, person
 
+KEY = bytes.fromhex(os.environ["TIERSYNC_HASH_KEY"])  # tests/conftest.py
+
 
 async def test_village_records_reach_every_ancestor_with_same_version(chain: Cluster) -> None:
+    """Each ancestor holds the version, its data as the privacy policy projects it there."""
     village = chain.nodes[VILLAGE]
-    written = [await village.write(person()) for _ in range(5)]
-    written.append(await village.write(household()))
+    bodies = [person() for _ in range(5)] + [household()]
+    written = [await village.write(body) for body in bodies]
     await chain.sync()
     for code in (TOWNSHIP, COUNTY, PREFECTURE):
         node = chain.nodes[code]
-        for record in written:
+        projector = Projector(DEFAULT_POLICY, level_of(code).value, suite("default"), KEY)
+        for body, record in zip(bodies, written, strict=True):
             got = await node.client.get(f"/api/v1/records/{record['id']}")
             assert got.status_code == 200, (code, got.text)
             assert got.json()["version"] == record["version"]
-            assert got.json()["data"] == record["data"]
+            held = projector.project(body["kind"], validate_data(body["kind"], body["data"]))
+            assert got.json()["data"] == masked(body["kind"], held)[0]
         summary = await node.summary()
         assert summary["counts"] == {"person": 5, "household": 1}
 

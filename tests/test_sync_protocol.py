@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-from federation.errors import CursorMismatch
+from federation.errors import CursorMismatch, PeerRejected
 from schemas.sync import PROTOCOL_VERSION
 from tests.cluster import Cluster, Node
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
@@ -244,20 +244,24 @@ async def test_protocol_mismatch_names_both_versions(chain: Cluster) -> None:
     assert f"speaks {PROTOCOL_VERSION}" in error["message"]
 
 
-async def test_same_id_from_two_villages_resolves_deterministically(chain: Cluster) -> None:
+async def test_same_id_from_two_villages_stays_with_the_first_owner(chain: Cluster) -> None:
+    """An id held from one village is not another's to change (docs/protocol.md, Ownership):
+    the second village's push is refused naming the record, and every level keeps the first."""
     await chain.add(OTHER_VILLAGE, "Other Village", parent=TOWNSHIP)
     rid = str(uuid.uuid4())
     a, b = chain.nodes[VILLAGE], chain.nodes[OTHER_VILLAGE]
     put_a = await a.client.put(f"/api/v1/records/{rid}", json=person(unit=VILLAGE))
-    put_b = await b.client.put(f"/api/v1/records/{rid}", json=person(unit=OTHER_VILLAGE))
     await chain.sync()
-    versions = {put_a.json()["version"], put_b.json()["version"]}
-    winner = max(versions)
+    put_b = await b.client.put(f"/api/v1/records/{rid}", json=person(unit=OTHER_VILLAGE))
+    assert put_b.json()["version"] > put_a.json()["version"]
+    with pytest.raises(PeerRejected, match=f"403: .*{rid} is owned by {VILLAGE}"):
+        await b.replicator.run_once()
     for code in (TOWNSHIP, COUNTY, PREFECTURE):
         got = (await chain.nodes[code].client.get(f"/api/v1/records/{rid}")).json()
-        assert got["version"] == winner
-    lost = (await chain.nodes[TOWNSHIP].client.get("/api/v1/sync/conflicts")).json()["items"]
-    assert [c["lost_version"] for c in lost] == [min(versions)]
+        assert got["version"] == put_a.json()["version"]
+    assert (await chain.nodes[TOWNSHIP].client.get("/api/v1/sync/conflicts")).json() == {
+        "items": []
+    }
     assert (await chain.nodes[PREFECTURE].summary())["counts"] == {"person": 1}
 
 

@@ -33,6 +33,7 @@ class Role(StrEnum):
     operator = "operator"
     viewer = "viewer"
     terminal = "terminal"
+    metrics = "metrics"  # Prometheus: reads /metrics and nothing else
 
 
 R = Right
@@ -57,6 +58,7 @@ ROLE_RIGHTS: dict[Role, frozenset[Right]] = {
     Role.operator: frozenset(_WORK | {R.personal_reveal}),
     Role.viewer: frozenset({R.views_read}),
     Role.terminal: frozenset({R.records_read, R.records_write, R.views_read}),
+    Role.metrics: frozenset({R.metrics_read}),
 }
 # Roles whose password login also needs a TOTP code.
 SECOND_FACTOR_ROLES = frozenset({Role.admin, Role.security})
@@ -79,6 +81,7 @@ _DIRECTIVES = "/api/v1/directives"
 ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Access.open,
     ("GET", "/readyz"): Access.open,
+    ("GET", "/metrics"): R.metrics_read,
     ("GET", "/"): Access.open,  # the dashboard page: its data needs views.read
     ("GET", "/static/{name}"): Access.open,
     ("GET", "/static/{name:path}"): Access.open,

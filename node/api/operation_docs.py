@@ -9,6 +9,11 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     "503 otherwise. Needs no credential.",
     ("GET", "/readyz"): "Readiness: 200 with the applied migration revisions when the database "
     "schema is at the revision this code expects, 503 otherwise. Needs no credential.",
+    ("GET", "/metrics"): "Prometheus metrics of this node in the text exposition format: "
+    "children (last contact, lag, cursor, stale), requests to the parent and from children "
+    "(counts, bytes, durations, errors by kind), pending changes, quarantine, conflicts, "
+    "background tasks, views latency, database size. Needs the right `metrics.read` (role "
+    "`metrics` for Prometheus; docs/operations.md).",
     # records
     ("POST", "/api/v1/records"): "Validate and store a new record of a unit in this node's "
     "jurisdiction; it replicates to every ancestor. `id` may be given (idempotent imports); an "

@@ -49,6 +49,10 @@ def export_up(ctx: NodeContext, *, out: Path) -> BundleReport:
         raise BundleRefused(
             "this node has no parent credential (TIERSYNC_PARENT_TOKEN) to sign with"
         )
+    if ctx.projection is not None and not ctx.projection.ready:  # node/privacy
+        raise BundleRefused(
+            "this node has no hash key to project its records with: set TIERSYNC_HASH_KEY"
+        )
     store = outbox(ctx)
     since = store.acked()
     batches, position, records, units = [], since, 0, 0

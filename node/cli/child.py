@@ -8,6 +8,7 @@ from node.cli.ca import HostOption, issue_and_report
 from node.cli.common import JsonOption, UsageError, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
 from node.context import NodeContext
+from node.privacy import keys
 from node.units import repository as units_repository
 from node.units.service import enrol_child
 from node.units.trust import revoke_child
@@ -49,22 +50,26 @@ def add(
 
     Enrolling a child again issues a new code and revokes the old one (and its key). The child
     exchanges the code once for the registration of its key; with --host, this node's CA
-    (`tiersync ca init`) also issues the child its TLS certificate.
+    (`tiersync ca init`) also issues the child its TLS certificate. The prefecture's hash
+    key is printed too: the child needs it (TIERSYNC_HASH_KEY) to project its records.
     """
     settings = config.settings()
     with node_context(settings) as ctx:
         enrolled = enrol_child(
             ctx.db, node_code=settings.code, code=code, name=name or _current_name(ctx, code)
         )
+    key = keys.hash_key(settings)
     issued = issue_and_report(settings.data_dir, code, host, json) if host else None
     if json:
-        print_json(enrolled.model_dump() | ({"tls_dir": str(issued.directory)} if issued else {}))
+        tls_dir = {"tls_dir": str(issued.directory)} if issued else {}
+        hash_key = {"hash_key": key.hex() if key else None}
+        print_json({**enrolled.model_dump(mode="json"), **hash_key, **tls_dir})
         return
     unit = enrolled.unit
-    say(
-        f"enrolled {unit.level} {unit.code} ({unit.name}) under {settings.code}; "
-        "its TIERSYNC_PARENT_TOKEN (a one-time enrolment code), shown only now:"
-    )
+    say(f"enrolled {unit.level} {unit.code} ({unit.name}) under {settings.code}")
+    if key is not None:  # the prefecture's, for the child's projections (node/privacy)
+        say(f"the prefecture's hash key, for its TIERSYNC_HASH_KEY: {key.hex()}")
+    say("its TIERSYNC_PARENT_TOKEN (a one-time enrolment code), shown only now:")
     say(enrolled.token)
 
 

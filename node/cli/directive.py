@@ -23,6 +23,14 @@ from schemas.kinds.directive import DirectiveKind
 app = typer.Typer(help="Send directives down and follow their receipts.", no_args_is_help=True)
 IdArgument = Annotated[uuid.UUID, typer.Argument(metavar="ID", help="The directive's id.")]
 NoteOption = Annotated[str | None, typer.Option(help="A note that travels up with the receipt.")]
+UnitsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--unit",
+        help="Answer for this target unit only (repeat for more; default: this node and every "
+        "target unit it holds, those below it without a node of their own).",
+    ),
+]
 
 
 def _when(at: datetime | None) -> str:
@@ -174,29 +182,45 @@ def show(config: NodeConfig, directive_id: IdArgument, json: JsonOption = False)
 def _receipt(item: InboxItem, json: bool) -> None:
     if json:
         print_json(item)
-    else:
-        say(f"{item.id}: {item.state}" + (f" ({item.note})" if item.note else ""))
+        return
+    say(f"{item.id}: {item.state}" + (f" ({item.note})" if item.note else ""))
+    if item.units and item.units != [item.issuer]:
+        say(f"  for {len(item.units)} unit(s): {', '.join(item.units[:20])}")
 
 
 @app.command()
 @node_command()
 def ack(
-    config: NodeConfig, directive_id: IdArgument, note: NoteOption = None, json: JsonOption = False
+    config: NodeConfig,
+    directive_id: IdArgument,
+    note: NoteOption = None,
+    units: UnitsOption = None,
+    json: JsonOption = False,
 ) -> None:
-    """Acknowledge a directive this node received; the receipt travels up."""
+    """Acknowledge a directive this node received, for itself and the target units it holds
+    (those without a node of their own; --unit to choose); the receipts travel up."""
     with node_context(config.settings()) as ctx:
-        item = service.acknowledge(ctx.db, node=ctx.identity, directive_id=directive_id, note=note)
+        item = service.acknowledge(
+            ctx.db, node=ctx.identity, directive_id=directive_id, note=note, units=units
+        )
     _receipt(item, json)
 
 
 @app.command()
 @node_command()
 def done(
-    config: NodeConfig, directive_id: IdArgument, note: NoteOption = None, json: JsonOption = False
+    config: NodeConfig,
+    directive_id: IdArgument,
+    note: NoteOption = None,
+    units: UnitsOption = None,
+    json: JsonOption = False,
 ) -> None:
-    """Report a directive done (implies acknowledged); the receipt travels up."""
+    """Report a directive done (implies acknowledged), for itself and the target units it holds
+    (--unit to choose); the receipts travel up."""
     with node_context(config.settings()) as ctx:
-        item = service.complete(ctx.db, node=ctx.identity, directive_id=directive_id, note=note)
+        item = service.complete(
+            ctx.db, node=ctx.identity, directive_id=directive_id, note=note, units=units
+        )
     _receipt(item, json)
 
 

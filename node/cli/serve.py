@@ -12,6 +12,7 @@ from node import gc_tuning
 from node.app import create_app
 from node.cli.common import UsageError, node_context, say, warn
 from node.cli.options import NodeConfig, node_command
+from node.servelock import owning
 from node.settings import LOOPBACK_NAMES, Settings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -90,12 +91,15 @@ def serve(
     tls = settings.tls_enabled
     say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port, tls)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        create_app(settings, background=[gc_tuning.startup_hook]),
-        host=host,
-        port=port,
-        log_level=log_level,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
-        ssl_certfile=str(settings.tls_cert) if tls else None,
-        ssl_keyfile=str(settings.tls_key) if tls else None,
-    )
+    url = url_of(host, port, tls)
+    # Held until the process ends: rebuild, resync and bundle ack refuse meanwhile.
+    with owning(settings.data_dir, what="tiersync serve", node=settings.code, url=url):
+        uvicorn.run(
+            create_app(settings, background=[gc_tuning.startup_hook]),
+            host=host,
+            port=port,
+            log_level=log_level,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            ssl_certfile=str(settings.tls_cert) if tls else None,
+            ssl_keyfile=str(settings.tls_key) if tls else None,
+        )

@@ -61,7 +61,7 @@ def add(
     config: NodeConfig,
     name: NameArgument,
     role: Annotated[
-        str, typer.Option(help="admin, security, auditor, operator, viewer or terminal.")
+        str, typer.Option(help="admin, security, auditor, operator, viewer, terminal or metrics.")
     ],
     unit: UnitOption = None,
     password_stdin: PasswordStdin = False,

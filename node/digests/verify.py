@@ -20,8 +20,9 @@ from node.digests import reads as digests
 from node.digests import tree as digest_tree
 from node.records import repository as records_repo
 from node.records.store import store_versions
-from node.records.wire import record_to_wire, to_version
+from node.records.wire import projected_wire, to_version
 from schemas.codes import is_within
+from schemas.kinds import RANKED_KINDS
 from schemas.ops import Difference, LinkVerify
 from schemas.sync import ChangeRecord
 
@@ -114,7 +115,8 @@ async def send_up(ctx: NodeContext, client: OperatorExchanges, ids: list[str]) -
     for start in range(0, len(ids), CHUNK):
         chunk = [uuid.UUID(i) for i in ids[start : start + CHUNK]]
         with ctx.db.read() as conn:
-            wire = [record_to_wire(r) for r in records_repo.rows_by_ids(conn, chunk).values()]
+            rows = records_repo.rows_by_ids(conn, chunk).values()
+            wire = [projected_wire(r, ctx.projection) for r in rows]
         result = await client.repair(wire, source=ctx.settings.code)
         applied += result.applied
     return applied
@@ -160,10 +162,13 @@ async def verify_upstream(
     movable = [d for d in differences if d.action != "conflict"]
     report.conflicts = len(differences) - len(movable)
     if repair and movable:
-        report.sent = await send_up(ctx, client, [d.id for d in movable if d.action == "send"])
-        report.fetched = await fetch_down(
-            ctx, client, [d.id for d in movable if d.action == "fetch"]
-        )
+        # Receipts are ordered by their state before their version (schemas.kinds.precedence),
+        # which the leaves do not carry: both ways, and each side's store keeps the forward one.
+        both = {d.id for d in movable if d.kind in RANKED_KINDS}
+        sends = [d.id for d in movable if d.action == "send" or d.id in both]
+        report.sent = await send_up(ctx, client, sends)
+        fetches = [d.id for d in movable if d.action == "fetch" or d.id in both]
+        report.fetched = await fetch_down(ctx, client, fetches)
         _, after = await find_differences(ctx, client)
         report.remaining = sum(1 for d in after if d.action != "conflict")
     else:

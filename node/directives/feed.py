@@ -14,7 +14,6 @@ process on the same database (the CLI) are noticed by the periodic re-check.
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Awaitable, Callable
 
 from node.db import Database
@@ -75,11 +74,12 @@ async def wait_for_feed(
 
     `gone` tells whether the child hung up (it went offline or stopped): then stop holding.
     """
-    deadline = time.monotonic() + min(wait_s, MAX_WAIT_S)
+    clock = asyncio.get_running_loop().time  # the loop's clock: virtual under the simulator
+    deadline = clock() + min(wait_s, MAX_WAIT_S)
     while True:
         event = signal.current() if signal is not None else None
         feed = await asyncio.to_thread(read_feed, db, child=child, since=since, limit=limit)
-        remaining = deadline - time.monotonic()
+        remaining = deadline - clock()
         closing = signal is not None and signal.closed
         if feed.records or feed.more or remaining <= 0 or closing or await gone():
             return feed

@@ -15,18 +15,16 @@ from pydantic import ValidationError
 
 from federation.hlc import parse_version
 from node.audit import service as audit
-from node.db import Database, WriteTxn
+from node.db import Database
 from node.directives import repository
 from node.directives.feed import Wake
-from node.directives.versions import index_directive, receipt_of, receipt_version, target_units
-from node.records import repository as records_repo
+from node.directives.versions import index_directive, receipts_due, target_units
 from node.records.store import Version, store_versions
 from node.records.wire import to_version
 from schemas.codes import is_within
-from schemas.directives import DirectiveFeed, receipt_id
+from schemas.directives import DirectiveFeed
 from schemas.kinds import SCHEMA_VERSION, Kind
 from schemas.kinds.directive import Directive
-from schemas.kinds.receipt import ReceiptState
 from schemas.sync import ChangeRecord
 
 
@@ -83,7 +81,7 @@ class SqlDirectiveStore:
                 accepted.append(to_version(record))
             directives = _latest(accepted)
             # The receipts go in the same store call: one pass of the per-write bookkeeping.
-            receipts = self._receipts_due(txn, directives)
+            receipts = receipts_due(txn, [(v.id, v.data) for v in directives], self.node_code)
             kept = set(store_versions(txn, directives + receipts).stored)
             stored = [v.id for v in directives if v.id in kept]
             for directive_id in stored:
@@ -102,19 +100,6 @@ class SqlDirectiveStore:
         if stored and self.wake is not None:
             self.wake()  # pass it on down: wake the children's held polls
         return len(stored)
-
-    def _receipts_due(self, txn: WriteTxn, directives: list[Version]) -> list[Version]:
-        """A "delivered" receipt for each directive addressed here that has none yet: written
-        once, so a later version of the directive (a cancellation) adds none."""
-        due = [v.id for v in directives if self.node_code in target_units(v.data)]
-        held = records_repo.rows_by_ids(txn.conn, [receipt_id(d, self.node_code) for d in due])
-        return [
-            receipt_version(
-                txn, node_code=self.node_code, directive_id=d, state=ReceiptState.delivered
-            )
-            for d in due
-            if receipt_of(held.get(receipt_id(d, self.node_code)), d, self.node_code) is None
-        ]
 
     def save_pull_error(self, message: str | None) -> None:
         with self.db.write(notify=False) as txn:

@@ -14,10 +14,11 @@ from node.audit import service as audit
 from node.context import NodeIdentity
 from node.db import Database, WriteTxn
 from node.directives.feed import Wake
-from node.directives.versions import store_directive
+from node.directives.versions import receipts_due, store_directive
 from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from node.principal import os_actor
 from node.records import repository as records_repo
+from node.records.store import store_versions
 from node.units import repository as units_repository
 from schemas.codes import CODE_LENGTHS, is_within
 from schemas.directives import DirectiveCreate
@@ -120,13 +121,16 @@ def _issue(
         record_id=body.record_id,
     )
     directive_id = uuid.uuid4()
+    directive_data = directive.model_dump(mode="json", exclude_none=True)
     store_directive(
         txn,
         node_code=node.code,
         directive_id=directive_id,
-        data=directive.model_dump(mode="json", exclude_none=True),
+        data=directive_data,
         requested=target.model_dump(mode="json"),
     )
+    # The targets this node holds itself (units without a node of their own) get theirs here.
+    store_versions(txn, receipts_due(txn, [(directive_id, directive_data)], node.code))
     _audit(txn, actor, "directive.issue", f"{directive_id} ({body.kind}) to {len(units)} unit(s)")
     return directive_id
 

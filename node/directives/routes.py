@@ -52,23 +52,33 @@ def show(directive_id: uuid.UUID, ctx: ContextDep) -> DirectiveRead:
     return service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
 
 
-@operators.post("/{directive_id}/ack", summary="This target read and accepted it")
+@operators.post("/{directive_id}/ack", summary="This target (or a unit it holds) accepted it")
 def ack(
     directive_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep, body: NoteIn | None = None
 ) -> InboxItem:
-    note = body.note if body else None
+    note, units = (body.note, body.units) if body else (None, None)
     return service.acknowledge(
-        ctx.db, node=ctx.identity, directive_id=directive_id, note=note, actor=by.actor
+        ctx.db,
+        node=ctx.identity,
+        directive_id=directive_id,
+        note=note,
+        actor=by.actor,
+        units=units,
     )
 
 
-@operators.post("/{directive_id}/done", summary="This target completed it (implies ack)")
+@operators.post("/{directive_id}/done", summary="This target (or a unit it holds) completed it")
 def done(
     directive_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep, body: NoteIn | None = None
 ) -> InboxItem:
-    note = body.note if body else None
+    note, units = (body.note, body.units) if body else (None, None)
     return service.complete(
-        ctx.db, node=ctx.identity, directive_id=directive_id, note=note, actor=by.actor
+        ctx.db,
+        node=ctx.identity,
+        directive_id=directive_id,
+        note=note,
+        actor=by.actor,
+        units=units,
     )
 
 

@@ -5,20 +5,29 @@ Issuing, cancelling and superseding live in `issue.py`; delivery down in `feed.p
 """
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row
 
 from node.audit import service as audit
 from node.context import NodeContext, NodeIdentity
-from node.db import Database
+from node.db import Database, WriteTxn
 from node.directives import progress, repository
 from node.directives.feed import Wake
 from node.directives.issue import cancel_directive, issue_directive, supersede_directive
-from node.directives.versions import ms_to_datetime, parse_deadline, receipt_of, write_receipt
-from node.errors import Conflict, NotFound
+from node.directives.versions import (
+    held_targets,
+    ms_to_datetime,
+    parse_deadline,
+    receipt_of,
+    target_units,
+    write_receipt,
+)
+from node.errors import Conflict, FieldError, Forbidden, NotFound
 from node.principal import os_actor
 from node.records import repository as records_repo
+from node.units.holders import child_holding, enrolled_children
 from schemas.directives import (
     REJECTED_PREFIX,
     DirectiveCreate,
@@ -29,7 +38,7 @@ from schemas.directives import (
     receipt_id,
 )
 from schemas.kinds.directive import DirectiveKind, DirectiveStatus, Target
-from schemas.kinds.receipt import ReceiptState
+from schemas.kinds.receipt import ReceiptState, receipt_rank
 
 __all__ = [
     "acknowledge",
@@ -89,12 +98,16 @@ def list_issued(db: Database, *, node: NodeIdentity, limit: int = 100) -> Direct
 
 
 def _inbox_item(conn: Connection, node_code: str, entry: Row[Any]) -> InboxItem | None:
+    """The directive with the receipt of this node (or, when it answers only for units it
+    holds, the least advanced of theirs)."""
     row = records_repo.get_row(conn, entry.id)
     if row is None:
         return None
-    receipt = receipt_of(
-        records_repo.get_row(conn, receipt_id(entry.id, node_code)), entry.id, node_code
-    )
+    units = held_targets(conn, row.data, node_code) or [node_code]
+    rows = records_repo.rows_by_ids(conn, [receipt_id(entry.id, u) for u in units])
+    receipts = [receipt_of(rows.get(receipt_id(entry.id, u)), entry.id, u) for u in units]
+    own = node_code in units
+    receipt = receipts[units.index(node_code)] if own else _least_advanced(receipts)
     data = row.data
     return InboxItem(
         id=entry.id,
@@ -109,7 +122,15 @@ def _inbox_item(conn: Connection, node_code: str, entry: Row[Any]) -> InboxItem 
         state=receipt.data.get("state") if receipt else None,
         note=receipt.data.get("note") if receipt else None,
         at=receipt.data.get("at") if receipt else None,
+        units=units,
     )
+
+
+def _least_advanced(receipts: list[Row[Any] | None]) -> Row[Any] | None:
+    if any(r is None for r in receipts):
+        return None
+    ranks = {"delivered": 0, "acknowledged": 1, "done": 2}
+    return min(receipts, key=lambda r: ranks.get(r.data.get("state"), 0) if r else 0)
 
 
 def inbox(db: Database, *, node: NodeIdentity, limit: int = 100) -> InboxPage:
@@ -155,6 +176,32 @@ def pull_status(db: Database) -> dict[str, Any] | None:
     return dict(row._mapping) if row is not None else None
 
 
+def _answered_units(
+    conn: Connection, node_code: str, directive_id: uuid.UUID, units: Sequence[str] | None
+) -> list[str]:
+    """The targets a receipt is written for: those asked for, or every target this node
+    answers for (itself and the units without a node it holds: docs/decisions/0651)."""
+    row = records_repo.get_row(conn, directive_id)
+    held = held_targets(conn, row.data, node_code) if row is not None else []
+    if not held:
+        raise NotFound(f"directive {directive_id} is not addressed to this node")
+    if not units:
+        return held
+    targets = set(target_units(row.data)) if row is not None else set()
+    children = enrolled_children(conn)
+    for index, unit in enumerate(units):
+        if unit in held:
+            continue
+        owner = child_holding(unit, children) if unit in targets else None
+        field = [FieldError(f"units.{index}", f"answered by node {owner}" if owner else "")]
+        if owner is not None:
+            raise Forbidden(
+                f"unit {unit} is held by node {owner}: its receipt is written there", field
+            )
+        raise NotFound(f"directive {directive_id} is not addressed to {unit} at this node")
+    return list(dict.fromkeys(units))
+
+
 def _report(
     db: Database,
     node: NodeIdentity,
@@ -163,32 +210,58 @@ def _report(
     note: str | None,
     refusal: bool = False,
     actor: str | None = None,
+    units: Sequence[str] | None = None,
 ) -> InboxItem:
     with db.write() as txn:
         entry = repository.get_entry(txn.conn, directive_id)
-        if entry is None or not entry.for_me:
+        if entry is None:
             raise NotFound(f"directive {directive_id} is not addressed to this node")
+        answered = _answered_units(txn.conn, node.code, directive_id, units)
         if entry.status != DirectiveStatus.active:
             raise Conflict(f"directive {directive_id} is {entry.status}")
         if refusal and entry.directive_kind not in _REFUSABLE:
             raise Conflict("only correction and resync requests can be refused")
-        current = receipt_of(
-            records_repo.get_row(txn.conn, receipt_id(directive_id, node.code)),
-            directive_id,
-            node.code,
-        )
-        held = current.data.get("state") if current else None
-        # done implies acknowledged: a late ack never moves a receipt back.
-        unchanged = held == state and current is not None and current.data.get("note") == note
-        if not unchanged and not (state == ReceiptState.acknowledged and held == "done"):
-            write_receipt(
-                txn, node_code=node.code, directive_id=directive_id, state=state, note=note
-            )
-            action = "directive.reject" if refusal else f"directive.{state.value}"
-            audit.in_txn(txn, actor=actor or os_actor(), action=action, detail=str(directive_id))
+        for unit in answered:
+            _report_unit(txn, node, unit, directive_id, state, note, refusal, actor)
         item = _inbox_item(txn.conn, node.code, entry)
     assert item is not None
     return item
+
+
+def _report_unit(
+    txn: WriteTxn,
+    node: NodeIdentity,
+    unit: str,
+    directive_id: uuid.UUID,
+    state: ReceiptState,
+    note: str | None,
+    refusal: bool,
+    actor: str | None,
+) -> None:
+    """A new version of `unit`'s receipt, written by this node, unless nothing changes."""
+    current = receipt_of(
+        records_repo.get_row(txn.conn, receipt_id(directive_id, unit)), directive_id, unit
+    )
+    held = current.data.get("state") if current else None
+    unchanged = held == state and current is not None and current.data.get("note") == note
+    # A receipt only moves forward: a late ack after done is a no-op; anything else that
+    # would move it back (done after a refusal) is refused.
+    held_rank = receipt_rank(current.data) if current else 0
+    new_rank = receipt_rank({"state": state.value, "note": note})
+    if held_rank > new_rank and state != ReceiptState.acknowledged:
+        raise Conflict(f"directive {directive_id} was already answered: {held}")
+    if not unchanged and held_rank <= new_rank:
+        write_receipt(
+            txn,
+            node_code=node.code,
+            directive_id=directive_id,
+            state=state,
+            note=note,
+            unit=unit,
+        )
+        action = "directive.reject" if refusal else f"directive.{state.value}"
+        detail = str(directive_id) if unit == node.code else f"{directive_id} for {unit}"
+        audit.in_txn(txn, actor=actor or os_actor(), action=action, detail=detail)
 
 
 def acknowledge(
@@ -198,9 +271,13 @@ def acknowledge(
     directive_id: uuid.UUID,
     note: str | None = None,
     actor: str | None = None,
+    units: Sequence[str] | None = None,
 ) -> InboxItem:
-    """This node read and accepted the directive; the receipt travels up."""
-    return _report(db, node, directive_id, ReceiptState.acknowledged, note, actor=actor)
+    """This node read and accepted the directive (for `units`, default every target it answers
+    for); the receipts travel up."""
+    return _report(
+        db, node, directive_id, ReceiptState.acknowledged, note, actor=actor, units=units
+    )
 
 
 def complete(
@@ -210,9 +287,11 @@ def complete(
     directive_id: uuid.UUID,
     note: str | None = None,
     actor: str | None = None,
+    units: Sequence[str] | None = None,
 ) -> InboxItem:
-    """This node reports the directive done (which implies acknowledged)."""
-    return _report(db, node, directive_id, ReceiptState.done, note, actor=actor)
+    """This node reports the directive done (which implies acknowledged), for `units`
+    (default every target it answers for)."""
+    return _report(db, node, directive_id, ReceiptState.done, note, actor=actor, units=units)
 
 
 def reject(

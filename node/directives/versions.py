@@ -1,20 +1,25 @@
 """Directive and receipt records as versions: written through the one store, read back from rows.
 
 Both are ordinary records, so they replicate, conflict and count like any other: a directive is
-owned by its issuer (unit = origin = issuer), a receipt by its target (unit = origin = target).
+owned by its issuer (unit = origin = issuer), a receipt by the node that holds its target
+(unit = the target, origin = the target's own node or, for a unit without one, the nearest
+ancestor that runs one: docs/decisions/0651).
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from federation.hlc import format_version
 from node.db import WriteTxn
 from node.directives import repository
 from node.records import repository as records_repo
 from node.records.store import Version, store_versions
+from node.units.holders import enrolled_children, held_here
+from schemas.codes import is_within
 from schemas.directives import receipt_id
 from schemas.kinds import SCHEMA_VERSION, Kind
 from schemas.kinds.receipt import Receipt, ReceiptState
@@ -37,6 +42,13 @@ def target_units(data: dict[str, Any]) -> list[str]:
     """The fixed target list a stored directive carries (resolved at issue time)."""
     units = (data.get("target") or {}).get("units") or []
     return [u for u in units if isinstance(u, str)]
+
+
+def held_targets(conn: Connection, data: dict[str, Any], node_code: str) -> list[str]:
+    """The directive's targets this node answers for: itself, and the units it holds (those
+    of its subtree that no enrolled child node holds)."""
+    children = enrolled_children(conn)
+    return [u for u in target_units(data) if held_here(u, node_code, children)]
 
 
 def parse_deadline(data: dict[str, Any]) -> datetime | None:
@@ -78,7 +90,7 @@ def index_directive(
         "status": row.data.get("status", "active"),
         "title": str(row.data.get("title", ""))[:200],
         "deadline": parse_deadline(row.data),
-        "for_me": node_code in target_units(row.data),
+        "for_me": bool(held_targets(txn.conn, row.data, node_code)),
         "received_at": txn.now,
     }
     if requested is not None:
@@ -89,17 +101,34 @@ def index_directive(
 def receipt_of(row: Row[Any] | None, directive_id: uuid.UUID, unit: str) -> Row[Any] | None:
     """The row if it is `unit`'s genuine receipt for the directive, else None.
 
-    Receipt ids are predictable, so a row under that id made by another node (a mistake or a
-    forgery, which the push's jurisdiction check confines to the forger's own subtree) is
-    not taken as the target's word.
+    Written by the unit's own node or, for a unit without one, by the ancestor node that holds
+    it: its origin is the unit or one of its ancestors. Receipt ids are predictable, so a row
+    under that id made by any other node (a mistake or a forgery, which the push's
+    jurisdiction check confines to the forger's own subtree) is not taken as the target's word.
     """
     if row is None or row.deleted or row.kind != Kind.receipt:
         return None
-    if row.origin != unit or row.unit != unit:
+    if row.unit != unit or not is_within(unit, row.origin):
         return None
     if row.data.get("directive_id") != str(directive_id):
         return None
     return row
+
+
+def receipts_due(
+    txn: WriteTxn, directives: Iterable[tuple[uuid.UUID, dict[str, Any]]], node_code: str
+) -> list[Version]:
+    """A "delivered" receipt for each target this node answers for that has none yet, for
+    each (directive id, data): written once, so a later version (a cancellation) adds none."""
+    due = [(d, u) for d, data in directives for u in held_targets(txn.conn, data, node_code)]
+    held = records_repo.rows_by_ids(txn.conn, [receipt_id(d, u) for d, u in due])
+    return [
+        receipt_version(
+            txn, node_code=node_code, directive_id=d, state=ReceiptState.delivered, unit=u
+        )
+        for d, u in due
+        if receipt_of(held.get(receipt_id(d, u)), d, u) is None
+    ]
 
 
 def receipt_version(
@@ -109,13 +138,16 @@ def receipt_version(
     directive_id: uuid.UUID,
     state: ReceiptState,
     note: str | None = None,
+    unit: str | None = None,
 ) -> Version:
-    """A new version of this node's receipt for a directive, to store."""
+    """A new version of the receipt of `unit` (default: this node's own) for a directive,
+    written by this node: its own, or one for a unit it holds."""
+    unit = unit or node_code
     data = Receipt(
-        directive_id=directive_id, unit=node_code, state=state, note=note, at=now_of(txn)
+        directive_id=directive_id, unit=unit, state=state, note=note, at=now_of(txn)
     ).model_dump(mode="json", exclude_none=True)
-    rid = receipt_id(directive_id, node_code)
-    return Version(rid, Kind.receipt, node_code, data, txn.tick(), node_code, False, SCHEMA_VERSION)
+    rid = receipt_id(directive_id, unit)
+    return Version(rid, Kind.receipt, unit, data, txn.tick(), node_code, False, SCHEMA_VERSION)
 
 
 def write_receipt(
@@ -125,9 +157,10 @@ def write_receipt(
     directive_id: uuid.UUID,
     state: ReceiptState,
     note: str | None = None,
+    unit: str | None = None,
 ) -> None:
-    """Store a new version of this node's receipt; it travels up with the push."""
+    """Store a new version of a receipt this node writes; it travels up with the push."""
     version = receipt_version(
-        txn, node_code=node_code, directive_id=directive_id, state=state, note=note
+        txn, node_code=node_code, directive_id=directive_id, state=state, note=note, unit=unit
     )
     store_versions(txn, [version])

@@ -34,6 +34,7 @@ REPLAY_LIMIT = 500
 RETRY_S = 1.0
 HEARTBEAT_S = 15.0
 HIGH_PRIORITY = frozenset({"fire", "public_security"})
+"""Categories alerted when the reporter set no priority of their own."""
 """Categories a centre must see at once: fire and public-security incidents raise the alert."""
 _LENGTHS = sorted(LEVEL_BY_LENGTH)
 
@@ -217,9 +218,16 @@ class Broadcaster:
             category=category,
             title=str(data.get("title") or "")[:200],
             status=str(data.get("status") or "reported"),
-            priority="high" if category in HIGH_PRIORITY else "normal",
+            priority=_priority(data.get("priority"), category),
             reported_at=_moment(data.get("reported_at")),
             grid=data.get("grid") if isinstance(data.get("grid"), str) else None,
             deleted=bool(row.deleted),
             received_at=_moment(row.updated_at) or datetime.now(UTC),
         )
+
+
+def _priority(given: object, category: str) -> str:
+    """The reporter's own priority when set, else the category's."""
+    if given in ("high", "normal"):
+        return str(given)
+    return "high" if category in HIGH_PRIORITY else "normal"

@@ -13,6 +13,7 @@ from node.bundles.file import read_header
 from node.context import NodeContext
 from node.digests import reports, verify
 from node.ops import rebuild, resync
+from node.servelock import owning
 from node.uplink import parent_connection
 from schemas.ops import BundleReport, RebuildReport, VerifyReport
 
@@ -36,6 +37,11 @@ def audited(ctx: NodeContext, *, actor: str, action: str, what: str) -> Iterator
         raise
     detail = f"{what}: {outcome.detail}" if outcome.detail else what
     audit.record(ctx.db, actor=actor, action=action, outcome=outcome.status, detail=detail)
+
+
+def _owning(ctx: NodeContext, what: str) -> Any:
+    """Commands that save this node's upstream cursors refuse while it serves (node/servelock)."""
+    return owning(ctx.settings.data_dir, what=what, node=ctx.settings.code)
 
 
 async def run_verify(
@@ -82,7 +88,10 @@ async def run_resync(
     transport: Any = None,
     progress: resync.Progress | None = None,
 ) -> dict[str, Any]:
-    with audited(ctx, actor=actor, action="ops.resync", what=f"resync from {since}") as outcome:
+    with (
+        audited(ctx, actor=actor, action="ops.resync", what=f"resync from {since}") as outcome,
+        _owning(ctx, "tiersync resync"),
+    ):
         result = await resync.resync_up(ctx, since=since, transport=transport, progress=progress)
         outcome.detail = f"{result['records']} records in {result['batches']} batches"
     return result
@@ -104,7 +113,11 @@ async def run_rebuild(
     transport: Any = None,
     progress: rebuild.Progress | None = None,
 ) -> RebuildReport:
-    with audited(ctx, actor=actor, action="ops.rebuild", what="rebuild --from-parent") as outcome:
+    what = "rebuild --from-parent"
+    with (
+        audited(ctx, actor=actor, action="ops.rebuild", what=what) as outcome,
+        _owning(ctx, "tiersync rebuild"),
+    ):
         report = await rebuild.rebuild_from_parent(
             ctx, transport=transport, force=force, progress=progress
         )
@@ -134,7 +147,8 @@ def run_bundle_import(
     with audited(ctx, actor=actor, action="ops.bundle_import", what=str(path)) as outcome:
         header, _ = read_header(path)
         if header.get("direction") == "down":
-            report = bundles.import_down(ctx, path=path)
+            with _owning(ctx, "tiersync bundle ack"):  # it moves the acked cursor
+                report = bundles.import_down(ctx, path=path)
             outcome.detail = f"receipt: cursor {report.cursor}; {report.applied} records stored"
         else:
             report = bundles.import_up(ctx, path=path, receipt=receipt)

@@ -7,7 +7,9 @@ node's log (a tick of the lost node's clock) is observed too, so new versions an
 positions sort after everything the lost node issued. The cursor: everything stored here came
 from the parent, so the slice of this node's log from the parent's cursor to the new head holds
 nothing the parent lacks; one empty push of that slice moves the parent's cursor there, and the
-node does not send the parent its own copy back.
+node does not send the parent its own copy back. With --force (a node that still holds
+records) what this node made and the parent may lack is pushed first, as any push: the
+empty slice then covers only what came from the parent (docs/protocol.md).
 """
 
 import uuid
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from federation.peer import OutgoingBatch, Parent
+from federation.replicator import Replicator, ReplicatorConfig
 from node.context import NodeContext
 from node.db import WriteTxn
 from node.directives.versions import index_directive
@@ -54,7 +57,24 @@ async def rebuild_from_parent(
             "(use verify --repair, or --force to merge the parent's copy in)"
         )
     async with parent_connection(settings, transport=transport) as parent:
+        if force:
+            await _push_pending(ctx, parent)
         return await _rebuild(ctx, parent, progress=progress, page_size=page_size)
+
+
+async def _push_pending(ctx: NodeContext, parent: Parent) -> int:
+    """Before merging the parent's copy into a node that still holds records (--force): push
+    what the parent may lack of this node's log (from the lower of the two cursors), as any
+    push. The rebuild then settles only positions whose content came from the parent."""
+    settings = ctx.settings
+    store = outbox(ctx)
+    store.rewind(min(store.acked(), await parent.cursor(source=settings.code)))
+    config = ReplicatorConfig(
+        source=settings.code,
+        batch_max_records=settings.batch_max_records,
+        batch_max_bytes=settings.batch_max_bytes,
+    )
+    return await Replicator(store=store, peer=parent, config=config).run_once()
 
 
 async def _rebuild(

@@ -254,3 +254,7 @@ def list_conflicts(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
         .limit(limit)
     )
     return list(conn.execute(stmt))
+
+
+def conflicts_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(conflicts)).scalar_one())

@@ -18,6 +18,7 @@ from node.records import repository
 from node.records.bulk_body import Unparsable
 from node.records.ids import uuid7
 from node.records.store import Version, store_versions
+from node.units.holders import child_holding, enrolled_children
 from schemas.codes import is_within
 from schemas.errors import details_from_validation_error, summarize
 from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, validate_data
@@ -69,6 +70,22 @@ def _checked_data(node: NodeIdentity, body: RecordIn, by: Principal) -> dict[str
             for d in details_from_validation_error(exc, prefix=("data",))
         ]
         raise Invalid(f"invalid {body.kind} data", details) from exc
+
+
+def _check_held_here(unit: str, children: frozenset[str]) -> None:
+    """403 for a write into a unit that a child node holds: it would never reach that node
+    (records go up, never down), so the two would disagree for good (docs/decisions/0650)."""
+    owner = child_holding(unit, children)
+    if owner is None:
+        return
+    error = Forbidden(
+        f"unit {unit} is held by node {owner}, not by this node: write it there, or ask it "
+        "with a directive (POST /api/v1/directives: kind correction for a record it holds, "
+        "task otherwise)",
+        [FieldError("unit", f"held by node {owner}")],
+    )
+    error.extra = {"owner": owner, "directives": "/api/v1/directives"}
+    raise error
 
 
 def _check_ownership(node: NodeIdentity, head: Row[Any] | None, body: RecordIn, rid: Any) -> None:
@@ -130,6 +147,7 @@ def create_record(
     data = _checked_data(node, body, by)
     rid = body.id or uuid7()
     with db.write() as txn:
+        _check_held_here(body.unit, enrolled_children(txn.conn))
         if repository.fetch_heads(txn.conn, [rid]):
             raise Conflict(f"record {rid} already exists", [FieldError("id", "already exists")])
         _write_one(txn, node, rid, body, data)
@@ -154,6 +172,7 @@ def put_record(
             assert stored is not None
             body = body.model_copy(update={"data": restored(body.kind, body.data, stored.data)})
         data = _checked_data(node, body, by)
+        _check_held_here(body.unit, enrolled_children(txn.conn))
         _check_ownership(node, head, body, record_id)
         if head is not None and not head.deleted:
             by.require(head.unit)  # moving a record out of another's grid is a write there
@@ -252,10 +271,12 @@ def bulk_write(
         accepted[body.id or uuid7()] = (index, body, data)
     with db.write() as txn:
         heads = repository.fetch_heads(txn.conn, list(accepted))
+        children = enrolled_children(txn.conn)
         versions: list[Version] = []
         for rid, (index, body, data) in accepted.items():
             head = heads.get(rid)
             try:
+                _check_held_here(body.unit, children)
                 _check_ownership(node, head, body, rid)
                 if head is not None and not head.deleted:
                     by.require(head.unit)

@@ -1,7 +1,9 @@
 """Storing versions of records: the one write path for local edits and replicated batches.
 
-A version is kept only if it is newer than the one held, ordered by (HLC, origin node): applying
-the same or an older version again is a no-op, which makes every receiver idempotent. Each kept
+A version is kept only if it is newer than the one held, ordered by (precedence, HLC, origin
+node) — the precedence is 0 but for receipts, whose state only moves forward
+(schemas.kinds.precedence): applying the same or an older version again is a no-op, which makes
+every receiver idempotent. Each kept
 version gets a fresh log position (`seq`), so it moves on up the tree. The features that keep
 tables in step with the records (views' roll-ups, the digest tree) see each batch through the
 write hooks the node was wired with (node/seams.py, node/wiring.py), in the same transaction.
@@ -14,6 +16,7 @@ from typing import Any, NamedTuple
 from federation.hlc import format_version
 from node.db import WriteTxn
 from node.records import repository
+from schemas.kinds import RANKED_KINDS, precedence
 
 
 class Version(NamedTuple):
@@ -28,8 +31,8 @@ class Version(NamedTuple):
     deleted: bool
     schema_version: int
 
-    def order_key(self) -> tuple[int, str]:
-        return (self.hlc, self.origin)
+    def order_key(self) -> tuple[int, int, str]:
+        return (precedence(self.kind, self.data, self.deleted), self.hlc, self.origin)
 
 
 Change = tuple[Version, Any]
@@ -58,9 +61,12 @@ def store_versions(
     stale: list[uuid.UUID] = []
     lost: list[dict[str, Any]] = []
     txn.observe(max((v.hlc for v in versions), default=0))  # seqs below come after every one
+    ranks = _head_ranks(txn, versions, heads)
     for version in versions:
         head = heads.get(version.id)
-        if head is not None and (head.hlc, head.origin) >= version.order_key():
+        if head is not None and (ranks.get(version.id, 0), head.hlc, head.origin) >= (
+            version.order_key()
+        ):
             stale.append(version.id)
             if head.origin != version.origin:
                 lost.append(_lost(txn, kept=head, loser=version))
@@ -87,6 +93,21 @@ def store_versions(
     repository.save_rows(txn.conn, rows)
     repository.add_conflicts(txn.conn, lost)
     return StoreResult(stored=[version.id for version, _head in kept], stale=stale)
+
+
+def _head_ranks(
+    txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]
+) -> dict[uuid.UUID, int]:
+    """The precedence of the held heads of ranked kinds (their data is read only for those)."""
+    ids = [
+        v.id
+        for v in versions
+        if v.id in heads and (v.kind in RANKED_KINDS or heads[v.id].kind in RANKED_KINDS)
+    ]
+    if not ids:
+        return {}
+    rows = repository.rows_by_ids(txn.conn, ids)
+    return {i: precedence(r.kind, r.data or {}, r.deleted) for i, r in rows.items()}
 
 
 def _lost(txn: WriteTxn, *, kept: Any, loser: Any) -> dict[str, Any]:

@@ -59,3 +59,14 @@ def version_of(
         record.deleted,
         record.schema_version,
     )
+
+
+def projected_wire(row: Sequence[Any], projection: Any) -> dict[str, Any]:
+    """`record_to_wire(row)` with its data as `projection` (node.seams.RecordProjection) lets
+    the parent hold it; records of a kind it leaves alone go as they are, unparsed."""
+    wire = record_to_wire(row)
+    if projection is not None and wire["kind"] in projection.kinds:
+        data = row[3]
+        held = orjson.loads(data) if isinstance(data, str) else data
+        wire["data"] = projection.project(wire["kind"], held)
+    return wire

@@ -167,12 +167,18 @@ def legal_activities(ctx: UnitContext, count: int) -> list[dict[str, Any]]:
     return out
 
 
+ACTIVITY_WORDS = {
+    "publicity": "宣传活动",
+    "consultation": "法律咨询",
+    "legal_aid": "法律援助",
+    "training": "培训",
+}
+
+
 def _activity(ctx: UnitContext, kind: str, people: int) -> dict[str, Any]:
-    topic = ctx.rng.choice(
-        ["Grassland Law", "Marriage Law", "anti-drug", "Civil Code", "ethnic unity", "anti-fraud"]
-    )
+    topic = ctx.rng.choice(["《草原法》", "《婚姻法》", "禁毒", "《民法典》", "民族团结", "反诈"])
     data = {
-        "title": f"{topic} {kind.replace('_', ' ')} session",
+        "title": f"{topic}{ACTIVITY_WORDS[kind]}",
         "activity_type": kind,
         "held_on": ctx.date_ago(1, 365).isoformat(),
         "attendance": people,

@@ -95,21 +95,13 @@ ORG_WORDS = {
     "social_organization": ["Herders' Cooperative", "Women's Association", "Elders' Council"],
     "other": ["Cultural Station"],
 }
-INCIDENT_TITLES = {
-    "hazard": ["Loose power line", "Cracked bridge railing", "Gas cylinder stored unsafely"],
-    "dispute_clue": [
-        "Grazing boundary quarrel",
-        "Wage arrears complaint",
-        "Neighbours' water dispute",
-    ],
-    "public_security": [
-        "Livestock theft reported",
-        "Fight outside the shop",
-        "Stranger asking for IDs",
-    ],
-    "petition": ["Subsidy payment query", "Housing relocation request"],
-    "fire": ["Haystack fire", "Chimney fire"],
-    "other": ["Stray dogs", "Road blocked by landslide"],
+INCIDENT_TITLES = {  # as grid workers write them (the centres' screens show them as written)
+    "hazard": ["电线松脱垂落", "桥梁护栏开裂", "液化气瓶存放不当"],
+    "dispute_clue": ["草场边界争执", "拖欠工资投诉", "邻里用水纠纷"],
+    "public_security": ["牲畜被盗报案", "商店门口打架", "陌生人索要身份证件"],
+    "petition": ["补贴发放咨询", "住房搬迁申请"],
+    "fire": ["草垛起火", "烟囱起火"],
+    "other": ["流浪犬伤人隐患", "山体滑坡阻断道路"],
 }
 DISPUTE_CATEGORIES = [
     "grassland boundary",

@@ -12,8 +12,8 @@ from typing import Any
 from federation.peer import OutgoingBatch
 from node.db import Database
 from node.records import repository as records_repo
-from node.records.wire import WIRE_WIDTH, record_to_wire
-from node.seams import OutgoingInfo, PushSection
+from node.records.wire import WIRE_WIDTH, projected_wire
+from node.seams import OutgoingInfo, PushSection, RecordProjection
 from node.sync import repository
 from node.units import repository as units_repo
 from schemas.codes import is_within
@@ -33,6 +33,7 @@ class SqlChangeStore:
     db: Database
     node_code: str
     sections: Sequence[PushSection] = field(default_factory=tuple)  # node/wiring.py
+    projection: RecordProjection | None = None  # what the parent may hold (node/privacy)
 
     def acked(self) -> int:
         with self.db.read() as conn:
@@ -86,7 +87,8 @@ class SqlChangeStore:
                 if not mine:
                     until = seq  # came from above (a directive): never pushed back up
                     continue
-                wire, size = record_to_wire(row), size + len(row[3]) + _ENVELOPE_BYTES
+                wire = projected_wire(row, self.projection)
+                size += len(row[3]) + _ENVELOPE_BYTES
             if size > max_bytes and (out_records or out_units):
                 break
             (out_units if what == "u" else out_records).append(wire)

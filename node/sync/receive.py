@@ -15,6 +15,7 @@ from node.audit import service as audit
 from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
+from node.records import repository as records_repo
 from node.records.store import Version, store_versions
 from node.records.wire import version_of
 from node.seams import PushSection
@@ -64,9 +65,12 @@ class Receiver:
             raise Forbidden(f"credential of {child} used to push as {batch.source}")
         try:
             _check_jurisdiction(child, batch)
-        except Forbidden as refused:
+            return self._apply(child, batch)
+        except Forbidden as refused:  # outside the subtree, or not the child's to write
             self._audit_refusal(child, refused)
             raise
+
+    def _apply(self, child: str, batch: PushBatch) -> PushAck:
         # An empty batch (a heartbeat) adds nothing to this node's log: no need to wake its
         # replicator.
         with self.db.write(notify=bool(batch.records or batch.units)) as txn:
@@ -74,7 +78,9 @@ class Receiver:
             if batch.since > cursor:
                 raise CursorGap(cursor, batch.since)
             versions, quarantined = _sort_records(txn, child, batch.records)
-            result = store_versions(txn, versions)
+            heads = records_repo.fetch_heads(txn.conn, [v.id for v in versions])
+            _check_ownership(child, batch.records, heads)
+            result = store_versions(txn, versions, heads=heads)
             apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
             cursor = max(cursor, batch.until)
@@ -150,6 +156,28 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> None:
         raise Forbidden(
             f"batch from {child} holds {len(problems)} record(s) outside its jurisdiction; "
             "nothing was stored",
+            problems[:20],
+        )
+
+
+def _check_ownership(child: str, records: list[ChangeRecord], heads: dict[uuid.UUID, Any]) -> None:
+    """No pushed version may replace one this node holds from outside the child's subtree.
+
+    The pushed version's own origin was judged by _check_jurisdiction; this looks at the stored
+    record it would replace (a sibling's, this node's, an ancestor's directive): a child owns
+    only what was made in its subtree (docs/protocol.md, Ownership).
+    """
+    problems: list[FieldError] = []
+    for i, rec in enumerate(records):
+        head = heads.get(rec.id)
+        if head is not None and not is_within(head.origin, child):
+            owner = f"{head.kind} {rec.id} is owned by {head.origin}"
+            problems.append(FieldError(f"records.{i}.id", f"{owner}, not under {child}"))
+    if problems:
+        first = problems[0].reason.split(",")[0]
+        raise Forbidden(
+            f"batch from {child} would change {len(problems)} record(s) it does not own "
+            f"({first}); nothing was stored",
             problems[:20],
         )
 

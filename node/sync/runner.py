@@ -14,7 +14,9 @@ Stop = Callable[[], Awaitable[None]]
 
 def outbox(ctx: NodeContext) -> SqlChangeStore:
     """This node's change store, with the push sections it was wired with."""
-    return SqlChangeStore(ctx.db, ctx.settings.code, sections=ctx.push_sections)
+    return SqlChangeStore(
+        ctx.db, ctx.settings.code, sections=ctx.push_sections, projection=ctx.projection
+    )
 
 
 def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:

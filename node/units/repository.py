@@ -93,3 +93,8 @@ def register_key(conn: Connection, *, code: str, public_key: str, suite: str, at
 
 def list_credentials(conn: Connection) -> list[Row[Any]]:
     return list(conn.execute(select(credentials).order_by(credentials.c.code)))
+
+
+def live_child_codes(conn: Connection) -> frozenset[str]:
+    stmt = select(credentials.c.code).where(credentials.c.revoked.is_(False))
+    return frozenset(conn.execute(stmt).scalars())

@@ -1,6 +1,7 @@
 """Record kinds: one model per kind for a record's `data`, and `validate_data`."""
 
 import copy
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -16,7 +17,7 @@ from schemas.kinds.legal_activity import LegalActivity
 from schemas.kinds.organization import Organization
 from schemas.kinds.patrol import Patrol
 from schemas.kinds.person import Person
-from schemas.kinds.receipt import Receipt
+from schemas.kinds.receipt import Receipt, receipt_rank
 
 SCHEMA_VERSION: int = 1
 """Version of the data schemas in this code; stored with each record version."""
@@ -57,6 +58,17 @@ BASE_KINDS: tuple[Kind, ...] = tuple(k for k in Kind if k not in FEDERATION_KIND
 """The ten base-data and working-record kinds (all but directive and receipt)."""
 
 
+def precedence(kind: str, data: Mapping[str, Any], deleted: bool) -> int:
+    """What orders a record's versions before their (HLC, origin): 0 for every kind but the
+    receipt, whose state only moves forward (receipt_rank). The same rule at every node, so a
+    record converges to one version everywhere."""
+    return receipt_rank(data, deleted) if kind == "receipt" else 0
+
+
+RANKED_KINDS: frozenset[str] = frozenset({"receipt"})
+"""The kinds whose `precedence` is not always 0 (the store reads their heads' data)."""
+
+
 def model_for(kind: str) -> type[KindModel]:
     """The data model of `kind`; ValueError for an unknown kind."""
     try:
@@ -89,6 +101,7 @@ __all__ = [
     "BASE_KINDS",
     "FEDERATION_KINDS",
     "KIND_MODELS",
+    "RANKED_KINDS",
     "SCHEMA_VERSION",
     "Directive",
     "Dispute",
@@ -105,5 +118,6 @@ __all__ = [
     "Receipt",
     "example_data",
     "model_for",
+    "precedence",
     "validate_data",
 ]

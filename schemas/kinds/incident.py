@@ -25,6 +25,11 @@ class IncidentStatus(StrEnum):
     closed = "closed"
 
 
+class IncidentPriority(StrEnum):
+    high = "high"
+    normal = "normal"
+
+
 class Incident(KindModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -52,6 +57,11 @@ class Incident(KindModel):
     )
     reporter: NonEmptyStr = Field(description="Who reported it")
     grid: GridCode | None = Field(default=None, description="15-digit code of the grid")
+    priority: IncidentPriority | None = Field(
+        default=None,
+        description="high: alert every ancestor's screen; when absent, fire and public-security "
+        "incidents are high and the rest normal",
+    )
     resolved_at: NotFutureDatetime | None = Field(
         default=None, description="When it was resolved; not before reported_at"
     )

@@ -1,6 +1,8 @@
 """Kind `receipt`: a unit's acknowledgement of a directive, sent up to the issuer."""
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field
@@ -13,6 +15,30 @@ class ReceiptState(StrEnum):
     delivered = "delivered"
     acknowledged = "acknowledged"
     done = "done"
+
+
+REJECTED_PREFIX = "rejected: "
+"""A done receipt whose note starts with this reports a refused correction request."""
+
+_RANKS = {"delivered": 1, "acknowledged": 2, "done": 3}
+RANK_REJECTED = 4
+RANK_DELETED = 5
+
+
+def receipt_rank(data: Mapping[str, Any], deleted: bool = False) -> int:
+    """How far a receipt got: delivered < acknowledged < done < rejected (final).
+
+    Ranks order a receipt's versions before their HLC (docs/protocol.md, Receipts only move
+    forward): a target restored from an old backup re-pulls a directive and writes a fresh
+    "delivered", which must not replace the "done" its ancestors hold. A tombstone (an
+    operator's removal) ranks above all.
+    """
+    if deleted:
+        return RANK_DELETED
+    state = data.get("state")
+    if state == "done" and str(data.get("note") or "").startswith(REJECTED_PREFIX):
+        return RANK_REJECTED
+    return _RANKS.get(state, 0) if isinstance(state, str) else 0
 
 
 class Receipt(KindModel):

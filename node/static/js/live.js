@@ -1,5 +1,5 @@
 /* Live incidents: the node's event stream (/api/v1/live/incidents) as a list of the latest,
-   and an alert across the screen for a high-priority one (fire, public security) that is still
+   and an alert across the screen for a high-priority one (the reporter's priority, else fire and public security) that is still
    open. Incidents come from every level below as replication brings them in. */
 "use strict";
 (function (TS) {

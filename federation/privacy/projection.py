@@ -1,0 +1,153 @@
+"""Projection: a record's data as the policy lets a given level hold it.
+
+`Projector(policy, level, suite, key)` compiles the policy for one level into, per kind, a short
+list of field operations; `project(kind, data)` applies them (a dict transform, the input left
+untouched) and returns `data` itself for a kind with nothing to project. Every operation is
+idempotent on its own output and on the output of any weaker one (a value already hashed stays
+as it is), so a relay re-projects what it holds and a parent projects a child's projection to the
+same result as the original's.
+
+Keyed hashes are the suite's HMAC with the prefecture's hash key (`key`), written
+`h:<32 hex>` or, with the last four characters, `h:<32 hex>:0035`; `id_hash` is the same hash
+for a lookup (the duplicate finder, the at-rest index).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from federation.crypto import Suite
+from federation.errors import FederationError
+from federation.privacy.policy import Policy, Treatment
+
+HASH_PREFIX = "h:"
+_HASH_HEX = 32  # 16 bytes of the HMAC: collisions out of reach for a prefecture's population
+_DROP = object()
+
+Op = Callable[[Any], Any]
+
+
+class MissingHashKey(FederationError):
+    """A record to hash and no hash key: nothing leaves (the replicator reports and retries)."""
+
+
+def id_hash(suite: Suite, key: bytes, value: str) -> str:
+    """`h:<32 hex>`: the keyed hash of an identifier (upper-cased: ...003x = ...003X)."""
+    digest = suite.hmac(key, b"tiersync-id\x00" + value.strip().upper().encode())
+    return HASH_PREFIX + digest.hex()[:_HASH_HEX]
+
+
+def key_id(suite: Suite, key: bytes) -> str:
+    """A short public fingerprint of a hash key: what nodes compare to find a mismatch."""
+    return suite.hmac(key, b"tiersync-hash-key-id").hex()[:16]
+
+
+def mask_name(value: str) -> str:
+    """才让多杰 → 才***; idempotent."""
+    return value[:1] + "*" * (len(value) - 1) if len(value) > 1 else "*"
+
+
+class Projector:
+    """The policy compiled for records held at `level`."""
+
+    def __init__(self, policy: Policy, level: str, suite: Suite, key: bytes | None) -> None:
+        self.level = level
+        self.suite = suite
+        self.key = key
+        self.fields = policy.at(level)
+        self._ops: dict[str, list[tuple[tuple[str, ...], Op]]] = {
+            kind: [(tuple(path.split(".")), self._op(t)) for path, t in fields.items()]
+            for kind, fields in self.fields.items()
+        }
+        self.kinds = frozenset(self._ops)
+        self.needs_key = any(
+            t in (Treatment.hash, Treatment.hash_last4)
+            for fields in self.fields.values()
+            for t in fields.values()
+        )
+        self.ready = bool(key) or not self.needs_key
+        """False: this node lacks the hash key its policy needs, and sends nothing that does."""
+
+    def project(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        ops = self._ops.get(kind)
+        if not ops or not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for steps, op in ops:
+            _apply(out, steps, op)
+        return out
+
+    def hash_of(self, value: str) -> str:
+        if not self.key:
+            raise MissingHashKey(
+                "this node has no hash key: set TIERSYNC_HASH_KEY to the key `tiersync child "
+                "add` printed at the parent; nothing is sent until then"
+            )
+        return id_hash(self.suite, self.key, value)
+
+    def _op(self, treatment: Treatment) -> Op:
+        return {
+            Treatment.clear: _same,
+            Treatment.drop: _drop,
+            Treatment.mask: _mask,
+            Treatment.year: _year,
+            Treatment.hash: self._hash,
+            Treatment.hash_last4: self._hash_last4,
+        }[treatment]
+
+    def _hash(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return _DROP
+        if value.startswith(HASH_PREFIX):
+            return value[: len(HASH_PREFIX) + _HASH_HEX]
+        return self.hash_of(value)
+
+    def _hash_last4(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return _DROP
+        if value.startswith(HASH_PREFIX):
+            return value
+        return f"{self.hash_of(value)}:{value.strip()[-4:].upper()}"
+
+
+def _apply(data: dict[str, Any], steps: tuple[str, ...], op: Op) -> None:
+    head = steps[0]
+    if head.endswith("[]"):
+        name = head[:-2]
+        items = data.get(name)
+        if isinstance(items, list):
+            copies = []
+            for item in items:
+                if isinstance(item, dict):
+                    item = dict(item)
+                    _apply(item, steps[1:], op)
+                copies.append(item)
+            data[name] = copies
+        return
+    if head not in data:
+        return
+    value = op(data[head]) if data[head] is not None else None
+    if value is _DROP:
+        del data[head]
+    else:
+        data[head] = value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _drop(_value: Any) -> Any:
+    return _DROP
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_name(value)
+    if isinstance(value, list):
+        return [mask_name(v) if isinstance(v, str) else v for v in value]
+    return _DROP
+
+
+def _year(value: Any) -> Any:
+    text = str(value)[:4]
+    return text if text.isdigit() else _DROP

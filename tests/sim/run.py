@@ -1,0 +1,436 @@
+"""One run: build the world, play the event list on the virtual-time loop, heal every fault,
+wait (in simulated time) for the tree to converge, check it."""
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from node.directives import service as directives
+from node.directives.issue import cancel_directive, issue_directive
+from node.directives.service import wake_of
+from node.records import service as records
+from node.records.store import Version, store_versions
+from node.units.service import register_unit
+from schemas.directives import DirectiveCreate
+from schemas.records import RecordIn
+from tests.sim import checker
+from tests.sim.checker import Model, Violation
+from tests.sim.loop import VirtualLoop
+from tests.sim.net import LinkFaults, SimCrash
+from tests.sim.workload import Event, Profile, generate, templates
+from tests.sim.world import World, migrated_template
+
+HEAL_BOUND_S = 3 * 600.0 + 600.0  # converge within three heartbeats and ten minutes of heal
+CHECK_EVERY_S = 60.0
+MONITOR_EVERY_S = 30.0
+_TEMPLATE: dict[str, Path] = {}
+
+
+@dataclass
+class Result:
+    seed: int | None
+    events: list[Event]
+    violations: list[Violation]
+    simulated_s: float = 0.0
+    converged_after_s: float | None = None
+    faults: dict[str, int] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def template(root: Path) -> Path:
+    held = _TEMPLATE.get("path")
+    if held is None or not held.exists():
+        held = _TEMPLATE["path"] = migrated_template(root / "template.db")
+    return held
+
+
+def run_seed(seed: int, profile: Profile, *, events: list[Event] | None = None) -> Result:
+    chosen = generate(seed, profile) if events is None else events
+    return run_events(chosen, profile, seed=seed)
+
+
+def run_events(events: list[Event], profile: Profile, *, seed: int | None = None) -> Result:
+    started = time.perf_counter()
+    logging.getLogger("tiersync").setLevel(logging.CRITICAL)
+    with tempfile.TemporaryDirectory(prefix="tiersync-sim-") as tmp:
+        root = Path(tmp)
+        tpl_dir = Path(tempfile.gettempdir()) / "tiersync-sim-template"
+        tpl_dir.mkdir(exist_ok=True)
+        world = World(
+            root, seed or 0, profile.tree, template(tpl_dir), heartbeat_s=profile.heartbeat_s
+        )
+        loop = VirtualLoop()
+        try:
+            with world.installed():
+                result = loop.run_until_complete(_play(world, events, profile))
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+    result.seed = seed
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+class Player:
+    def __init__(self, world: World, profile: Profile) -> None:
+        self.world = world
+        self.model = Model(parents=dict(profile.tree))
+        self.names: dict[str, str] = {}  # directive name -> id
+        self.restored: set[str] = set()
+
+    # -- the domain's work ---------------------------------------------------------------
+
+    async def run(self, ev: Event) -> None:
+        world, code = self.world, ev["node"]
+        node = world.nodes[code]
+        handler = getattr(self, "do_" + ev["do"])
+        if ev["do"] in WORK_EVENTS and not node.alive:
+            return  # its clients cannot reach it
+        with contextlib.suppress(SimCrash):  # it died under the client: the model knows
+            await handler(ev)
+
+    def _write(self, code: str, rid: str, body: dict[str, Any]) -> None:
+        node = self.world.nodes[code]
+        value = (False, body["data"])
+        try:
+            read, _created = records.put_record(
+                node.ctx.db, node=node.ctx.identity, record_id=uuid.UUID(rid), body=RecordIn(**body)
+            )
+        except SimCrash:
+            self.model.unknown(rid, code, value)
+            raise
+        except Exception:
+            return  # refused (conflict, full disk): not acknowledged, nothing written
+        self.model.acked(rid, code, (False, read.data))
+
+    async def do_write(self, ev: Event) -> None:
+        self._write(ev["node"], ev["id"], _body(ev["node"], ev["tpl"]))
+
+    async def do_update(self, ev: Event) -> None:
+        held = self.model.records.get(checker.key(ev["id"]))
+        if held is None or held.owner != ev["node"]:
+            return
+        self._write(ev["node"], ev["id"], _body(ev["node"], ev["tpl"]))
+
+    async def do_delete(self, ev: Event) -> None:
+        code, rid = ev["node"], ev["id"]
+        node = self.world.nodes[code]
+        try:
+            records.delete_record(node.ctx.db, node=node.ctx.identity, record_id=uuid.UUID(rid))
+        except SimCrash:
+            self.model.unknown(rid, code, (True, None))
+            raise
+        except Exception:
+            return
+        self.model.acked(rid, code, (True, None))
+
+    async def do_move(self, ev: Event) -> None:
+        """A person moves to another village: the old record ends, a new one begins there."""
+        held = self.model.records.get(checker.key(ev["id"]))
+        target = self.world.nodes[ev["to"]]
+        if held is None or held.values[-1][0] or not target.alive:
+            return
+        data = held.values[-1][1]
+        body = next((t for t in templates(ev["to"]) if t["kind"] == "person"), None)
+        if body is None:
+            return
+        await self.do_delete({"node": ev["node"], "id": ev["id"]})
+        if self.model.records[checker.key(ev["id"])].values == [(True, None)]:
+            self._write(ev["to"], ev["new"], body | {"data": data | {}})
+
+    async def do_bulk(self, ev: Event) -> None:
+        code = ev["node"]
+        node = self.world.nodes[code]
+        items = [{"id": rid, **_body(code, tpl)} for rid, tpl in ev["rows"]]
+        try:
+            result = records.bulk_write(node.ctx.db, node=node.ctx.identity, items=items)
+        except SimCrash:
+            for item in items:
+                self.model.unknown(item["id"], code, (False, item["data"]))
+            raise
+        except Exception:
+            return
+        refused = {r.index for r in result.rejected}
+        with node.ctx.db.read() as conn:
+            from node.records import repository
+
+            for index, item in enumerate(items):
+                if index not in refused:
+                    row = repository.get_row(conn, uuid.UUID(item["id"]))
+                    assert row is not None
+                    self.model.acked(item["id"], code, (False, row.data))
+
+    async def do_directive(self, ev: Event) -> None:
+        code = ev["node"]
+        node = self.world.nodes[code]
+        body = DirectiveCreate(title=ev["name"], kind="task", target=ev["target"])
+        try:
+            did = issue_directive(
+                node.ctx.db, node=node.ctx.identity, body=body, wake=wake_of(node.ctx)
+            )
+        except Exception:
+            return
+        self.names[ev["name"]] = str(did)
+        self.model.directives[str(did)] = code
+
+    async def do_receipt(self, ev: Event) -> None:
+        did = self.names.get(ev["name"])
+        if did is None:
+            return
+        code = ev["node"]
+        node = self.world.nodes[code]
+        report = directives.complete if ev["state"] == "done" else directives.acknowledge
+        try:
+            report(node.ctx.db, node=node.ctx.identity, directive_id=uuid.UUID(did))
+        except SimCrash:
+            raise
+        except Exception:
+            return  # not delivered here yet, not addressed here, or cancelled
+        self.model.receipt(did, code, ev["state"])
+
+    async def do_cancel(self, ev: Event) -> None:
+        did = self.names.get(ev["name"])
+        if did is None:
+            return
+        node = self.world.nodes[ev["node"]]
+        with contextlib.suppress(Exception):
+            cancel_directive(
+                node.ctx.db,
+                node=node.ctx.identity,
+                directive_id=uuid.UUID(did),
+                wake=wake_of(node.ctx),
+            )
+
+    # -- faults and operators ------------------------------------------------------------
+
+    async def do_crash(self, ev: Event) -> None:
+        node = self.world.nodes[ev["node"]]
+        node.crash_after = (ev["after"], ev["point"])
+        self.world.spawn(self._revive(ev["node"], ev["down_s"]), f"revive {ev['node']}")
+
+    async def _revive(self, code: str, down_s: float) -> None:
+        """Wait for the armed crash (or give up on it after a while), then bring it back."""
+        node = self.world.nodes[code]
+        waited = 0.0
+        while node.state == "up" and waited < 600:
+            await asyncio.sleep(5)
+            waited += 5
+        if node.state == "up":
+            node.crash_after = None
+            return
+        await asyncio.sleep(down_s)
+        if node.state == "down":
+            await self.world.restart(code)
+
+    async def do_kill(self, ev: Event) -> None:
+        self.world.kill(ev["node"])
+        await asyncio.sleep(ev.get("down_s", 60))
+        await self.world.restart(ev["node"])
+
+    async def do_partition(self, ev: Event) -> None:
+        self.world.links[ev["node"]].partition(ev["seconds"])
+        self.world.count("partition")
+
+    async def do_link(self, ev: Event) -> None:
+        link = self.world.links[ev["node"]]
+        link.faults = LinkFaults(
+            drop=ev["drop"], lose_answer=ev["lose_answer"], duplicate=ev["duplicate"],
+            delay=ev["delay"],
+        )  # fmt: skip
+        self.world.count("link faults")
+        await asyncio.sleep(ev["seconds"])
+        link.faults = LinkFaults()
+
+    async def do_clock(self, ev: Event) -> None:
+        self.world.nodes[ev["node"]].skew_ms = int(ev["skew_s"] * 1000)
+        self.world.count("clock")
+
+    async def do_disk_full(self, ev: Event) -> None:
+        node = self.world.nodes[ev["node"]]
+        node.disk_full_until = self.world.now + ev["seconds"]
+        self.world.count("disk_full")
+
+    async def do_backup(self, ev: Event) -> None:
+        if self.world.nodes[ev["node"]].state != "down":
+            self.world.backup(ev["node"])
+
+    async def do_restore(self, ev: Event) -> None:
+        code = ev["node"]
+        held = self.world.backups[code]
+        if not held or self.world.nodes[code].state == "offline":
+            return
+        index = {"first": 0, "last": len(held) - 1}.get(ev.get("which", "last"))
+        if index is None:
+            index = self.world.rng.randrange(len(held))
+        self._lose(code, [checker.read_rows(held[index])])
+        await self.world.restore(code, index)
+        self.restored.add(code)
+
+    def _lose(self, code: str, survivors: list[dict[str, checker.Row]]) -> None:
+        parent = self.world.nodes[code].parent
+        if parent is not None:
+            survivors.append(checker.read_rows(self.world.nodes[parent].path))
+        self.model.data_lost(code, survivors)
+
+    async def do_rebuild(self, ev: Event) -> None:
+        code = ev["node"]
+        if self.world.nodes[code].state == "offline":
+            return
+        self._lose(code, [])
+        await self.world.rebuild(code, force=False)
+        self.restored.add(code)
+
+    async def do_rebuild_force(self, ev: Event) -> None:
+        if self.world.nodes[ev["node"]].state == "up":
+            await self.world.rebuild(ev["node"], force=True)
+
+    async def do_poison(self, ev: Event) -> None:
+        """A record this village's older version accepted and its parent cannot store: a
+        household of 2^62 members (written as that version did, past today's edge checks)."""
+        code = ev["node"]
+        node = self.world.nodes[code]
+        body = next(t for t in templates(code) if t["kind"] == "household")
+        data = body["data"] | {"member_count": 2**62}
+        with contextlib.suppress(Exception), node.ctx.db.write() as txn:
+            hlc = txn.tick()
+            store_versions(
+                txn,
+                [
+                    Version(
+                        uuid.UUID(ev["id"]), "household", body["unit"], data, hlc, code, False, 1
+                    )
+                ],
+            )
+            self.model.acked(ev["id"], code, (False, data))
+            self.model.records[checker.key(ev["id"])].poison = True
+        self.world.count("poison")
+
+    async def do_verify(self, ev: Event) -> None:
+        if self.world.nodes[ev["node"]].state == "up":
+            with contextlib.suppress(Exception):
+                await self.world.operator(ev["node"], "verify --repair")
+                self.world.count("verify --repair")
+
+    async def do_resync(self, ev: Event) -> None:
+        if self.world.nodes[ev["node"]].state == "up":
+            with contextlib.suppress(Exception):
+                await self.world.operator(ev["node"], "resync")
+                self.world.count("resync")
+
+    # -- the monitor ---------------------------------------------------------------------
+
+    async def monitor(self) -> None:
+        """Receipts seen at their issuer never go back (while the issuer keeps its history)."""
+        while True:
+            await asyncio.sleep(MONITOR_EVERY_S)
+            self.sample()
+
+    def sample(self) -> None:
+        world, model = self.world, self.model
+        by_issuer: dict[str, list[str]] = {}
+        for did, issuer in model.directives.items():
+            by_issuer.setdefault(issuer, []).append(did)
+        for issuer, ids in by_issuer.items():
+            node = world.nodes[issuer]
+            if node.state == "down":
+                continue
+            rows = checker.read_rows(node.path)
+            for row in rows.values():
+                if row.kind != "receipt" or str(row.data.get("directive_id")) not in ids:
+                    continue
+                key = (str(row.data["directive_id"]), row.unit)
+                rank = checker.receipt_rank(row)
+                before = model.seen_at_issuer.get(key)
+                if before is not None and before[1] == node.epoch and rank < before[0]:
+                    model.backwards.append(
+                        Violation(
+                            "receipt backwards",
+                            f"directive {key[0][:8]} unit {key[1]} at issuer {issuer}: "
+                            f"rank {before[0]} → {rank} at t={world.now:.0f}s",
+                        )
+                    )
+                if before is None or before[1] != node.epoch or rank > before[0]:
+                    model.seen_at_issuer[key] = (rank, node.epoch)
+
+
+WORK_EVENTS = {"write", "update", "delete", "move", "bulk", "directive", "receipt", "cancel"}
+
+
+def _body(code: str, tpl: int) -> dict[str, Any]:
+    pool = templates(code)
+    return dict(pool[tpl % len(pool)])
+
+
+async def _play(world: World, events: list[Event], profile: Profile) -> Result:
+    await world.build()
+    for code, _parent in profile.tree:  # every node knows the units below it
+        below = [c for c, _ in profile.tree if c.startswith(code) and c != code]
+        with world.nodes[code].ctx.db.write() as txn:
+            for unit in below:
+                register_unit(txn, code=unit, name=unit)
+    player = Player(world, profile)
+    world.spawn(player.monitor(), "monitor")
+    for ev in sorted(events, key=lambda e: e["t"]):
+        await asyncio.sleep(max(0.0, ev["t"] - world.now))
+        world.spawn(player.run(ev), f"{ev['do']} {ev['node']}")
+    await asyncio.sleep(max(0.0, profile.duration_s - world.now))
+    healed_at = await _heal(world, player)
+    violations: list[Violation] = []
+    converged = None
+    while world.now - healed_at <= HEAL_BOUND_S:
+        await asyncio.sleep(CHECK_EVERY_S)
+        player.sample()
+        violations = _check(world, player)
+        if not violations:
+            converged = world.now - healed_at
+            break
+    if converged is None:
+        violations.append(
+            Violation(
+                "not converged",
+                f"still {len(violations)} violation(s) {HEAL_BOUND_S:.0f} s after heal",
+            )
+        )
+    simulated = world.now
+    faults = dict(world.counts)
+    await world.close()
+    return Result(None, events, violations, simulated, converged, faults)
+
+
+def _check(world: World, player: Player) -> list[Violation]:
+    paths = {code: node.path for code, node in world.nodes.items()}
+    return checker.check(player.model, paths, checker.dead_tasks(world.nodes))
+
+
+async def _heal(world: World, player: Player) -> float:
+    """Every fault ends: links whole, clocks right, disks free, dead nodes restarted; then the
+    operator repairs each node that lost data (verify --repair, deepest first)."""
+    for link in world.links.values():
+        link.down_until = 0.0
+        link.faults = LinkFaults()
+    for node in world.nodes.values():
+        node.skew_ms = 0
+        node.disk_full_until = 0.0
+        node.crash_after = None
+    await asyncio.sleep(5)
+    for code, node in world.nodes.items():
+        if node.state == "down":
+            await world.restart(code)
+    await asyncio.sleep(120)  # let a round of pushes through first
+    for code in sorted(player.restored, key=len, reverse=True):
+        if world.nodes[code].parent is not None:
+            with contextlib.suppress(Exception, httpx.HTTPError):
+                await world.operator(code, "verify --repair")
+    return world.now
