@@ -3,8 +3,9 @@
 Receipt ids are predictable (`receipt_id(directive, unit)`), so a child could write a sibling's
 receipt under its id before the sibling does, and the sibling's genuine receipt would then be
 refused by the parent's ownership check. So a pushed receipt must be the pusher's subtree's own:
-its id derived from its origin, its unit that origin. A pushed directive must be issued by its
-origin (unit = issuer = origin). Tombstoning or replacing a directive held from an ancestor is
+its unit the origin or a unit below it (the origin answers for the units without a node of their
+own that it holds, docs/decisions/0651), its id derived from that unit. A pushed directive must
+be issued by its origin (unit = issuer = origin). Tombstoning or replacing a directive held from an ancestor is
 refused by the core's check of the stored record (node/sync/receive.py).
 
 A push section that adds no field to the batch: it only reads it at the parent, in the push's
@@ -33,9 +34,9 @@ def not_owned(rec: ChangeRecord) -> str | None:
         _, origin = parse_version(rec.version)
     except ValueError:
         return None  # quarantined by the receiver
-    if rec.unit != origin:
-        return f"{rec.kind} {rec.id}: unit {rec.unit} is not its origin {origin}"
     if rec.kind == Kind.directive:
+        if rec.unit != origin:
+            return f"directive {rec.id}: unit {rec.unit} is not its origin {origin}"
         issuer = rec.data.get("issuer")
         if issuer is not None and issuer != origin:
             return f"directive {rec.id}: issued by {issuer}, not by its origin {origin}"
@@ -44,8 +45,11 @@ def not_owned(rec: ChangeRecord) -> str | None:
         directive = uuid.UUID(str(rec.data.get("directive_id")))
     except ValueError:
         return f"receipt {rec.id}: no directive_id"
-    if rec.id != receipt_id(directive, origin) or rec.data.get("unit", origin) != origin:
-        return f"receipt {rec.id} is not {origin}'s receipt for directive {directive}"
+    unit = rec.unit
+    if not unit.startswith(origin) or rec.data.get("unit", unit) != unit:
+        return f"receipt {rec.id}: unit {unit} is not {origin} or a unit below it"
+    if rec.id != receipt_id(directive, unit):
+        return f"receipt {rec.id} is not {unit}'s receipt for directive {directive}"
     return None
 
 
