@@ -10,6 +10,7 @@ registration of that key at its parent — and the httpx.Auth that uses them.
 Rotating the key (`rotate`) has the old key endorse the new one.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -37,6 +38,11 @@ log = logging.getLogger("tiersync.identity")
 
 class IdentityError(Exception):
     """The node's key files are unusable (another suite, unreadable); the message says which."""
+
+
+def code_hash(token: str | None) -> str:
+    """What a registration remembers of the code it was made with (never the code)."""
+    return hashlib.sha256((token or "").encode()).hexdigest()
 
 
 def rotation_message(node: str, new_public: bytes) -> bytes:
@@ -123,6 +129,12 @@ class Identity:
             return None
         return data if isinstance(data, dict) else None
 
+    def registered_with(self, token: str | None) -> bool:
+        """Whether this node's key is registered at its parent with this enrolment code (a
+        new code from `child add` means the parent forgot the key: enrol again)."""
+        registration = self.registration()
+        return registration is not None and registration.get("code_hash") == code_hash(token)
+
     def save_registration(self, data: dict[str, Any]) -> None:
         _write_private(self.directory / REGISTRATION_FILE, data, replace=True)
 
@@ -153,7 +165,7 @@ class NodeAuth(httpx.Auth):
         self.node = node
         self.token = token
         self._key: NodeKey | None = None
-        self._registered = identity.registration() is not None
+        self._registered = identity.registered_with(token)
         self._retry_enrol_at = 0.0
 
     @property
@@ -218,6 +230,7 @@ class NodeAuth(httpx.Auth):
                 "parent": answer.get("parent"),
                 "parent_key": answer.get("parent_key"),
                 "suite": answer.get("suite"),
+                "code_hash": code_hash(self.token),
                 "at": time.time(),
             }
         )

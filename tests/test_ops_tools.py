@@ -48,6 +48,7 @@ async def test_village_rebuilt_from_township_writes_again(chain: Cluster) -> Non
     report = await actions.run_rebuild(village.ctx, actor=ACTOR, transport=chain.router)
     assert report.records == 12
     assert sorted(live_ids(village)) == sorted(r["id"] for r in written[1:])
+    chain._sign_in(village.client, village.app)  # its users were lost with its disk too
     gone = await village.client.get(f"/api/v1/records/{written[0]['id']}")
     assert gone.status_code == 404  # the tombstone came back too
     fresh = await village.write(person())

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from federation.identity import Identity
+from federation.identity import Identity, code_hash
 from federation.signing import b64
 from node.bundles import file as bundle_file
 from node.bundles import repository
@@ -79,7 +79,7 @@ def export_up(ctx: NodeContext, *, out: Path) -> BundleReport:
         "created_at": datetime.now(UTC).isoformat(),
     }
     identity = own_identity(ctx)
-    unregistered = identity.registration() is None  # never online: prove the key with the code
+    unregistered = not identity.registered_with(settings.parent_token)  # prove the key by code
     digest = bundle_file.write(
         out,
         header,
@@ -259,6 +259,8 @@ def import_down(ctx: NodeContext, *, path: Path) -> BundleReport:
         )
     identity = own_identity(ctx)
     registration = identity.registration()
+    if not identity.registered_with(settings.parent_token):
+        registration = None  # enrolled anew since: the parent's key comes with the code
     key = bundle_file.signer_key(
         path,
         header,
@@ -269,7 +271,12 @@ def import_down(ctx: NodeContext, *, path: Path) -> BundleReport:
     if registration is None and header.get("child_key") == b64(identity.key().public):
         # The parent registered this node's key from its bundle: the link is keyed now.
         identity.save_registration(
-            {"node": settings.code, "parent": header.get("source"), "parent_key": key}
+            {
+                "node": settings.code,
+                "parent": header.get("source"),
+                "parent_key": key,
+                "code_hash": code_hash(settings.parent_token),
+            }
         )
     versions = [
         to_version(ChangeRecord.model_validate(r)) for r in bundle.content.get("records", [])

@@ -24,7 +24,7 @@ async def rotate_key(settings: Settings, *, transport: Any = None) -> dict[str, 
     async with parent_connection(settings, transport=transport) as parent:
         auth = parent.auth
         assert isinstance(auth, NodeAuth)
-        if auth.identity.registration() is None:
+        if not auth.identity.registered_with(settings.parent_token):
             await parent.cursor(source=settings.code)  # enrols with the code first
         public, endorsement = rotation_request(auth)
         answer = await parent.rotate_key(public, endorsement)
@@ -63,7 +63,7 @@ def show(config: NodeConfig, json: JsonOption = False) -> None:
         "node": settings.code,
         "suite": settings.crypto,
         "public_key": b64(key.public),
-        "registered": identity.registration() is not None,
+        "registered": identity.registered_with(settings.parent_token),
         "revoked": identity.revoked(),
     }
     if json:

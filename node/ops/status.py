@@ -104,7 +104,7 @@ def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:
         last_error=row.last_error if row else None,
         last_error_at=as_utc(row.last_error_at) if row else None,
         bundles_awaiting_receipt=len(bundles_repo.pending_exports(conn)),
-        link=LINK_SIGNED if identity.registration() else LINK_TOKEN,
+        link=LINK_SIGNED if identity.registered_with(ctx.settings.parent_token) else LINK_TOKEN,
         revoked=(revoked or {}).get("reason"),
     )
 
