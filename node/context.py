@@ -18,6 +18,7 @@ from node.db import Database
 from node.seams import PushSection, RecordProjection
 from node.settings import Settings
 from node.signals import CommitSignal
+from node.supervisor import Supervisor
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class NodeContext:
     push_sequencer: PushSequencer = field(default_factory=PushSequencer)
     # At a parent: nonces of the children's signed requests seen within the replay window.
     nonces: NonceStore = field(default_factory=lambda: NonceStore(300.0))
+    # Runs and watches every background task (node/supervisor.py); its states() are what
+    # /readyz, `tiersync status` and /metrics report.
+    supervisor: Supervisor = field(default_factory=Supervisor)
     # Set while the node serves (create_app's lifespan):
     parent: Parent | None = None  # the one connection to the parent (shared by the loops)
     replicator: Replicator | None = None

@@ -5,6 +5,7 @@ from node.access import models as access_models
 from node.bundles import models as bundle_models
 from node.digests import models as digest_models
 from node.directives import models as directive_models
+from node.privacy import models as privacy_models
 from node.views import models as view_models
 
 metadata = models.Base.metadata
@@ -14,5 +15,6 @@ __all__ = [
     "digest_models",
     "directive_models",
     "metadata",
+    "privacy_models",
     "view_models",
 ]

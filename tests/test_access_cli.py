@@ -14,6 +14,7 @@ from node.cli.serve import check_exposure
 from node.db import Database
 from node.records import repository
 from node.settings import Settings
+from node.wiring import open_node
 from tests.cli_support import isolated, run
 from tests.factories import person
 
@@ -123,7 +124,7 @@ def test_exports_are_masked_unless_revealed_with_a_reason(config: Path, tmp_path
     # The masked file edited and imported again keeps the stored ID number.
     assert run("--config", config, "import", masked_out).exit_code == 0
     settings = NodeConfig(config_file=config).settings()
-    db = Database(settings.resolved_database_url)
+    db = open_node(settings, create=False, writable=False).db  # its data key opens the records
     try:
         [entry] = audit.entries(db, action="personal.reveal")
         with db.read() as conn:

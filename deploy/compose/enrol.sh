@@ -7,10 +7,13 @@ cd "$(dirname "$0")"
 docker compose up -d --wait
 : > .env.new
 chmod 600 .env.new
-if [ -f .env ]; then grep -v '^TOKEN_' .env >> .env.new || true; fi
+if [ -f .env ]; then grep -v -e '^TOKEN_' -e '^HASH_KEY=' .env >> .env.new || true; fi
 enrol() {  # enrol PARENT_SERVICE CHILD_CODE NAME
-    token=$(docker compose exec -T "$1" tiersync child add "$2" --name "$3" | tail -n 1)
-    echo "TOKEN_$2=$token" >> .env.new
+    output=$(docker compose exec -T "$1" tiersync child add "$2" --name "$3")
+    echo "TOKEN_$2=$(echo "$output" | tail -n 1)" >> .env.new
+    # the prefecture's hash key, the same for every child (docs/decisions/1001)
+    key=$(echo "$output" | sed -n 's/^the prefecture.s hash key, for its TIERSYNC_HASH_KEY: //p')
+    if [ -n "$key" ] && ! grep -q '^HASH_KEY=' .env.new; then echo "HASH_KEY=$key" >> .env.new; fi
 }
 enrol huangnan 632301 "Tongren City"
 enrol huangnan 632322 "Jianzha County"

@@ -1,7 +1,7 @@
 """trust: a child's registered public key, its suite and when it was revoked (issue 13)
 
 Revision ID: 0901_node_keys
-Revises: 0801_operator_access
+Revises: 1001_privacy
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0901_node_keys"
-down_revision: str | None = "0801_operator_access"
+down_revision: str | None = "1001_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -100,6 +100,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", f"{_RECORDS}/{{record_id}}"): R.records_read,
     ("PUT", f"{_RECORDS}/{{record_id}}"): R.records_write,
     ("DELETE", f"{_RECORDS}/{{record_id}}"): R.records_write,
+    ("POST", f"{_RECORDS}/{{record_id}}/move"): R.records_write,
     ("POST", f"{_RECORDS}/{{record_id}}/reveal"): R.personal_reveal,
     ("POST", _DIRECTIVES): R.directives_issue,
     ("GET", _DIRECTIVES): R.directives_read,
@@ -115,6 +116,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/sync/enrol"): Access.child,  # the enrolment code, checked by the route
     ("POST", "/api/v1/sync/key"): Access.child,
     ("GET", "/api/v1/sync/cursor"): Access.child,
+    ("GET", "/api/v1/sync/audit-head"): Access.child,
     ("GET", "/api/v1/sync/directives"): Access.child,
 }
 # Families: every endpoint under these prefixes, for these methods.

@@ -87,6 +87,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/sync/key"): "Called by a child node, signed with its current key: "
     "registers its new key (`{public_key, endorsement}`, the endorsement the current key's "
     "signature of the new one).",
+    ("GET", "/api/v1/sync/audit-head"): "Called by a child node: the head of its audit chain "
+    "this node keeps, from its last push (`tiersync audit verify` checks the log still holds it).",
     ("GET", "/api/v1/sync/quarantine"): "Records a child sent that this node set aside (an "
     "unknown kind, a newer schema version, an unreadable version), with the reason.",
     ("GET", "/api/v1/sync/conflicts"): "Versions that lost to a concurrent version of the same "

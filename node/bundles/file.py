@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 import zstandard
 
+from federation.codec import BodyTooLarge, decompress_bounded
 from federation.crypto import Suite
 from federation.signing import NodeKey, b64, unb64
 
@@ -153,8 +154,10 @@ def open_bundle(path: Path, *, suite: Suite, public_key: str) -> Bundle:
     if not hmac.compare_digest(b64(suite.hash(packed)), str(header.get("content_hash", ""))):
         raise BundleRefused(f"{path} is damaged or was altered: content hash mismatch")
     try:
-        raw = zstandard.ZstdDecompressor().decompress(packed, max_output_size=MAX_CONTENT)
-    except zstandard.ZstdError as exc:
+        raw = decompress_bounded(packed, MAX_CONTENT)
+    except BodyTooLarge as exc:
+        raise BundleRefused(f"{path}: content larger than {MAX_CONTENT:,} bytes") from exc
+    except ValueError as exc:
         raise BundleRefused(f"{path} is damaged or was altered (content does not inflate)") from exc
     if hashlib.sha256(raw).hexdigest() != header.get("sha256"):
         raise BundleRefused(f"{path} is damaged or was altered: content checksum mismatch")

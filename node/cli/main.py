@@ -17,6 +17,8 @@ from node.cli import (  # ops
     importer,
     init,
     keys,
+    persons,  # privacy
+    quarantine,  # sync
     rebuild,
     records,
     resync,
@@ -74,12 +76,14 @@ app.add_typer(ca.app, name="ca")  # trust: TLS between tiers
 app.add_typer(keys.app, name="key")  # trust: this node's signing key
 app.add_typer(user.app, name="user")  # access
 app.add_typer(records.app, name="records")
+app.add_typer(persons.app, name="persons")  # privacy: duplicates by keyed hash
 app.add_typer(directive.app, name="directive")  # directives
 app.command()(status.status)  # ops
 app.command()(resync.resync)  # ops
 app.command()(verify.verify)  # ops
 app.command()(rebuild.rebuild)  # ops
 app.add_typer(bundle.app, name="bundle")  # ops
-app.command()(audit.audit)  # ops
+app.add_typer(quarantine.app, name="quarantine")  # sync
+app.add_typer(audit.app, name="audit")  # ops: list, verify
 app.command()(seed.seed)  # views: the article's dataset
 app.command()(demo.demo)

@@ -33,8 +33,9 @@ def parse_key(text: str, where: str) -> bytes:
 
 def hash_key(settings: Settings) -> bytes | None:
     """This node's hash key, or None when it has none."""
-    if settings.hash_key is not None:
-        return parse_key(settings.hash_key.get_secret_value(), "TIERSYNC_HASH_KEY")
+    given = settings.hash_key.get_secret_value().strip() if settings.hash_key else ""
+    if given:  # an empty variable (a compose file before enrolment) is no key
+        return parse_key(given, "TIERSYNC_HASH_KEY")
     path = key_path(settings)
     if not path.is_file():
         return None

@@ -2,6 +2,7 @@
 other packages (views, directives, digests, bundles, ops) ask these functions."""
 
 import uuid
+from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import (
     select,
 )
 
-from node.db import ID_CHUNK, execute_many, upsert_insert
+from node.db import ID_CHUNK, SEALER_OPTION, execute_many, upsert_insert
 from node.models import ConflictEntry, Record, table
 from schemas.codes import subtree_upper_bound
 
@@ -46,6 +47,64 @@ WIRE_COLUMNS = (  # what a record carries on the wire, in the order of the table
 )
 
 
+def _sealer(conn: Connection) -> Any:
+    """The node's sealer of sensitive fields (node/privacy, federation/privacy/sealing.py), or
+    None: rows are written and read as they are."""
+    return conn.get_execution_options().get(SEALER_OPTION)
+
+
+_ROW_TYPES: dict[tuple[str, ...], type] = {}
+_SEALED_MARK = '"enc:'
+
+
+def _row_type(fields: tuple[str, ...]) -> type:
+    """A tuple type with the fields of a result row, read by name and position alike."""
+    known = _ROW_TYPES.get(fields)
+    if known is None:
+        base = namedtuple("OpenedRow", fields, rename=True)  # type: ignore[misc]
+        known = _ROW_TYPES[fields] = type(
+            "OpenedRow",
+            (base,),
+            {"_mapping": property(lambda r: dict(zip(fields, r, strict=True)))},
+        )
+    return known
+
+
+def _opened(conn: Connection, rows: list[Any], kind: str | None = None) -> list[Any]:
+    """`rows` with the sealed fields of their data opened (rows without a sealed field, and
+    kinds with none, are the rows themselves)."""
+    sealer = _sealer(conn)
+    if sealer is None or not rows:
+        return rows
+    out = []
+    for row in rows:
+        of = kind or row.kind
+        data = row.data
+        if of not in sealer.kinds or (isinstance(data, str) and _SEALED_MARK not in data):
+            out.append(row)
+            continue
+        if isinstance(data, str):
+            data = orjson.dumps(sealer.open(of, row.id, orjson.loads(data))).decode()
+        else:
+            data = sealer.open(of, row.id, data)
+        fields = tuple(row._fields)
+        values = list(row)
+        values[fields.index("data")] = data
+        out.append(_row_type(fields)(*values))
+    return out
+
+
+def _sealed_rows(sealer: Any, rows: list[dict[str, Any]]) -> None:
+    """Seal the sensitive fields of rows about to be written, and set their ID hash."""
+    for row in rows:
+        kind = row["kind"]
+        if kind in sealer.kinds:
+            row["id_hash"] = sealer.id_hash(kind, row["data"])
+            row["data"] = sealer.seal(kind, row["id"], row["data"])
+        else:
+            row["id_hash"] = None
+
+
 def in_subtree(column: Any, root: str) -> Any:
     """An index-friendly range test for "column is root or below it"."""
     return and_(column >= root, column < subtree_upper_bound(root))
@@ -68,14 +127,15 @@ def rows_by_ids(
         # IN lists of 900 parameters, the bound on old SQLite builds.
         listed = select(func.json_each(bindparam("ids")).table_valued("value").c.value)
         stmt = select(*selected).where(records.c.id.in_(listed))
-        rows = conn.execute(stmt, {"ids": orjson.dumps([i.hex for i in ids]).decode()})
-        return {row.id: row for row in rows}
-    found: dict[uuid.UUID, Any] = {}
-    for start in range(0, len(ids), ID_CHUNK):
-        chunk = ids[start : start + ID_CHUNK]
-        for row in conn.execute(select(*selected).where(records.c.id.in_(chunk))):
-            found[row.id] = row
-    return found
+        rows = list(conn.execute(stmt, {"ids": orjson.dumps([i.hex for i in ids]).decode()}))
+    else:
+        rows = []
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start : start + ID_CHUNK]
+            rows += conn.execute(select(*selected).where(records.c.id.in_(chunk)))
+    if records.c.data in selected:
+        rows = _opened(conn, rows)
+    return {row.id: row for row in rows}
 
 
 def _sqlite_has_json(conn: Connection) -> bool:
@@ -88,6 +148,9 @@ def save_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     rows = sorted(rows, key=lambda row: row["id"].int)  # in key order: fewer index pages touched
+    sealer = _sealer(conn)
+    if sealer is not None:
+        _sealed_rows(sealer, rows)
     stmt = upsert_insert(conn, records)
     replaced = {name: stmt.excluded[name] for name in rows[0] if name != "id"}
     execute_many(
@@ -96,7 +159,8 @@ def save_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def get_row(conn: Connection, record_id: uuid.UUID) -> Row[Any] | None:
-    return conn.execute(select(records).where(records.c.id == record_id)).first()
+    row = conn.execute(select(records).where(records.c.id == record_id)).first()
+    return _opened(conn, [row])[0] if row is not None else None
 
 
 def list_page(
@@ -107,10 +171,13 @@ def list_page(
     after: tuple[str, uuid.UUID] | None,
     limit: int,
     tombstones: bool = False,
+    id_hash: str | None = None,
 ) -> list[Row[Any]]:
     """Records of a subtree (live ones, or all with `tombstones`) in (unit, id) order: keyset
-    pagination stable under writes."""
+    pagination stable under writes. `id_hash`: only those of that ID number (its index)."""
     stmt = select(records).where(in_subtree(records.c.unit, unit))
+    if id_hash is not None:
+        stmt = stmt.where(records.c.id_hash == id_hash)
     if not tombstones:
         stmt = stmt.where(records.c.deleted.is_(False))
     if kind is not None:
@@ -123,13 +190,15 @@ def list_page(
                 and_(records.c.unit == after_unit, records.c.id > after_id),
             )
         )
-    return list(conn.execute(stmt.order_by(records.c.unit, records.c.id).limit(limit)))
+    return _opened(
+        conn, list(conn.execute(stmt.order_by(records.c.unit, records.c.id).limit(limit)))
+    )
 
 
 def changes_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
     """The latest version of each record changed after log position `seq`, in log order."""
     stmt = select(records).where(records.c.seq > seq).order_by(records.c.seq).limit(limit)
-    return list(conn.execute(stmt))
+    return _opened(conn, list(conn.execute(stmt)))
 
 
 def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
@@ -139,7 +208,7 @@ def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
     as_text = {"id": String, "data": Text}
     wire = [cast(c, as_text[c.key]).label(c.key) if c.key in as_text else c for c in WIRE_COLUMNS]
     stmt = select(*wire, records.c.seq).where(records.c.seq > seq).order_by(records.c.seq)
-    return list(conn.execute(stmt.limit(limit)))
+    return _opened(conn, list(conn.execute(stmt.limit(limit))))
 
 
 def max_seq(conn: Connection) -> int:
@@ -155,13 +224,13 @@ def kind_since(conn: Connection, *, kind: str, seq: int, limit: int) -> list[Row
     `kind || ''` keeps the planner on the seq index: on `kind = ?` alone SQLite takes the
     (kind, unit, id) index and sorts every record of the kind to find the few new ones."""
     stmt = select(*_KIND_FEED).where(records.c.seq > seq, records.c.kind + literal("") == kind)
-    return list(conn.execute(stmt.order_by(records.c.seq).limit(limit)))
+    return _opened(conn, list(conn.execute(stmt.order_by(records.c.seq).limit(limit))), kind)
 
 
 def kind_latest_in(conn: Connection, *, kind: str, root: str, limit: int) -> list[Row[Any]]:
     """The latest versions of one kind in a subtree, newest first (deleted ones included)."""
     stmt = select(*_KIND_FEED).where(records.c.kind == kind, in_subtree(records.c.unit, root))
-    return list(conn.execute(stmt.order_by(records.c.seq.desc()).limit(limit)))
+    return _opened(conn, list(conn.execute(stmt.order_by(records.c.seq.desc()).limit(limit))), kind)
 
 
 def kind_in_since(
@@ -171,12 +240,29 @@ def kind_in_since(
     stmt = select(*_KIND_FEED).where(
         records.c.kind == kind, in_subtree(records.c.unit, root), records.c.seq > seq
     )
-    return list(conn.execute(stmt.order_by(records.c.seq).limit(limit)))
+    return _opened(conn, list(conn.execute(stmt.order_by(records.c.seq).limit(limit))), kind)
 
 
 def count(conn: Connection) -> int:
     """Every record held, tombstones included."""
     return int(conn.execute(select(func.count()).select_from(records)).scalar_one())
+
+
+def max_hlc_of_origin(conn: Connection, *, origin: str) -> int:
+    """The highest HLC of a version made by `origin` held here (0 for none); a range scan of
+    the origin's subtree by unit, as its records lie there."""
+    stmt = select(func.max(records.c.hlc)).where(
+        in_subtree(records.c.unit, origin), records.c.origin == origin
+    )
+    return int(conn.execute(stmt).scalar_one() or 0)
+
+
+def made_by_after(conn: Connection, *, origin: str, seq: int, hlc_upto: int) -> list[Row[Any]]:
+    """The records `origin` itself made at a log position after `seq`, with HLC ≤ `hlc_upto`."""
+    stmt = select(records).where(
+        records.c.seq > seq, records.c.origin == origin, records.c.hlc <= hlc_upto
+    )
+    return list(conn.execute(stmt))
 
 
 def count_made_in_after(conn: Connection, *, root: str, seq: int) -> int:
@@ -192,7 +278,7 @@ def live_page(conn: Connection, *, after: uuid.UUID | None, limit: int) -> list[
     )
     if after is not None:
         stmt = stmt.where(records.c.id > after)
-    return list(conn.execute(stmt.order_by(records.c.id).limit(limit)))
+    return _opened(conn, list(conn.execute(stmt.order_by(records.c.id).limit(limit))))
 
 
 def scan_versions(conn: Connection) -> Iterator[tuple[Any, str, int, str]]:
@@ -224,7 +310,7 @@ def made_above(conn: Connection, *, root: str) -> list[Row[Any]]:
     stmt = select(records).where(
         in_subtree(records.c.unit, root), ~in_subtree(records.c.origin, root)
     )
-    return list(conn.execute(stmt))
+    return _opened(conn, list(conn.execute(stmt)))
 
 
 def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -245,15 +331,37 @@ def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(conflicts.insert(), fresh)
 
 
-def list_conflicts(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
+def list_conflicts(conn: Connection, *, offset: int = 0, limit: int = 1000) -> list[Row[Any]]:
     """Lost versions, newest first, with the kind of their record (to mask their data)."""
     stmt = (
         select(conflicts, records.c.kind)
         .outerjoin(records, records.c.id == conflicts.c.record_id)
         .order_by(conflicts.c.id.desc())
+        .offset(offset)
         .limit(limit)
     )
     return list(conn.execute(stmt))
+
+
+def conflict_losers(conn: Connection) -> list[Row[Any]]:
+    """(record_id, lost_version, lost_deleted, lost_unit) of every logged lost version."""
+    stmt = select(
+        conflicts.c.record_id, conflicts.c.lost_version, conflicts.c.lost_deleted,
+        conflicts.c.lost_unit,
+    )  # fmt: skip
+    return list(conn.execute(stmt))
+
+
+def id_hashes_in(conn: Connection, *, kind: str, root: str) -> list[Row[Any]]:
+    """(id_hash, unit, id) of the live records of `kind` in `root`'s subtree that have one,
+    by hash: what the duplicate finder groups."""
+    stmt = select(records.c.id_hash, records.c.unit, records.c.id).where(
+        records.c.kind == kind,
+        in_subtree(records.c.unit, root),
+        records.c.deleted.is_(False),
+        records.c.id_hash.is_not(None),
+    )
+    return list(conn.execute(stmt.order_by(records.c.id_hash, records.c.unit)))
 
 
 def conflicts_count(conn: Connection) -> int:

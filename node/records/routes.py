@@ -7,13 +7,21 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from node.deps import ContextDep, PrincipalDep
-from node.records import service
+from node.records import moves, service
 from node.records.bulk_body import parse_bulk_body
 from schemas.codes import UnitCode
 from schemas.errors import ErrorBody
 from schemas.kinds import Kind
 from schemas.personal import shown  # the reveal is node/access/routes.py
-from schemas.records import BulkResult, RecordCreate, RecordIn, RecordPage, RecordRead
+from schemas.records import (
+    BulkResult,
+    MoveResult,
+    RecordCreate,
+    RecordIn,
+    RecordMove,
+    RecordPage,
+    RecordRead,
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (403, 404, 409, 422)
@@ -48,6 +56,17 @@ def delete(record_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep) -> Response:
     return Response(status_code=204)
 
 
+@router.post(
+    "/{record_id}/move",
+    summary="Move a record to a unit of another subtree: ends here, begins at the new holder",
+)
+def move(record_id: uuid.UUID, body: RecordMove, ctx: ContextDep, by: PrincipalDep) -> MoveResult:
+    result = moves.move_record(ctx.db, node=ctx.identity, record_id=record_id, body=body, by=by)
+    if result.begun is not None:
+        result.begun = shown(result.begun)
+    return result
+
+
 @router.get("", summary="List live records of a subtree, keyset-paginated")
 def list_(
     ctx: ContextDep,
@@ -58,9 +77,18 @@ def list_(
     ),
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = None,
+    id_number: str | None = Query(
+        None,
+        min_length=18,
+        max_length=38,
+        description="only the records of this ID number (or its keyed hash h:…), found by the "
+        "keyed hash index: the number itself is encrypted or never held",
+    ),
 ) -> RecordPage:
     root = unit or (by.units[0] if by.units else ctx.identity.code)
-    page = service.list_records(ctx.db, kind=kind, unit=root, limit=limit, cursor=cursor, by=by)
+    page = service.list_records(
+        ctx.db, kind=kind, unit=root, limit=limit, cursor=cursor, by=by, id_number=id_number
+    )
     return page.model_copy(update={"items": [shown(r) for r in page.items]})
 
 

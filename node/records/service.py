@@ -233,11 +233,22 @@ def list_records(
     limit: int,
     cursor: str | None,
     by: Principal | None = None,
+    id_number: str | None = None,
 ) -> RecordPage:
     (by or local()).require(unit)
     after = decode_cursor(cursor) if cursor else None
+    id_hash = None
+    if id_number is not None:
+        id_hash = db.sealer.lookup_hash(id_number) if db.sealer is not None else None
+        if id_hash is None:
+            raise Invalid(
+                "this node cannot look up ID numbers (no hash key)",
+                [FieldError("id_number", "no hash key at this node")],
+            )
     with db.read() as conn:
-        rows = repository.list_page(conn, kind=kind, unit=unit, after=after, limit=limit + 1)
+        rows = repository.list_page(
+            conn, kind=kind, unit=unit, after=after, limit=limit + 1, id_hash=id_hash
+        )
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].unit, rows[-1].id) if more and rows else None

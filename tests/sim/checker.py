@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from federation.crypto import suite
+from federation.privacy.sealing import Sealer
 from node.views.rollups import Deltas
 from schemas.directives import REJECTED_PREFIX, receipt_id
 from schemas.kinds import FEDERATION_KINDS
@@ -46,14 +48,26 @@ class Row:
 
 
 def read_rows(path: Path) -> dict[str, Row]:
-    """Every record a node's file holds, read with sqlite3 (the node may be up or down)."""
+    """Every record a node's file holds, read with sqlite3 (the node may be up or down); the
+    fields sealed at rest opened with the node's data key (node/privacy/at_rest.py)."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
         rows = conn.execute(
             "SELECT id, kind, unit, data, hlc, origin, deleted FROM records"
         ).fetchall()
+    key_file = path.parent / "data.key"
+    sealer = (
+        Sealer(suite("default"), bytes.fromhex(key_file.read_text()), None)
+        if key_file.is_file()
+        else None
+    )
+
+    def data(kind: str, rid: str, text: str) -> Any:
+        value = json.loads(text)
+        return sealer.open(kind, rid, value) if sealer is not None else value
+
     return {
         str(r[0]).replace("-", ""): Row(
-            str(r[0]).replace("-", ""), r[1], r[2], json.loads(r[3]), r[4], r[5], bool(r[6])
+            str(r[0]).replace("-", ""), r[1], r[2], data(r[1], r[0], r[3]), r[4], r[5], bool(r[6])
         )
         for r in rows
     }
@@ -199,8 +213,9 @@ def check(model: Model, paths: dict[str, Path], tasks: dict[str, list[str]]) -> 
             out.append(
                 Violation(
                     "lost write" if got[0] else "unexpected value",
-                    f"{rid} at its owner {expect.owner} is {state}, "
-                    f"expected {_show(expect.values)}",
+                    f"{rid} at its owner {expect.owner} is {state} ({_version(at_owner)}), "
+                    f"expected {_show(expect.values)}"
+                    + (" with the last acknowledged write's data" if not got[0] else ""),
                 )
             )
         for up in model.ancestors(expect.owner):

@@ -1,0 +1,16 @@
+"""ORM table of privacy (migrations/versions/1001_privacy.py)."""
+
+from sqlalchemy import Integer, LargeBinary
+from sqlalchemy.orm import Mapped, mapped_column
+
+from node.models import Base
+
+
+class PrivacyState(Base):
+    """One row: a known text sealed with the node's data key, so a wrong key is told at start
+    instead of writing records no one can open."""
+
+    __tablename__ = "privacy_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data_key_check: Mapped[bytes] = mapped_column(LargeBinary)
