@@ -27,6 +27,12 @@ def physical_ms(value: int) -> int:
     return value >> LOGICAL_BITS
 
 
+def ceiling(now_ms: int, max_skew_ms: int) -> int:
+    """The largest HLC value a node at wall time `now_ms` accepts from elsewhere: a version
+    further ahead comes from a wrong clock and must not drag this node's (issue 10)."""
+    return min(MAX_HLC, ((now_ms + max_skew_ms + 1) << LOGICAL_BITS) - 1)
+
+
 def format_version(hlc: int, origin: str) -> str:
     """The wire form of a version: fixed-width hex so that string order is HLC order."""
     return f"{hlc:016x}.{origin}"

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from federation.errors import CursorMismatch, FederationError, PeerRejected, PeerUnavailable
+from federation.hlc import wall_ms
 from federation.peer import ChangeStore, OutgoingBatch, Peer
 from federation.retry import Health, Unwatched, backoff_delay, in_thread
 from schemas.sync import PushAck
@@ -41,6 +42,7 @@ class ReplicatorConfig:
     retry_max_s: float = 30.0
     idle_poll_s: float = 30.0
     heartbeat_s: float = 0.0  # an empty push after this long without contact; 0: never
+    max_clock_skew_s: float = 300.0  # the parent's clock (in its acks) differs more: say so
     # Ask the parent's standing (cursor, highest version of ours it holds) on every
     # (re)connect, before pushing: a restored parent or child heals at once (Restores).
     check_standing: bool = False
@@ -55,6 +57,11 @@ class Replicator:
     # Told of every push round's outcome (node.supervisor). A local error (the database busy
     # or full) is not caught here: it leaves run_forever, and the supervisor restarts it.
     health: Health = field(default_factory=Unwatched)
+    # Told when this node's clock is off from the parent's by more than max_clock_skew_s (a
+    # message) and when it is right again (None): node/supervisor.py publishes it.
+    clock_note: Callable[[str | None], None] = lambda _message: None
+    clock_offset_ms: int | None = None  # parent's clock minus ours, at the last ack
+    wall: Callable[[], int] = wall_ms
     last_success: datetime | None = None
     last_error: str | None = None
     clock: Callable[[], float] = loop_clock  # seconds; for the heartbeat only
@@ -134,11 +141,37 @@ class Replicator:
             await self.blocking(self.store.save_ack, until=current.until, durable=ack.durable)
             self._acked = current.until
             self.last_contact = self.clock()
+            self._check_clock(ack)
             owed = False
             pushed += len(current.records)
             if following is None:
                 return pushed
             current, sending = upcoming, following
+
+    def _check_clock(self, ack: PushAck) -> None:
+        """Compare this node's clock with the parent's time in its ack: loudly when off."""
+        if ack.now_ms is None:
+            return
+        offset = ack.now_ms - self.wall()
+        was_off = self._clock_off()
+        self.clock_offset_ms = offset
+        if self._clock_off():
+            message = (
+                f"this node's clock is {abs(offset) / 1000:,.0f} s "
+                f"{'behind' if offset > 0 else 'ahead of'} its parent's (more than "
+                f"TIERSYNC_MAX_CLOCK_SKEW_S = {self.config.max_clock_skew_s:g} s): versions it "
+                "writes may be refused above; set the system clock right (NTP)"
+            )
+            if not was_off:
+                log.error("%s", message)
+            self.clock_note(message)
+        elif was_off:
+            log.warning("this node's clock agrees with its parent's again")
+            self.clock_note(None)
+
+    def _clock_off(self) -> bool:
+        offset = self.clock_offset_ms
+        return offset is not None and abs(offset) > self.config.max_clock_skew_s * 1000
 
     def _send(self, batch: OutgoingBatch) -> "asyncio.Future[PushAck]":
         return asyncio.ensure_future(self.peer.push(batch, source=self.config.source))

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from federation.hlc import Clock, tick, wall_ms
+from federation.hlc import Clock, ceiling, tick, wall_ms
 from node import faults
 from node.errors import Conflict
 from node.models import NodeState, table
@@ -38,7 +38,10 @@ PAGE_CACHE_KIB = 65_536
 # fsyncs the log on every commit (docs/decisions/0602-acknowledged-writes-survive-power-loss.md).
 SQLITE_SYNCHRONOUS = "FULL"
 SQLITE_BUSY_MS = 30_000  # a writer waits this long for the lock before failing
-PROBE_TIMEOUT_S = 2.0  # /readyz's write probe waits no longer than this
+PROBE_TIMEOUT_S = 2.0
+DEFAULT_MAX_SKEW_MS = (
+    300_000  # TIERSYNC_MAX_CLOCK_SKEW_S  # /readyz's write probe waits no longer than this
+)
 
 
 def as_utc(at: datetime | None) -> datetime | None:
@@ -149,6 +152,7 @@ class WriteTxn:
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     # The features' write hooks (node.seams.WriteHook), run by the store once per batch.
     write_hooks: Sequence[Callable[..., None]] = ()
+    max_skew_ms: int = DEFAULT_MAX_SKEW_MS
 
     def tick(self) -> int:
         """A fresh HLC value, above every value this node ever issued or received."""
@@ -156,8 +160,14 @@ class WriteTxn:
         return self.last_hlc
 
     def observe(self, remote_hlc: int) -> None:
-        """Move the clock past a version received from elsewhere."""
-        self.last_hlc = max(self.last_hlc, remote_hlc)
+        """Move the clock past a version received from elsewhere, but never beyond this
+        node's time plus `max_skew_ms`: one wrong clock below must not drag every ancestor
+        (what is further ahead is refused where it is received, node/sync/receive.py)."""
+        self.last_hlc = max(self.last_hlc, min(remote_hlc, self.ceiling()))
+
+    def ceiling(self) -> int:
+        """The largest version this node accepts now (federation.hlc.ceiling)."""
+        return ceiling(self.clock(), self.max_skew_ms)
 
 
 SEALER_OPTION = "tiersync_sealer"
@@ -175,8 +185,10 @@ class Database:
         clock: Clock = wall_ms,
         write_hooks: Sequence[Callable[..., None]] = (),
         synchronous: str = SQLITE_SYNCHRONOUS,  # SQLite only; bench/durability.py compares
+        max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
     ) -> None:
         self.url = url
+        self.max_skew_ms = max_skew_ms
         self.engine = make_engine(url, synchronous=synchronous)
         self.clock = clock
         # What each stored batch is shown to (node.seams.WriteHook), given by node/wiring.py.
@@ -230,7 +242,11 @@ class Database:
                     select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
                 ).scalar_one()
                 txn = WriteTxn(
-                    conn=conn, last_hlc=last, clock=self.clock, write_hooks=self.write_hooks
+                    conn=conn,
+                    last_hlc=last,
+                    clock=self.clock,
+                    write_hooks=self.write_hooks,
+                    max_skew_ms=self.max_skew_ms,
                 )
                 yield txn
                 conn.execute(

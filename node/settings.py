@@ -78,6 +78,13 @@ class Settings(BaseSettings):
         600.0, ge=0, description="idle this long, push an empty batch to the parent; 0: never"
     )
 
+    max_clock_skew_s: float = Field(
+        300.0,
+        gt=0,
+        le=86_400 * 365,
+        description="a version more than this far ahead of this node's clock is refused "
+        "(quarantined, the sender flagged) and never moves this node's clock",
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         "auto",
         description="serve's logs: json (one JSON object a line), console (readable), or auto: "

@@ -116,6 +116,7 @@ class Supervisor:
         self._changed: asyncio.Event | None = None
         self._publisher: asyncio.Task[None] | None = None
         self._closing = False
+        self._notes: dict[str, str] = {}  # e.g. "clock": this node's clock is off
 
     # --- what the node and its readers see -------------------------------------------------
 
@@ -124,6 +125,21 @@ class Supervisor:
         with self._lock:
             states = list(self._states.values())
         return [self._aged(s) for s in states]
+
+    def set_note(self, key: str, message: str | None) -> None:
+        """A condition an operator must hear of that is no task's failure (a wrong clock)."""
+        with self._lock:
+            changed = self._notes.get(key) != message
+            if message is None:
+                self._notes.pop(key, None)
+            else:
+                self._notes[key] = message
+        if changed:
+            self._wake_publisher()
+
+    def notes(self) -> list[str]:
+        with self._lock:
+            return list(self._notes.values())
 
     def problems(self) -> list[str]:
         """Tasks that are dead, or failing for longer than `unready_after_s` (see `problems`)."""
@@ -289,6 +305,7 @@ class Supervisor:
             "pid": os.getpid(),
             "unready_after_s": self.unready_after_s,
             "tasks": [asdict(s) for s in self.states()],
+            "notes": self.notes(),
         }
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
@@ -318,6 +335,7 @@ class Published:
     written_at: datetime
     tasks: list[TaskState]
     unready_after_s: float = UNREADY_AFTER_S
+    notes: tuple[str, ...] = ()
 
     def fresh(self, now: datetime) -> bool:
         """Written recently enough that the node is serving (else it stopped or was killed)."""
@@ -341,11 +359,12 @@ def read_published(path: Path) -> Published | None:
         ]
         written = _moment(body["written_at"])
         unready = float(body.get("unready_after_s", UNREADY_AFTER_S))
+        notes = tuple(str(n) for n in body.get("notes", []))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if written is None:
         return None
-    return Published(written_at=written, tasks=tasks, unready_after_s=unready)
+    return Published(written_at=written, tasks=tasks, unready_after_s=unready, notes=notes)
 
 
 def _moment(value: Any) -> datetime | None:

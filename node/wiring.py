@@ -127,7 +127,10 @@ def open_node(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     privacy = privacy_setup.load(settings, create=create)  # a bad policy or key: nothing opened
     db = Database(
-        settings.resolved_database_url, clock=clock, write_hooks=write_hooks(settings.code)
+        settings.resolved_database_url,
+        clock=clock,
+        write_hooks=write_hooks(settings.code),
+        max_skew_ms=int(settings.max_clock_skew_s * 1000),
     )
     try:
         if writable:

@@ -136,6 +136,7 @@ class ChildStatus(BaseModel):
         description="its link protocol: 2 = its key registered, every request signed; 1 = "
         "today's release, its code as a bearer token (not upgraded yet); null: not enrolled",
     )
+    clock_ahead: bool = Field(False, description="versions refused: its clock runs ahead")
 
 
 class TaskStatus(BaseModel):
@@ -155,6 +156,7 @@ class TasksStatus(BaseModel):
     published_at: Timestamp | None
     unready_after_s: float = Field(description="failing longer than this is a problem")
     tasks: list[TaskStatus] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="e.g. this node's clock is off")
 
 
 class StatusReport(BaseModel):

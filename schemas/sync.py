@@ -136,6 +136,11 @@ class PushAck(BaseModel):
     verify_requested: bool = Field(
         False, description="ops: the parent's copy differs from the child's digest report"
     )
+    now_ms: int | None = Field(
+        None,
+        description="the parent's wall clock (epoch ms) when it answered: a child whose own "
+        "clock differs by more than TIERSYNC_MAX_CLOCK_SKEW_S says so (docs/protocol.md)",
+    )
 
 
 class CursorInfo(BaseModel):

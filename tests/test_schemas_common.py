@@ -125,7 +125,7 @@ def test_yuan_is_a_json_string() -> None:
     assert m.model_dump()["amount"] == Decimal("0.10")
 
 
-@given(cents=st.integers(min_value=0, max_value=10**12))
+@given(cents=st.integers(min_value=0, max_value=10**12 - 1))  # up to the bound, ¥10^10 excluded
 def test_yuan_round_trips_exactly(cents: int) -> None:
     amount = Decimal(cents) / 100
     dumped = yuan.dump_python(yuan.validate_python(str(amount)), mode="json")

@@ -425,7 +425,7 @@ def test_a_version_from_the_future_moves_the_clock_past_it_durably(
 ) -> None:
     url = databases.new_url()
     db = databases.open(url, clock=lambda: T0)
-    future = ((T0 + 86_400_000) << LOGICAL_BITS) + 5  # a day ahead, from a skewed peer
+    future = ((T0 + 60_000) << LOGICAL_BITS) + 5  # a minute ahead: within the skew bound
     with db.write() as txn:
         store_versions(txn, [remote_version(uuid.uuid4(), future, OTHER_VILLAGE)])
     with db.write() as txn:
@@ -437,6 +437,17 @@ def test_a_version_from_the_future_moves_the_clock_past_it_durably(
     assert local.hlc > future
     # A later local edit of any record now beats the remote one in (hlc, origin) order.
     assert (local.hlc, local.origin) > (future, OTHER_VILLAGE)
+
+
+def test_a_version_beyond_the_skew_bound_does_not_drag_the_clock(databases: Databases) -> None:
+    """Issue 10: a day ahead (a wrong clock below) moves this node's clock only to its own time
+    plus TIERSYNC_MAX_CLOCK_SKEW_S (a push quarantines such a version before it is stored)."""
+    db = databases.open(clock=lambda: T0)
+    with db.write() as txn:
+        far = ((T0 + 86_400_000) << LOGICAL_BITS) + 5
+        store_versions(txn, [remote_version(uuid.uuid4(), far, OTHER_VILLAGE)])
+    with db.write() as txn:
+        assert (txn.tick() >> LOGICAL_BITS) <= T0 + db.max_skew_ms + 1
 
 
 def test_observe_moves_the_clock_past_a_remote_hlc_and_persists_it(

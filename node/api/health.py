@@ -38,4 +38,6 @@ def readyz(ctx: ContextDep) -> dict[str, object]:
     if problems:
         raise Unavailable("; ".join(problems))
     tasks = [{"name": s.name, "state": s.state} for s in ctx.supervisor.states()]
-    return {"status": "ready", "migrations": sorted(current), "tasks": tasks}
+    ready: dict[str, object] = {"status": "ready", "migrations": sorted(current), "tasks": tasks}
+    notes = ctx.supervisor.notes()  # e.g. this node's clock is off from its parent's
+    return ready | ({"notes": notes} if notes else {})

@@ -184,7 +184,7 @@ def _receipt(item: InboxItem, json: bool) -> None:
         print_json(item)
         return
     say(f"{item.id}: {item.state}" + (f" ({item.note})" if item.note else ""))
-    if item.units and item.units != [item.issuer]:
+    if len(item.units) > 1:
         say(f"  for {len(item.units)} unit(s): {', '.join(item.units[:20])}")
 
 

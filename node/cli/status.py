@@ -49,6 +49,8 @@ def _child(c: ChildStatus) -> str:
         flags.append("[yellow]link 1: today's release (bearer token), not upgraded yet[/]")
     elif c.link == 2:
         flags.append("link 2: signed")
+    if c.clock_ahead:
+        flags.append("[red]时钟超前：其版本被隔离[/]")
     if c.digest == "mismatch":
         flags.append("[red]digest differs: verify requested[/]")
     elif c.digest == "match":

@@ -17,6 +17,7 @@ from node.records import repository as records_repo
 from node.supervisor import TASKS_FILE, TaskState, problems, read_published
 from node.sync import repository as sync_repo
 from node.sync.outbox import pending
+from node.sync.receive import CLOCK_AHEAD
 from node.units import repository as units_repo
 from node.units.trust import link_of
 from schemas.codes import NODE_LEVELS, level_of
@@ -71,6 +72,11 @@ def _link_problems(up: UpstreamStatus | None) -> list[str]:
 def _child_problems(children: list[ChildStatus]) -> list[str]:
     out = []
     for child in children:
+        if child.clock_ahead:
+            out.append(
+                f"child {child.code} ({child.name}) sends versions ahead of this node's clock "
+                "(quarantined): its clock is wrong"
+            )
         # A unit without a node (a village its township keeps) never pushes: not a problem.
         if not child.enrolled or child.revoked or not child.stale:
             continue
@@ -97,7 +103,7 @@ def _task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:
     if tasks is None or not tasks.serving:
         return []
     states = [TaskState(**t.model_dump(exclude={"failing_s"})) for t in tasks.tasks]
-    return problems(states, now=now, unready_after_s=tasks.unready_after_s)
+    return [*problems(states, now=now, unready_after_s=tasks.unready_after_s), *tasks.notes]
 
 
 def _tasks(ctx: NodeContext, now: datetime) -> TasksStatus | None:
@@ -109,6 +115,7 @@ def _tasks(ctx: NodeContext, now: datetime) -> TasksStatus | None:
         serving=published.fresh(now) and any(t.state != "stopped" for t in published.tasks),
         published_at=published.written_at,
         unready_after_s=published.unready_after_s,
+        notes=list(published.notes),
         tasks=[
             TaskStatus(
                 **asdict(t),
@@ -145,6 +152,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
     }
     syncs = {r.code: r for r in sync_repo.children_sync(conn)}
     reports = digests_repo.all_reports(conn)
+    ahead = sync_repo.children_quarantined_for(conn, CLOCK_AHEAD)
     out: list[ChildStatus] = []
     for child in sorted(set(names) | set(syncs)):
         cred = units_repo.get_credential(conn, child)
@@ -176,6 +184,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
                 digest=digest,
                 verify_requested=bool(report and report.verify_requested),
                 link=link_of(cred) if cred is not None else None,
+                clock_ahead=child in ahead,
             )
         )
     return out

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from federation.hlc import format_version, parse_version
+from federation.hlc import format_version, parse_version, physical_ms
 from node.audit import service as audit
 from node.context import NodeContext
 from node.db import Database, WriteTxn
@@ -126,6 +126,7 @@ class Receiver:
             for section in self.sections:
                 contributed |= section.incoming(txn, child=child, batch=batch, stored=stored)
         return PushAck(
+            now_ms=self.db.clock(),
             cursor=cursor,
             applied=len(result.stored),
             stale=len(result.stale),
@@ -297,11 +298,27 @@ def _sort_records(
         if isinstance(reason, str):
             quarantined.append(_quarantine_row(txn, child, rec, reason))
             continue
+        if reason[0] > txn.ceiling():
+            quarantined.append(_quarantine_row(txn, child, rec, _ahead(txn, reason[0])))
+            continue
         version = version_of(rec, *reason)
         held = latest.get(rec.id)
         if held is None or version.order_key() > held.order_key():
             latest[rec.id] = version
     return list(latest.values()), quarantined
+
+
+CLOCK_AHEAD = "clock ahead"
+
+
+def _ahead(txn: WriteTxn, hlc: int) -> str:
+    ahead_s = (physical_ms(hlc) - txn.clock()) / 1000
+    return (
+        f"{CLOCK_AHEAD}: version is {ahead_s:,.0f} s ahead of this node's clock (more than "
+        f"TIERSYNC_MAX_CLOCK_SKEW_S = {txn.max_skew_ms / 1000:g} s): the clock of the node that "
+        "wrote it is wrong; it is applied once this node's time reaches it "
+        "(`tiersync quarantine retry`)"
+    )
 
 
 def _unacceptable(rec: ChangeRecord) -> str | tuple[int, str]:

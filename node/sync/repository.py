@@ -109,6 +109,12 @@ def delete_quarantined(conn: Connection, ids: list[int]) -> int:
     return int(conn.execute(delete(quarantine).where(quarantine.c.id.in_(ids))).rowcount or 0)
 
 
+def children_quarantined_for(conn: Connection, reason_prefix: str) -> set[str]:
+    """The children with a quarantine entry whose reason starts with `reason_prefix`."""
+    stmt = select(quarantine.c.child).where(quarantine.c.reason.startswith(reason_prefix))
+    return set(conn.execute(stmt.distinct()).scalars())
+
+
 def quarantined_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
 

@@ -9,6 +9,7 @@ from node.sync.outbox import SqlChangeStore
 
 Stop = Callable[[], Awaitable[None]]
 TASK = "replicator"
+CLOCK_NOTE = "clock"
 
 
 def outbox(ctx: NodeContext) -> SqlChangeStore:
@@ -27,10 +28,17 @@ def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:
         delay_s=settings.push_delay_ms / 1000,
         retry_max_s=settings.retry_max_s,
         heartbeat_s=settings.heartbeat_s,
+        max_clock_skew_s=settings.max_clock_skew_s,
         check_standing=True,
     )
     health = ctx.supervisor.reporter(TASK)
-    replicator = Replicator(store=outbox(ctx), peer=peer, config=config, health=health)
+    replicator = Replicator(
+        store=outbox(ctx),
+        peer=peer,
+        config=config,
+        health=health,
+        clock_note=lambda message: ctx.supervisor.set_note(CLOCK_NOTE, message),
+    )
     ctx.db.on_commit(replicator.notify)
     return replicator
 

@@ -1,0 +1,81 @@
+"""Issue 10, rule: bounded clock skew (TIERSYNC_MAX_CLOCK_SKEW_S, default 300 s). A version
+further ahead of a parent's clock is quarantined with a clear reason and its child flagged in
+`status`; it never moves the parent's clock, so a 0x7fff… version cannot break the writes
+above; and a child learns from its parent's acks that its own clock is off, and says so."""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from federation.hlc import LOGICAL_BITS, MAX_HLC, wall_ms
+from node.models import NodeState, table
+from node.ops.status import node_status
+from tests.cluster import Cluster, Node
+from tests.factories import household as household_body
+from tests.test_edge_poisons import TOWNSHIP, VILLAGE, push, wire
+
+DAY_MS = 86_400_000
+
+
+def household(hlc: int) -> dict[str, Any]:
+    data = {"address": "1 Main Street", "head_name": "Tashi"}
+    return wire(data, version=f"{hlc:016x}.{VILLAGE}")
+
+
+def clock_of(node: Node) -> int:
+    with node.ctx.db.read() as conn:
+        return int(conn.execute(select(table(NodeState).c.last_hlc)).scalar_one())
+
+
+async def test_a_version_a_day_ahead_is_quarantined_and_does_not_drag_the_clock(
+    cluster: Cluster,
+) -> None:
+    parent = await cluster.add(TOWNSHIP, "Kangyang Town")
+    child = await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    ahead = household((wall_ms() + DAY_MS) << LOGICAL_BITS)
+    ok = household(wall_ms() << LOGICAL_BITS)
+    answer = await push(parent, child, records=[ahead, ok])
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["applied"], answer.json()["quarantined"]) == (1, 1)
+    assert clock_of(parent) >> LOGICAL_BITS < wall_ms() + 300_000  # not dragged a day ahead
+    [item] = (await parent.client.get("/api/v1/sync/quarantine")).json()["items"]
+    assert (
+        item["reason"].startswith("clock ahead") and "TIERSYNC_MAX_CLOCK_SKEW_S" in item["reason"]
+    )
+    report = node_status(parent.ctx)
+    assert [c.clock_ahead for c in report.children if c.code == VILLAGE] == [True]
+    assert any("ahead of this node's clock" in p for p in report.problems)
+
+
+async def test_a_maximal_version_from_a_child_does_not_break_later_writes(
+    cluster: Cluster,
+) -> None:
+    parent = await cluster.add(TOWNSHIP, "Kangyang Town")
+    child = await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    answer = await push(parent, child, records=[household(MAX_HLC)])
+    assert answer.status_code == 200 and answer.json()["quarantined"] == 1
+    assert clock_of(parent) < MAX_HLC // 2  # the parent's clock did not jump to the end
+    with parent.ctx.db.write() as txn:  # so its later writes still get versions
+        assert txn.tick() < MAX_HLC
+
+
+async def test_a_child_learns_from_the_acks_that_its_clock_is_off(cluster: Cluster) -> None:
+    await cluster.add(TOWNSHIP, "Kangyang Town")
+    village = await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    await village.write(household_body(unit=VILLAGE))
+    village.replicator.wall = lambda: wall_ms() - 3_600_000  # an hour behind the parent
+    await cluster.sync()
+    [note] = village.ctx.supervisor.notes()
+    assert "3,600 s behind its parent's" in note and "NTP" in note
+    ready = (await village.client.get("/readyz")).json()
+    assert ready["notes"] == [note]
+    village.replicator.wall = wall_ms
+    await village.replicator.run_once(heartbeat=True)
+    assert village.ctx.supervisor.notes() == []
+
+
+def test_the_default_bound_is_five_minutes(tmp_path: Path) -> None:
+    from node.settings import Settings
+
+    assert Settings(code=VILLAGE, data_dir=tmp_path).max_clock_skew_s == 300.0
