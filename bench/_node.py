@@ -7,6 +7,8 @@ options of this launcher, not of the node:
   the log once (`Replicator.run_once()`) and answers with the time it took and the wire stats.
   This measures a push from its first request to the last ack, without process start-up.
 
+With `tls_cert` and `tls_key` in the settings it serves HTTPS (bench.replication --tls).
+
 `GET /bench/wire` answers with the replicator's `HttpPeer.stats` in either mode.
 """
 
@@ -55,7 +57,15 @@ def build(config: dict[str, Any]) -> FastAPI:
 def main() -> None:
     config = json.loads(sys.argv[1])
     port = int(sys.argv[2])
-    uvicorn.run(build(config), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    tls = {"ssl_certfile": config.get("tls_cert"), "ssl_keyfile": config.get("tls_key")}
+    uvicorn.run(
+        build(config),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **(tls if tls["ssl_certfile"] else {}),
+    )
 
 
 if __name__ == "__main__":

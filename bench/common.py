@@ -11,6 +11,7 @@ import random
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -68,7 +69,14 @@ class NodeProcess:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        scheme = "https" if self.settings.get("tls_cert") else "http"
+        return f"{scheme}://{HOST}:{self.port}"
+
+    @property
+    def verify(self) -> Any:
+        """What a client verifies this node with: the CA of its certificate (--tls)."""
+        ca = self.settings.get("_ca")
+        return ssl.create_default_context(cafile=ca) if ca else True
 
     @property
     def auth(self) -> dict[str, str]:
@@ -113,7 +121,8 @@ class NodeProcess:
         if self.token is None:
             self.grant()
         self.port = self.port or free_port()
-        config = {"code": self.code, "data_dir": str(self.data_dir), **self.settings}
+        given = {k: v for k, v in self.settings.items() if k != "_ca"}
+        config = {"code": self.code, "data_dir": str(self.data_dir), **given}
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIERSYNC_")} | {
             "PYTHONUNBUFFERED": "1"
         }
@@ -144,7 +153,8 @@ class NodeProcess:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"node {self.code} exited at start:\n{self.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                answer = httpx.get(f"{self.url}/healthz", timeout=2, verify=self.verify)
+                if answer.status_code == 200:
                     return
             time.sleep(0.05)
         raise RuntimeError(f"node {self.code} not healthy in {timeout_s}s:\n{self.log_tail()}")

@@ -136,11 +136,26 @@ def held_from(data_dir: Path, origin: str) -> int:
     return int(_sql(data_dir, "SELECT count(*) FROM records WHERE origin = ?", origin))
 
 
-def pair(tmp: Path, **village_settings: Any) -> tuple[NodeProcess, NodeProcess]:
-    """A township and its enrolled village (manual pushes); start the township first."""
+def pair(
+    tmp: Path, *, tls: bool = False, **village_settings: Any
+) -> tuple[NodeProcess, NodeProcess]:
+    """A township and its enrolled village (manual pushes); start the township first. The
+    village always signs its requests with its key (registered at its first push); with `tls`
+    the township serves HTTPS with a certificate of a CA made here, which the village pins."""
     township = NodeProcess(TOWNSHIP, tmp / TOWNSHIP, {"name": NAMES[TOWNSHIP]})
     token = enrol(township.data_dir, TOWNSHIP, VILLAGE)
     settings = {"name": NAMES[VILLAGE], "parent_token": token, "_manual_push": True}
+    if tls:
+        from node import tls as node_tls
+
+        node_tls.init_ca(tmp / "ca", name="bench")
+        issued = node_tls.issue(tmp / "ca", code=TOWNSHIP, hosts=["127.0.0.1"])
+        township.settings |= {
+            "tls_cert": str(issued.cert),
+            "tls_key": str(issued.key),
+            "_ca": str(issued.ca),
+        }
+        settings["parent_ca"] = str(issued.ca)
     village = NodeProcess(VILLAGE, tmp / VILLAGE, settings | village_settings)
     return township, village
 
@@ -154,11 +169,12 @@ def one_hop(
     rounds: int,
     *,
     ids: str = "uuid4",
+    tls: bool = False,
     **settings: Any,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"n": len(records)}
     with workdir("repl") as tmp:
-        township, village = pair(tmp, **settings)
+        township, village = pair(tmp, tls=tls, **settings)
         started = time.perf_counter()
         head = seed(village.data_dir, VILLAGE, records)
         print(
@@ -379,11 +395,18 @@ def main() -> None:
         "--batch-records", type=int, help="village's batch_max_records (default: the node's)"
     )
     parser.add_argument("--only", default="a,b,c,d", help="parts to run (b needs a)")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="a) and b) over TLS (the township serves HTTPS with a CA made for the run, the "
+        "village pins it); requests are signed with the village's key either way",
+    )
     args = parser.parse_args()
     parts = set(args.only.split(","))
     village = {"batch_max_records": args.batch_records} if args.batch_records else {}
 
-    print(f"replication: {args.records:,} person records; {machine()}")
+    trust = "TLS + signed requests" if args.tls else "signed requests, plain HTTP"
+    print(f"replication: {args.records:,} person records ({trust}); {machine()}")
     if village:
         print(f"village settings: {village}")
     records = person_records(args.records, ids=args.ids)
@@ -391,7 +414,7 @@ def main() -> None:
     hop: dict[str, Any] | None = None
     if parts & {"a", "b"}:
         print("a) one hop village → township (processes)", flush=True)
-        hop = one_hop(records, args.catchup, args.rounds, ids=args.ids, **village)
+        hop = one_hop(records, args.catchup, args.rounds, ids=args.ids, tls=args.tls, **village)
         lines += [
             [
                 "a",

@@ -7,6 +7,7 @@ so may be the auth, e.g. to sign requests. `node/wiring.py` builds it, once per 
 """
 
 import logging
+import ssl
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, CursorInfo, PushAck
 PUSH_PATH = "/api/v1/sync/push"
 CURSOR_PATH = "/api/v1/sync/cursor"
 DIRECTIVES_PATH = "/api/v1/sync/directives"
+KEY_PATH = "/api/v1/sync/key"
 AUDIT_HEAD_PATH = "/api/v1/sync/audit-head"
 OPS = "/api/v1/ops"
 OPERATIONS = {PUSH_PATH: "push", CURSOR_PATH: "cursor", DIRECTIVES_PATH: "pull"}
@@ -80,6 +82,7 @@ class HttpPeer:
     timeout_s: float = 30.0
     exchange_timeout_s: float = 60.0  # operator exchanges may walk large subtrees
     auth: httpx.Auth | None = None  # default: the token as a bearer credential
+    verify: ssl.SSLContext | bool = True  # an https:// parent: the pinned CA (node/uplink.py)
     stats: WireStats = field(default_factory=WireStats)
     exchanges: ExchangeStats = field(default_factory=ExchangeStats)
     verify_requested: bool = False  # digests: set when an ack asked for `tiersync verify`
@@ -97,6 +100,7 @@ class HttpPeer:
                 base_url=self.base_url,
                 auth=self.auth or BearerToken(self.token),
                 transport=self.transport,
+                verify=self.verify,
                 timeout=self.timeout_s,
                 headers={"X-Tiersync-Protocol": str(PROTOCOL_VERSION), "Accept-Encoding": "zstd"},
             )
@@ -154,6 +158,15 @@ class HttpPeer:
         self.stats.pulls += 1
         self.stats.pull_bytes += response.num_bytes_downloaded
         return _parse(DirectiveFeed, response)
+
+    # --- the link itself -------------------------------------------------------------------
+
+    async def rotate_key(self, public_key: str, endorsement: str) -> dict[str, Any]:
+        """Register this node's next key at the parent (signed with the current one)."""
+        body = encode({"public_key": public_key, "endorsement": endorsement})
+        headers = {**body.headers, "Content-Type": "application/json"}
+        response = await self._send("POST", KEY_PATH, content=body.body, headers=headers)
+        return dict(response.json())
 
     # --- operator exchanges (federation.peer.OperatorExchanges) --------------------------------
 

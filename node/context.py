@@ -12,6 +12,7 @@ from federation.peer import Parent
 from federation.puller import Puller
 from federation.replicator import Replicator
 from federation.sequencer import PushSequencer
+from federation.signing import NonceStore
 from node.checkpointer import WalCheckpointer
 from node.db import Database
 from node.seams import PushSection, RecordProjection
@@ -41,6 +42,8 @@ class NodeContext:
     projection: RecordProjection | None = None
     # At a parent: one child's pipelined pushes applied in log order (built once per node).
     push_sequencer: PushSequencer = field(default_factory=PushSequencer)
+    # At a parent: nonces of the children's signed requests seen within the replay window.
+    nonces: NonceStore = field(default_factory=lambda: NonceStore(300.0))
     # Runs and watches every background task (node/supervisor.py); its states() are what
     # /readyz, `tiersync status` and /metrics report.
     supervisor: Supervisor = field(default_factory=Supervisor)

@@ -21,7 +21,7 @@ from node.access import users
 from node.app import open_node
 from node.config_file import write_config
 from node.errors import Conflict
-from node.launcher import NodeProcess, NodeSpec, stop_all
+from node.launcher import NodeProcess, NodeSpec, secure, stop_all
 from node.principal import os_actor
 from node.seed import UnitSpec, owner_node, records_for
 from node.settings import Settings
@@ -76,14 +76,19 @@ def write_users(path: Path, specs: list[NodeSpec], password: str, viewers: dict[
         stream.write("\n".join(lines) + "\n")
 
 
-def prepare(specs: list[NodeSpec], units: list[UnitSpec], password: str) -> dict[str, str]:
+def prepare(
+    specs: list[NodeSpec], units: list[UnitSpec], password: str, *, tls: bool = False
+) -> dict[str, str]:
     """Before any process starts: enrol each child at its parent (keeping its credential),
     register, at the node that owns them, the units that run no node (grids, small villages),
     and give every node an `operator` and a `viewer` (with `password`). Returns the viewers'
     tokens by node; the operators' are kept on the specs.
 
-    Re-running the demo on the same data directory issues fresh credentials.
+    Re-running the demo on the same data directory issues fresh credentials. With `tls`, the
+    prefecture makes a CA (`tiersync ca init`) and issues every node its certificate.
     """
+    if tls:
+        secure(specs[0], specs)
     viewers: dict[str, str] = {}
     by_code = {spec.code: spec for spec in specs}
     for spec in specs:
@@ -134,6 +139,9 @@ def _settings_of(spec: NodeSpec) -> Settings:
         parent_url=spec.parent.url if spec.parent else None,
         parent_token=spec.token if spec.parent else None,
         hash_key=spec.env().get("TIERSYNC_HASH_KEY") if spec.parent else None,
+        tls_cert=spec.tls.cert if spec.tls else None,
+        tls_key=spec.tls.key if spec.tls else None,
+        parent_ca=spec.parent.tls.ca if spec.parent and spec.parent.tls else None,
     )
 
 
@@ -159,7 +167,7 @@ def load_records(spec: NodeSpec, records: Iterator[dict[str, Any]]) -> int:
             headers={"Content-Type": "application/json", **spec.auth},
             method="POST",
         )
-        with urllib.request.urlopen(request, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=120, context=spec.ssl_context()) as response:
             result = orjson.loads(response.read())
         if result["rejected"]:
             first = result["rejected"][0]
@@ -193,6 +201,6 @@ def load_all(
 
 def summary_counts(spec: NodeSpec) -> dict[str, int]:
     request = urllib.request.Request(spec.url + "/api/v1/views/summary", headers=spec.auth)
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=10, context=spec.ssl_context()) as response:
         counts: dict[str, int] = orjson.loads(response.read())["counts"]
     return counts

@@ -7,6 +7,7 @@ environment variables, exactly as an operator would run it.
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from node.tls import Issued, init_ca, issue
 from schemas.codes import level_of
 
 
@@ -42,10 +44,16 @@ class NodeSpec:
     database_url: str | None = None
     operator_token: str | None = None  # an operator's API token at this node (demo, tests)
     extra_env: dict[str, str] = field(default_factory=dict)
+    tls: Issued | None = None  # its certificate (node/tls.py): served over HTTPS
+    command: list[str] | None = None  # another `tiersync` (e.g. an older release); default ours
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """What a client of this node verifies it with (its CA), when it serves HTTPS."""
+        return ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -65,8 +73,13 @@ class NodeSpec:
         )
         if self.database_url:
             env["TIERSYNC_DATABASE_URL"] = self.database_url
+        if self.tls is not None:
+            env["TIERSYNC_TLS_CERT"] = str(self.tls.cert)
+            env["TIERSYNC_TLS_KEY"] = str(self.tls.key)
         if self.parent is not None:
             env["TIERSYNC_PARENT_URL"] = self.parent.url
+            if self.parent.tls is not None:
+                env["TIERSYNC_PARENT_CA"] = str(self.parent.tls.ca)
             if self.token:
                 env["TIERSYNC_PARENT_TOKEN"] = self.token
             key = self.top().data_dir / "hash.key"  # as `tiersync child add` printed it
@@ -79,7 +92,7 @@ class NodeSpec:
 def run_cli(spec: NodeSpec, *args: str, timeout: float = 60) -> str:
     """Run a `tiersync` command with a node's configuration; its stdout, or raise with stderr."""
     done = subprocess.run(
-        [*tiersync_command(), *args],
+        [*(spec.command or tiersync_command()), *args],
         env=spec.env(),
         capture_output=True,
         text=True,
@@ -106,6 +119,16 @@ def add_operator(spec: NodeSpec, name: str = "operator", role: str = "operator")
     return token
 
 
+def secure(ca_holder: NodeSpec, specs: list[NodeSpec]) -> None:
+    """TLS for a whole topology: a CA at `ca_holder` (`tiersync ca init`) and a certificate
+    for every node's host, each in its own data directory."""
+    init_ca(ca_holder.data_dir, name=ca_holder.name, force=True)
+    for spec in specs:
+        spec.tls = issue(
+            ca_holder.data_dir, code=spec.code, hosts=[spec.host], out=spec.data_dir / "tls"
+        )
+
+
 def enrol(parent: NodeSpec, child: NodeSpec) -> None:
     """`tiersync child add` at the parent; the credential is the output's last line."""
     output = run_cli(parent, "child", "add", child.code, "--name", child.name)
@@ -125,7 +148,7 @@ class NodeProcess:
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [
-                    *tiersync_command(),
+                    *(self.spec.command or tiersync_command()),
                     "serve",
                     "--host",
                     self.spec.host,
@@ -147,7 +170,8 @@ class NodeProcess:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"node {self.spec.code} exited with {self.process.returncode}")
             try:
-                with urllib.request.urlopen(self.spec.url + "/healthz", timeout=1) as response:
+                url, context = self.spec.url + "/healthz", self.spec.ssl_context()
+                with urllib.request.urlopen(url, timeout=1, context=context) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -101,7 +101,7 @@ class Unit(Base):
 
 
 class ChildCredential(Base):
-    """A child node enrolled here: only the hash of its token is kept."""
+    """A child node enrolled here: only the hash of its enrolment code is kept, then its key."""
 
     __tablename__ = "child_credentials"
 
@@ -109,6 +109,14 @@ class ChildCredential(Base):
     token_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Once the child exchanged its enrolment code: its public key (base64) and suite; the code
+    # is then spent and every request must be signed with this key (docs/protocol.md).
+    public_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    key_suite: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    key_registered_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Log position of the last change: the enrolment travels up in the push slice holding it
     # (the `enrolments` section), so the parent can give it back to a rebuilt node.
     seq: Mapped[int | None] = mapped_column(BigInteger, index=True, nullable=True)

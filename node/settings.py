@@ -109,7 +109,9 @@ class Settings(BaseSettings):
     )
     # Personal data per tier (node/privacy, docs/decisions/1001-personal-data-policy.md).
     crypto: Literal["default", "sm"] = Field(
-        "default", description="crypto suite of the whole prefecture: default (AES/SHA-256) or sm"
+        "default",
+        description="crypto suite of the whole prefecture: default (Ed25519, SHA-256, "
+        "AES-GCM) or sm (SM2, SM3, SM4-GCM); a child must use its parent's",
     )
     privacy_policy: Path | None = Field(
         None, description="TOML/JSON file of field treatments over the default privacy policy"
@@ -124,9 +126,26 @@ class Settings(BaseSettings):
         description="key (hex) that encrypts ID numbers, phones and key-group details at rest; "
         "default: data_dir/data.key (0600), made when the node is created",
     )
-    # TLS (issue 13 serves it; here the settings exist so the safe defaults can check them).
+    # Trust between tiers (issue 13, docs/protocol.md "Enrolment and keys").
     tls_cert: Path | None = Field(None, description="certificate (PEM) to serve HTTPS with")
     tls_key: Path | None = Field(None, description="its private key (PEM)")
+    parent_ca: Path | None = Field(
+        None,
+        description="the CA certificate (or the parent's own certificate) this node trusts for "
+        "an https:// parent_url; unset: the system's CAs",
+    )
+    replay_window_s: float = Field(
+        300.0,
+        ge=5,
+        le=3600,
+        description="a signed request created further than this from the parent's clock, or "
+        "with a nonce seen within it, is refused",
+    )
+    accept_child_tokens: bool = Field(
+        True,
+        description="serve children still on today's link (the enrolment code as a bearer "
+        "token, link 1) until they register a key; set false once every child has upgraded",
+    )
 
     @field_validator("allowed_hosts", "cors_origins", mode="before")
     @classmethod

@@ -2,22 +2,41 @@
 
 The running node builds one at start and shares it between its replicator and directive puller
 (NodeContext.parent); the operator commands build their own for the length of a command. Both
-come through `connect_parent`, so the credential, the protocol header and the transport (tests
-route many in-process nodes through one) are set in one place — and so would be request
-signing (an httpx.Auth) or a trusted CA.
+come through `connect_parent`, so the credential (the node's key, signing every request), the
+trusted CA (TIERSYNC_PARENT_CA), the protocol header and the transport (tests route many
+in-process nodes through one) are set in one place.
 """
 
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from federation.http_peer import HttpPeer
+from federation.identity import Identity, NodeAuth
 from federation.observe import Observer
 from node.settings import Settings
 
 
 class NoParent(ValueError):
     """This node has no parent configured (TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN)."""
+
+
+def parent_tls(ca: Path | None) -> ssl.SSLContext | bool:
+    """What an https:// parent is verified against: the pinned CA (or the parent's own
+    certificate) when TIERSYNC_PARENT_CA is set, else the system's CAs."""
+    if ca is None:
+        return True
+    context = ssl.create_default_context(cafile=str(ca))
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a pinned leaf is an anchor too
+    return context
+
+
+def node_auth(settings: Settings) -> NodeAuth:
+    """The child's credential at its parent: its key (registered once with the code)."""
+    identity = Identity.of(settings.data_dir, settings.crypto)
+    return NodeAuth(identity, node=settings.code, token=settings.parent_token)
 
 
 def connect_parent(
@@ -33,6 +52,8 @@ def connect_parent(
         transport=transport,
         timeout_s=settings.parent_timeout_s,
         exchange_timeout_s=settings.parent_timeout_s,
+        auth=node_auth(settings),
+        verify=parent_tls(settings.parent_ca),
         observe=observe,
     )
 

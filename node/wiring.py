@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
 from federation.observe import Observer
+from federation.signing import NonceStore
 from node import locate, migrate
 from node.access import hosts, openapi
 from node.access import routes as access_routes
@@ -154,6 +155,7 @@ def open_node(
         identity=NodeIdentity(code=settings.code, name=settings.name),
         push_sections=push_sections(settings.code, privacy.key_id),
         projection=privacy.projection,
+        nonces=NonceStore(settings.replay_window_s),
         directive_progress=directive_progress.view_progress,
     )
 

@@ -110,6 +110,10 @@ class UpstreamStatus(BaseModel):
     last_error: str | None
     last_error_at: Timestamp | None
     bundles_awaiting_receipt: int = 0
+    link: int = Field(
+        1, description="this node's link protocol at its parent: 2 = key registered, signed"
+    )
+    revoked: str | None = Field(None, description="why the parent revoked this node, if it did")
 
 
 class ChildStatus(BaseModel):
@@ -127,6 +131,11 @@ class ChildStatus(BaseModel):
     stale: bool
     digest: Literal["match", "mismatch", "unknown"] = "unknown"
     verify_requested: bool = False
+    link: int | None = Field(
+        None,
+        description="its link protocol: 2 = its key registered, every request signed; 1 = "
+        "today's release, its code as a bearer token (not upgraded yet); null: not enrolled",
+    )
     clock_ahead: bool = Field(False, description="versions refused: its clock runs ahead")
 
 

@@ -16,6 +16,7 @@ from node.app import create_app
 from node.context import NodeContext
 from node.settings import Settings
 from node.units.service import enrol_child
+from node.uplink import node_auth
 from tests.access_support import bearer, grant, holds
 from tests.lifespan import running
 
@@ -61,6 +62,10 @@ class Node:
     def replicator(self) -> Replicator:
         assert self.ctx.replicator is not None
         return self.ctx.replicator
+
+    def as_child(self) -> httpx.Auth:
+        """This node's credential at its parent (its key once registered, else its code)."""
+        return node_auth(self.settings)
 
     async def summary(self, unit: str | None = None) -> dict[str, Any]:
         params = {"unit": unit} if unit else {}

@@ -53,7 +53,8 @@ class Topology:
 
     def client(self, code: str) -> httpx.Client:
         spec = self.specs[code]
-        return httpx.Client(base_url=spec.url, headers=spec.auth, timeout=30)
+        verify = spec.ssl_context() or True
+        return httpx.Client(base_url=spec.url, headers=spec.auth, timeout=30, verify=verify)
 
     def stop(self) -> None:
         stop_all(list(self.procs.values()))

@@ -154,8 +154,9 @@ async def test_directive_from_a_non_ancestor_is_refused_and_audited(net: Cluster
     county, kangyang = net.nodes[JIANZHA], net.nodes[KANGYANG]
     assert (await county.client.get(f"/api/v1/records/{sibling['id']}")).status_code == 200
     # ...but is never served down to another child,
-    token = {"Authorization": f"Bearer {kangyang.settings.parent_token}"}
-    feed = await county.client.get("/api/v1/sync/directives", params={"since": 0}, headers=token)
+    feed = await county.client.get(
+        "/api/v1/sync/directives", params={"since": 0}, auth=kangyang.as_child()
+    )
     assert feed.status_code == 200
     assert sibling["id"] not in [r["id"] for r in feed.json()["records"]]
     assert (await county.client.get("/api/v1/sync/directives")).status_code == 401

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from node.launcher import NodeSpec, add_operator, create, free_port, tiersync_command
+from node.launcher import NodeSpec, add_operator, create, enrol, free_port, tiersync_command
 from tests.factories import person
 from tests.processes import Topology, topology, wait_for
 
@@ -135,8 +135,10 @@ def test_operator_tools_as_real_processes(
     assert wrong.returncode == 1 and "not to this node" in wrong.stderr
     assert cli(v_spec, "bundle", "ack", as_json(first)["receipt"]).returncode == 0
 
-    # The village's disk dies: rebuilt from the township, it serves and writes again.
+    # The village's disk dies: rebuilt from the township, it serves and writes again. Its key
+    # died with the disk and its code was spent on that key: the township enrols it again.
     shutil.rmtree(v_spec.data_dir)
+    enrol(t_spec, v_spec)
     rebuilt = cli(v_spec, "rebuild", "--from-parent", "--json")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert as_json(rebuilt)["records"] == 30

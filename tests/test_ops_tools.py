@@ -12,6 +12,7 @@ from node.bundles.file import BundleRefused
 from node.directives import service as directives
 from node.ops import actions, status
 from node.sync.runner import build_replicator
+from node.units.service import enrol_child
 from node.uplink import connect_parent
 from schemas.directives import DirectiveCreate
 from schemas.kinds.directive import Target
@@ -34,15 +35,20 @@ async def test_village_rebuilt_from_township_writes_again(chain: Cluster) -> Non
     written = [await village.write(person()) for _ in range(12)]
     await village.client.delete(f"/api/v1/records/{written[0]['id']}")
     await chain.sync()
-    # The disk dies: a new, empty database; same configuration and credential.
+    # The disk dies: a new, empty database, and the node's key with it. Its enrolment code
+    # was spent on that key, so the township enrols it again (`tiersync child add`).
     release_files(village)
     shutil.rmtree(village.settings.data_dir)
+    township = chain.nodes[TOWNSHIP].ctx.db
+    code = enrol_child(township, node_code=TOWNSHIP, code=VILLAGE, name="").token
+    village.settings = village.settings.model_copy(update={"parent_token": code})
     village.app.state.ctx = open_node(village.settings)
     parent = connect_parent(village.settings, transport=chain.router)
     village.ctx.replicator = build_replicator(village.ctx, parent)
     report = await actions.run_rebuild(village.ctx, actor=ACTOR, transport=chain.router)
     assert report.records == 12
     assert sorted(live_ids(village)) == sorted(r["id"] for r in written[1:])
+    chain._sign_in(village.client, village.app)  # its users were lost with its disk too
     gone = await village.client.get(f"/api/v1/records/{written[0]['id']}")
     assert gone.status_code == 404  # the tombstone came back too
     fresh = await village.write(person())

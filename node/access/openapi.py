@@ -31,7 +31,10 @@ SCHEMES: dict[str, dict[str, Any]] = {
     CHILD: {
         "type": "http",
         "scheme": "bearer",
-        "description": "A child node's credential, tsk_… (from `tiersync child add` here)",
+        "description": "A child node's credential: its enrolment code tsk_… (from `tiersync "
+        "child add` here) as a bearer token until it registers its key (POST "
+        "/api/v1/sync/enrol); after that every request is signed with the key instead "
+        "(Signature-Input, Signature, Content-Digest, Tiersync-Node: docs/protocol.md)",
     },
 }
 

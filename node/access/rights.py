@@ -113,6 +113,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/sync/quarantine"): R.sync_inspect,
     ("GET", "/api/v1/sync/conflicts"): R.sync_inspect,
     ("POST", "/api/v1/sync/push"): Access.child,
+    ("POST", "/api/v1/sync/enrol"): Access.child,  # the enrolment code, checked by the route
+    ("POST", "/api/v1/sync/key"): Access.child,
     ("GET", "/api/v1/sync/cursor"): Access.child,
     ("GET", "/api/v1/sync/audit-head"): Access.child,
     ("GET", "/api/v1/sync/directives"): Access.child,

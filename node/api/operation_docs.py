@@ -80,6 +80,13 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     "409 carrying the cursor; a record outside the child's subtree refuses the batch (403). "
     "See docs/protocol.md.",
     ("GET", "/api/v1/sync/cursor"): "Called by a child node: how far this node holds its log.",
+    ("POST", "/api/v1/sync/enrol"): "Called once by a child node with its enrolment code as a "
+    "bearer token: registers the child's public key (`{node, suite, public_key}`); the code is "
+    "then spent and every later request is signed. 409 when the child's crypto suite is not "
+    "this node's. See docs/protocol.md, Enrolment and keys.",
+    ("POST", "/api/v1/sync/key"): "Called by a child node, signed with its current key: "
+    "registers its new key (`{public_key, endorsement}`, the endorsement the current key's "
+    "signature of the new one).",
     ("GET", "/api/v1/sync/audit-head"): "Called by a child node: the head of its audit chain "
     "this node keeps, from its last push (`tiersync audit verify` checks the log still holds it).",
     ("GET", "/api/v1/sync/quarantine"): "Records a child sent that this node set aside (an "

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from federation.identity import Identity, code_hash
+from federation.signing import b64
 from node.bundles import file as bundle_file
 from node.bundles import repository
 from node.bundles.file import BundleRefused
@@ -77,8 +79,14 @@ def export_up(ctx: NodeContext, *, out: Path) -> BundleReport:
         "units": units,
         "created_at": datetime.now(UTC).isoformat(),
     }
+    identity = own_identity(ctx)
+    unregistered = not identity.registered_with(settings.parent_token)  # prove the key by code
     digest = bundle_file.write(
-        out, header, {"batches": batches}, key_hex=hash_token(settings.parent_token)
+        out,
+        header,
+        {"batches": batches},
+        key=identity.key(),
+        code_hash=hash_token(settings.parent_token) if unregistered else None,
     )
     with ctx.db.write(notify=False) as txn:
         repository.add_bundle(
@@ -96,7 +104,12 @@ def export_up(ctx: NodeContext, *, out: Path) -> BundleReport:
     return _report(out, {**header, "sha256": digest})
 
 
-def _child_key(ctx: NodeContext, source: str) -> str:
+def own_identity(ctx: NodeContext) -> Identity:
+    return Identity.of(ctx.settings.data_dir, ctx.settings.crypto)
+
+
+def _child(ctx: NodeContext, source: str) -> Any:
+    """The enrolled, unrevoked child's credential row (its key, or only its code's hash)."""
     with ctx.db.read() as conn:
         cred = units_repo.get_credential(conn, source)
     if cred is None or cred.revoked or parent_of(source) != ctx.settings.code:
@@ -104,7 +117,7 @@ def _child_key(ctx: NodeContext, source: str) -> str:
             f"bundle comes from {source}, which is not a child enrolled at this "
             f"node ({ctx.settings.code}): refused, nothing applied"
         )
-    return str(cred.token_hash)
+    return cred
 
 
 def import_up(ctx: NodeContext, *, path: Path, receipt: Path | None) -> BundleReport:
@@ -116,7 +129,16 @@ def import_up(ctx: NodeContext, *, path: Path, receipt: Path | None) -> BundleRe
             f"{path} is addressed to {header.get('target')} "
             f"({header.get('direction')}), not to this node {ctx.settings.code}"
         )
-    bundle = bundle_file.open_bundle(path, key_hex=_child_key(ctx, source))
+    cred = _child(ctx, source)
+    key = bundle_file.signer_key(
+        path, header, registered=cred.public_key, code_hash=str(cred.token_hash)
+    )
+    bundle = bundle_file.open_bundle(path, suite=own_identity(ctx).suite, public_key=key)
+    if not cred.public_key:  # a child never online: its key registered by its first bundle
+        with ctx.db.write(notify=False) as txn:
+            units_repo.register_key(
+                txn.conn, code=source, public_key=key, suite=ctx.settings.crypto, at=txn.now
+            )
     with ctx.db.read() as conn:
         seen = repository.find_bundle(conn, sha256=header["sha256"], action="import") is not None
     parent = receiver(ctx)
@@ -165,7 +187,7 @@ def import_up(ctx: NodeContext, *, path: Path, receipt: Path | None) -> BundleRe
 def export_down(ctx: NodeContext, *, child: str, out: Path) -> BundleReport:
     """The parent's receipt for `child` (its cursor) and the records it holds for the child's
     subtree that were made above it (directives and the like), signed for the child."""
-    key = _child_key(ctx, child)
+    cred = _child(ctx, child)
     with ctx.db.read() as conn:
         cursor = sync_repo.child_cursor(conn, child)
         own = sync_repo.get_upstream(conn)
@@ -187,13 +209,16 @@ def export_down(ctx: NodeContext, *, child: str, out: Path) -> BundleReport:
         "records": len(rows),
         "units": 0,
         "created_at": datetime.now(UTC).isoformat(),
+        "child_key": cred.public_key,  # the child's key as registered here
     }
     content = {
         "receipt": {"cursor": cursor, "durable": durable},
         "records": [record_to_wire(r) for r in rows],
         "directives": feeds,
     }
-    digest = bundle_file.write(out, header, content, key_hex=key)
+    digest = bundle_file.write(
+        out, header, content, key=own_identity(ctx).key(), code_hash=str(cred.token_hash)
+    )
     with ctx.db.write(notify=False) as txn:
         repository.add_bundle(
             txn.conn,
@@ -234,7 +259,27 @@ def import_down(ctx: NodeContext, *, path: Path) -> BundleReport:
         raise BundleRefused(
             f"{path} comes from {header.get('source')}, not from this node's parent"
         )
-    bundle = bundle_file.open_bundle(path, key_hex=hash_token(settings.parent_token))
+    identity = own_identity(ctx)
+    registration = identity.registration()
+    if not identity.registered_with(settings.parent_token):
+        registration = None  # enrolled anew since: the parent's key comes with the code
+    key = bundle_file.signer_key(
+        path,
+        header,
+        registered=(registration or {}).get("parent_key"),
+        code_hash=hash_token(settings.parent_token),
+    )
+    bundle = bundle_file.open_bundle(path, suite=identity.suite, public_key=key)
+    if registration is None and header.get("child_key") == b64(identity.key().public):
+        # The parent registered this node's key from its bundle: the link is keyed now.
+        identity.save_registration(
+            {
+                "node": settings.code,
+                "parent": header.get("source"),
+                "parent_key": key,
+                "code_hash": code_hash(settings.parent_token),
+            }
+        )
     versions = [
         to_version(ChangeRecord.model_validate(r)) for r in bundle.content.get("records", [])
     ]

@@ -4,12 +4,14 @@ from typing import Annotated
 
 import typer
 
-from node.cli.common import JsonOption, node_context, print_json, say
+from node.cli.ca import HostOption, issue_and_report
+from node.cli.common import JsonOption, UsageError, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
 from node.context import NodeContext
 from node.privacy import keys
 from node.units import repository as units_repository
 from node.units.service import enrol_child
+from node.units.trust import revoke_child
 from schemas.codes import check_code
 
 app = typer.Typer(help="Enrol child nodes.", no_args_is_help=True)
@@ -39,14 +41,17 @@ def add(
     name: Annotated[
         str, typer.Option(help="The child's display name (default: as before, else the code).")
     ] = "",
+    host: HostOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Enrol a direct child unit and print its credential (the last line of output).
+    """Enrol a direct child unit and print its enrolment code (the last line of output).
 
     Run with the parent's configuration, whether or not the parent is serving.
 
-    Enrolling a child again issues a new credential and revokes the old one. The prefecture's
-    hash key is printed too: the child needs it (TIERSYNC_HASH_KEY) to project its records.
+    Enrolling a child again issues a new code and revokes the old one (and its key). The child
+    exchanges the code once for the registration of its key; with --host, this node's CA
+    (`tiersync ca init`) also issues the child its TLS certificate. The prefecture's hash
+    key is printed too: the child needs it (TIERSYNC_HASH_KEY) to project its records.
     """
     settings = config.settings()
     with node_context(settings) as ctx:
@@ -54,12 +59,37 @@ def add(
             ctx.db, node_code=settings.code, code=code, name=name or _current_name(ctx, code)
         )
     key = keys.hash_key(settings)
+    issued = issue_and_report(settings.data_dir, code, host, json) if host else None
     if json:
-        print_json({**enrolled.model_dump(mode="json"), "hash_key": key.hex() if key else None})
+        tls_dir = {"tls_dir": str(issued.directory)} if issued else {}
+        hash_key = {"hash_key": key.hex() if key else None}
+        print_json({**enrolled.model_dump(mode="json"), **hash_key, **tls_dir})
         return
     unit = enrolled.unit
     say(f"enrolled {unit.level} {unit.code} ({unit.name}) under {settings.code}")
     if key is not None:  # the prefecture's, for the child's projections (node/privacy)
         say(f"the prefecture's hash key, for its TIERSYNC_HASH_KEY: {key.hex()}")
-    say("its TIERSYNC_PARENT_TOKEN, shown only now:")
+    say("its TIERSYNC_PARENT_TOKEN (a one-time enrolment code), shown only now:")
     say(enrolled.token)
+
+
+@app.command()
+@node_command()
+def revoke(
+    config: NodeConfig,
+    code: Annotated[
+        str, typer.Argument(metavar="CODE", help="The child unit's code.", callback=_code)
+    ],
+    json: JsonOption = False,
+) -> None:
+    """Revoke a child node: its key and code are refused from now on, and its own children
+    are told it is no longer trusted. `child add` enrols it again."""
+    settings = config.settings()
+    with node_context(settings) as ctx:
+        done = revoke_child(ctx.db, code)
+    if not done:
+        raise UsageError(f"no child {code} is enrolled at {settings.code}")
+    if json:
+        print_json({"child": code, "revoked": True})
+        return
+    say(f"已吊销下级节点 {code}：其密钥与注册码即刻失效，其下级将被告知。")

@@ -47,6 +47,12 @@ def demo(
         str, typer.Option(help=f"Dataset: {' or '.join(PROFILES)} (demo is small).")
     ] = "demo",
     seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 1,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls", help="Serve every node over HTTPS with a CA made for the run (ca init)."
+        ),
+    ] = False,
 ) -> None:
     """Start a prefecture, its counties, townships and villages as separate processes, load the
     article's figures where the article puts them, and show each node's URL."""
@@ -56,7 +62,7 @@ def demo(
     signal.signal(signal.SIGTERM, _stop)
     say(f"starting {len(specs)} nodes in {data_dir} …")
     password = demo_password()
-    viewers = prepare(specs, units, password)
+    viewers = prepare(specs, units, password, tls=tls)
     users_file = data_dir.resolve() / "users.txt"
     write_users(users_file, specs, password, viewers)
     procs = start_all(specs)
@@ -87,6 +93,17 @@ def demo(
             "each node's configuration is DIR/<code>/tiersync.toml; for example\n"
             f"  tiersync --config {_shown(config_path(example))} status"
         )
+        say(
+            "every link between tiers is signed with the child's own key (registered with its "
+            "enrolment code at the first request; `tiersync key show` prints it)"
+        )
+        if top.tls is not None:
+            ca = _shown(top.tls.ca)
+            say(f"TLS: every node serves HTTPS with a certificate of the CA {ca}; for example")
+            say(
+                f'  curl --cacert {ca} -H "Authorization: Bearer $TOKEN" '
+                f"{top.url}/api/v1/views/summary"
+            )
         say("Ctrl+C stops every node")
         while all(proc.alive for proc in procs):
             time.sleep(0.5)

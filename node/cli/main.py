@@ -8,6 +8,7 @@ import typer
 from node.cli import (  # ops
     audit,
     bundle,
+    ca,
     child,
     db,
     demo,
@@ -15,6 +16,7 @@ from node.cli import (  # ops
     export,
     importer,
     init,
+    keys,
     persons,  # privacy
     quarantine,  # sync
     rebuild,
@@ -70,6 +72,8 @@ app.command("import")(importer.import_file)
 app.command()(export.export)
 app.add_typer(db.app, name="db")
 app.add_typer(child.app, name="child")
+app.add_typer(ca.app, name="ca")  # trust: TLS between tiers
+app.add_typer(keys.app, name="key")  # trust: this node's signing key
 app.add_typer(user.app, name="user")  # access
 app.add_typer(records.app, name="records")
 app.add_typer(persons.app, name="persons")  # privacy: duplicates by keyed hash

@@ -28,6 +28,7 @@ def _upstream(up: UpstreamStatus) -> str:
         f"[bold]↑ parent[/] {up.parent_url}: last push {_ago(up.last_push_at)}, "
         f"acked {up.acked}, pending {up.pending}"
     )
+    line += ", signed with this node's key" if up.link == 2 else ", bearer token (link 1)"
     if up.bundles_awaiting_receipt:
         line += f", {up.bundles_awaiting_receipt} bundle(s) awaiting a receipt"
     if up.last_error:
@@ -44,6 +45,10 @@ def _child(c: ChildStatus) -> str:
         flags.append("[yellow]STALE[/]")
     if c.revoked:
         flags.append("[red]revoked[/]")
+    if c.link == 1:
+        flags.append("[yellow]link 1: today's release (bearer token), not upgraded yet[/]")
+    elif c.link == 2:
+        flags.append("link 2: signed")
     if c.clock_ahead:
         flags.append("[red]时钟超前：其版本被隔离[/]")
     if c.digest == "mismatch":

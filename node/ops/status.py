@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, select
 
 from federation.hlc import physical_ms
+from federation.identity import Identity
+from federation.signing import LINK_SIGNED, LINK_TOKEN
 from node.bundles import repository as bundles_repo
 from node.context import NodeContext
 from node.db import as_utc
@@ -17,6 +19,7 @@ from node.sync import repository as sync_repo
 from node.sync.outbox import pending
 from node.sync.receive import CLOCK_AHEAD
 from node.units import repository as units_repo
+from node.units.trust import link_of
 from schemas.codes import NODE_LEVELS, level_of
 from schemas.ops import ChildStatus, StatusReport, TasksStatus, TaskStatus, UpstreamStatus
 
@@ -58,9 +61,12 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
 
 def _link_problems(up: UpstreamStatus | None) -> list[str]:
     # The replicator clears last_error on the next successful push.
-    if up is None or not up.last_error:
+    if up is None:
         return []
-    return [f"the link to the parent {up.parent_url} is failing: {up.last_error}"]
+    out = [f"this node was revoked by its parent: {up.revoked}"] if up.revoked else []
+    if up.last_error:
+        out.append(f"the link to the parent {up.parent_url} is failing: {up.last_error}")
+    return out
 
 
 def _child_problems(children: list[ChildStatus]) -> list[str]:
@@ -123,6 +129,8 @@ def _tasks(ctx: NodeContext, now: datetime) -> TasksStatus | None:
 def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:
     row = sync_repo.get_upstream(conn)
     acked = int(row.acked_seq) if row else 0
+    identity = Identity.of(ctx.settings.data_dir, ctx.settings.crypto)
+    revoked = identity.revoked()
     return UpstreamStatus(
         parent_url=ctx.settings.parent_url,
         acked=acked,
@@ -132,6 +140,8 @@ def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:
         last_error=row.last_error if row else None,
         last_error_at=as_utc(row.last_error_at) if row else None,
         bundles_awaiting_receipt=len(bundles_repo.pending_exports(conn)),
+        link=LINK_SIGNED if identity.registered_with(ctx.settings.parent_token) else LINK_TOKEN,
+        revoked=(revoked or {}).get("reason"),
     )
 
 
@@ -173,6 +183,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
                 stale=lag_s is None or lag_s > ctx.settings.stale_after_s,
                 digest=digest,
                 verify_requested=bool(report and report.verify_requested),
+                link=link_of(cred) if cred is not None else None,
                 clock_ahead=child in ahead,
             )
         )

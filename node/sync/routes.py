@@ -3,42 +3,112 @@
 from functools import partial
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from federation.codec import BodyTooLarge, decode_body
+from federation.crypto import suite
+from federation.identity import Identity
+from federation.signing import is_signed
 from node.audit import repository as audit_repository
+from node.context import NodeContext
 from node.db import as_utc
 from node.deps import ContextDep
-from node.errors import FieldError, Invalid, TooLarge
+from node.errors import FieldError, Forbidden, Invalid, TooLarge
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
 from node.sync.intake import IncomingBatch, Refused, split_records
 from node.sync.receive import CursorGap, check_protocol, receiver
-from node.units.service import authenticate_child
+from node.units.trust import ChildTrust
 from schemas.errors import details_from_validation_error
 from schemas.inspect import PAGE_DEFAULT, PAGE_MAX, ConflictPage, QuarantinePage
 from schemas.personal import masked
 from schemas.sync import CursorInfo, PushAck, PushBatch
 
+
+class ParentRevoked(Forbidden):
+    code = "parent_revoked"
+
+
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=ERRORS | {401: {}, 400: {}})
 
 
-def bearer(authorization: Annotated[str | None, Header()] = None) -> str | None:
+def bearer(authorization: str | None) -> str | None:
     if authorization and authorization.lower().startswith("bearer "):
         return authorization[7:].strip()
     return None
 
 
-async def authenticated_child(
-    ctx: ContextDep, token: Annotated[str | None, Depends(bearer)]
-) -> str:
-    return await run_in_threadpool(authenticate_child, ctx.db, token)
+def child_trust(ctx: NodeContext) -> ChildTrust:
+    settings = ctx.settings
+    return ChildTrust(
+        db=ctx.db,
+        suite=suite(settings.crypto),
+        window_s=settings.replay_window_s,
+        accept_tokens=settings.accept_child_tokens,
+        nonces=ctx.nonces,
+    )
+
+
+async def authenticated_child(request: Request, ctx: ContextDep) -> str:
+    """The child a request comes from: signed with its registered key (link 2), or its
+    enrolment code as a bearer token while it has not upgraded (link 1)."""
+    trust = child_trust(ctx)
+    if is_signed(request.headers):
+        body = await request.body()
+        child = await run_in_threadpool(
+            partial(
+                trust.signed,
+                headers=request.headers,
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                body=body,
+            )
+        )
+    else:
+        token = bearer(request.headers.get("authorization"))
+        child = await run_in_threadpool(trust.bearer, token)
+    revoked = Identity.of(ctx.settings.data_dir, ctx.settings.crypto).revoked()
+    if revoked is not None:  # revocation travels down: this node's children are told
+        raise ParentRevoked(
+            f"node {ctx.settings.code} was revoked by its own parent and can no longer vouch "
+            f"for its subtree: {revoked.get('reason', '')}"
+        )
+    return child
 
 
 ChildDep = Annotated[str, Depends(authenticated_child)]
+
+
+@router.post("/enrol", summary="A child exchanges its enrolment code for its key's registration")
+async def enrol(request: Request, ctx: ContextDep) -> dict[str, Any]:
+    body = _json_object(await request.body())
+    token = bearer(request.headers.get("authorization"))
+    settings = ctx.settings
+    key = Identity.of(settings.data_dir, settings.crypto).key().public
+    return await run_in_threadpool(
+        partial(child_trust(ctx).enrol, token, body, parent=settings.code, key=key)
+    )
+
+
+@router.post("/key", summary="A child replaces its key; the new key endorsed by the old one")
+async def rotate_key(request: Request, ctx: ContextDep, child: ChildDep) -> dict[str, Any]:
+    body = _json_object(await request.body())
+    return await run_in_threadpool(child_trust(ctx).rotate, child, body)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise Invalid("the body must be a JSON object", [FieldError(None, "not a JSON object")])
+    return value
 
 
 @router.post("/push", summary="A child pushes a slice of its change log (docs/protocol.md)")

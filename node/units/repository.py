@@ -67,7 +67,18 @@ def put_credential(
     seq: int,
     revoked: bool = False,
 ) -> None:
-    values = {"token_hash": token_hash, "created_at": at, "revoked": revoked, "seq": seq}
+    values: dict[str, Any] = {
+        "token_hash": token_hash,
+        "created_at": at,
+        "revoked": revoked,
+        "seq": seq,
+    }
+    current = get_credential(conn, code)
+    if current is not None and current.token_hash != token_hash:
+        # A new code: the child registers its key again (a code given back is the same).
+        values |= {"public_key": None, "key_suite": None, "key_registered_at": None}
+    if not revoked:
+        values["revoked_at"] = None
     stmt = upsert_insert(conn, credentials).values(code=code, **values)
     conn.execute(stmt.on_conflict_do_update(index_elements=[credentials.c.code], set_=values))
 
@@ -95,8 +106,18 @@ def get_credential(conn: Connection, code: str) -> Row[Any] | None:
     return conn.execute(select(credentials).where(credentials.c.code == code)).first()
 
 
-def revoke_credential(conn: Connection, code: str) -> None:
-    conn.execute(update(credentials).where(credentials.c.code == code).values(revoked=True))
+def revoke_credential(conn: Connection, code: str, at: datetime | None = None) -> None:
+    stmt = update(credentials).where(credentials.c.code == code)
+    conn.execute(stmt.values(revoked=True, revoked_at=at))
+
+
+def register_key(conn: Connection, *, code: str, public_key: str, suite: str, at: datetime) -> None:
+    stmt = update(credentials).where(credentials.c.code == code)
+    conn.execute(stmt.values(public_key=public_key, key_suite=suite, key_registered_at=at))
+
+
+def list_credentials(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(credentials).order_by(credentials.c.code)))
 
 
 def live_child_codes(conn: Connection) -> frozenset[str]:

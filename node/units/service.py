@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from node.db import Database, WriteTxn
 from node.errors import FieldError, Forbidden, Invalid, Unauthorized
@@ -72,13 +73,22 @@ def enrol_child(db: Database, *, node_code: str, code: str, name: str) -> ChildE
     return ChildEnrolled(unit=unit, token=token)
 
 
-def authenticate_child(db: Database, token: str | None) -> str:
-    """The child code a bearer token belongs to; Unauthorized when unknown, wrong or revoked."""
+def check_token(db: Database, token: str | None) -> Any:
+    """The credential row an enrolment code (or today's bearer token) belongs to;
+    Unauthorized when unknown or wrong (the caller looks at `revoked` and the key)."""
     if not token or not token.startswith(TOKEN_PREFIX + "_"):
         raise Unauthorized("missing or malformed credential")
     code = token.split("_", 2)[1]
     with db.read() as conn:
         row = repository.get_credential(conn, code)
-    if row is None or row.revoked or not hmac.compare_digest(row.token_hash, hash_token(token)):
+    if row is None or not hmac.compare_digest(row.token_hash, hash_token(token)):
         raise Unauthorized("unknown, wrong or revoked credential")
-    return code
+    return row
+
+
+def authenticate_child(db: Database, token: str | None) -> str:
+    """The child code a bearer token belongs to; Unauthorized when unknown, wrong or revoked."""
+    row = check_token(db, token)
+    if row.revoked:
+        raise Unauthorized("unknown, wrong or revoked credential")
+    return str(row.code)
