@@ -8,7 +8,7 @@ DEMO_CONFIG := $(DEMO_DIR)/village/tiersync.toml
 DEMO_PORT ?= 8700
 
 .DELETE_ON_ERROR:
-.PHONY: venv demo demo-village test lint format pytest bench clean
+.PHONY: venv demo demo-village test lint format pytest bench soak clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,13 @@ format: venv
 bench: venv
 	$(BIN)/python -m bench.bulk_insert
 	$(BIN)/python -m bench.replication --skip-in-process
+
+# The simulator's long profile: 10,000 seeds of the article's prefecture under faults, with a
+# progress bar and a summary; every failure prints its seed and replay command
+# (docs/reliability.md). SOAK_SEEDS=100 make soak for a shorter one.
+SOAK_SEEDS ?= 10000
+soak: venv
+	$(BIN)/python -m tests.sim soak --seeds $(SOAK_SEEDS) --profile soak
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .pytest_cache .ruff_cache

@@ -3,6 +3,8 @@
 FederationError
 ├── PeerUnavailable      network error, timeout, 5xx: retry with capped backoff
 ├── CursorMismatch       409: the parent's cursor differs; rewind to it and push again
+├── ProtocolError        a 2xx whose body is not what the protocol says: retry with backoff,
+│                        the task shows as failing
 └── PeerRejected         401/403/4xx: resending the same bytes will not help; needs an operator
     └── ProtocolMismatch the peers speak different protocol versions
 """
@@ -21,6 +23,11 @@ class CursorMismatch(FederationError):
         super().__init__(f"parent cursor is {cursor}: {reason}")
         self.cursor = cursor
         self.reason = reason
+
+
+class ProtocolError(FederationError):
+    """The peer answered 2xx with a body that is not the protocol's answer (a proxy's page,
+    a truncated body, a node of another version)."""
 
 
 class PeerRejected(FederationError):

@@ -12,11 +12,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from federation.auth import BearerToken
 from federation.codec import Encoded, encode
-from federation.errors import CursorMismatch, PeerRejected, PeerUnavailable, ProtocolMismatch
+from federation.errors import (
+    CursorMismatch,
+    PeerRejected,
+    PeerUnavailable,
+    ProtocolError,
+    ProtocolMismatch,
+)
 from federation.observe import REQUEST_ID_HEADER, Exchange, Observer, error_kind, request_id
 from federation.peer import OutgoingBatch
 from schemas.directives import DirectiveFeed
@@ -28,11 +34,12 @@ from schemas.ops import (
     RecordsFound,
     RepairResult,
 )
-from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, PushAck
+from schemas.sync import BATCH_MEDIA_TYPE, PROTOCOL_VERSION, CursorInfo, PushAck
 
 PUSH_PATH = "/api/v1/sync/push"
 CURSOR_PATH = "/api/v1/sync/cursor"
 DIRECTIVES_PATH = "/api/v1/sync/directives"
+AUDIT_HEAD_PATH = "/api/v1/sync/audit-head"
 OPS = "/api/v1/ops"
 OPERATIONS = {PUSH_PATH: "push", CURSOR_PATH: "cursor", DIRECTIVES_PATH: "pull"}
 LONG_POLL_GRACE_S = 15.0  # beyond the parent's hold time, before the request counts as lost
@@ -117,15 +124,23 @@ class HttpPeer:
         self.stats.records += len(batch.records)
         self.stats.wire_bytes += len(encoded.body)
         self.stats.raw_bytes += encoded.raw_size
-        ack = PushAck.model_validate_json(response.content)
+        ack = _parse(PushAck, response)
         if ack.verify_requested:
             self.verify_requested = True
             log.warning("the parent's copy differs from ours: run `tiersync verify --repair`")
         return ack
 
     async def cursor(self, *, source: str) -> int:
+        return (await self.standing(source=source)).cursor
+
+    async def standing(self, *, source: str) -> CursorInfo:
         response = await self._send("GET", CURSOR_PATH, params={"source": source})
-        return int(response.json()["cursor"])
+        return _parse(CursorInfo, response)
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        """The head of this node's audit chain as the parent holds it (id, hash), if any."""
+        body = (await self._send("GET", AUDIT_HEAD_PATH)).json()
+        return (int(body["id"]), str(body["hash"])) if body.get("id") else None
 
     # --- downward: directives (federation.peer.DirectiveSource) --------------------------------
 
@@ -138,7 +153,7 @@ class HttpPeer:
         )
         self.stats.pulls += 1
         self.stats.pull_bytes += response.num_bytes_downloaded
-        return DirectiveFeed.model_validate_json(response.content)
+        return _parse(DirectiveFeed, response)
 
     # --- operator exchanges (federation.peer.OperatorExchanges) --------------------------------
 
@@ -181,7 +196,7 @@ class HttpPeer:
         response = await self._send(method, OPS + path, **kwargs)
         self.exchanges.requests += 1
         self.exchanges.received += response.num_bytes_downloaded
-        return model.model_validate_json(response.content)
+        return _parse(model, response)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request, with the request id; every outcome is told to `observe`."""
@@ -214,6 +229,20 @@ class HttpPeer:
         operation = OPERATIONS.get(path, "exchange")
         seconds = time.perf_counter() - started
         self.observe(Exchange(operation, seconds, sent, received, error))
+
+
+def _parse(model: type[M], response: httpx.Response) -> M:
+    """The answer's body as `model`; a 2xx body that is not one is the peer's protocol error
+    (retried like an unreachable parent, but shown as a failing task)."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        request = f"{response.request.method} {response.request.url.path}"
+        body = response.content[:80].decode("utf-8", "replace")
+        raise ProtocolError(
+            f"{request} answered {response.status_code} with a body that is not a "
+            f"{model.__name__} ({exc.error_count()} error(s)): {body!r}"
+        ) from exc
 
 
 def unanswered(exc: httpx.HTTPError, *, base_url: str, timeout_s: float, request: str) -> str:

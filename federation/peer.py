@@ -20,7 +20,7 @@ from schemas.ops import (
     RecordsFound,
     RepairResult,
 )
-from schemas.sync import PROTOCOL_VERSION, PushAck
+from schemas.sync import PROTOCOL_VERSION, CursorInfo, PushAck
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,11 @@ class Peer(Protocol):
         """The parent's cursor for this child (the truth after any restore). A read: retry."""
         ...
 
+    async def standing(self, *, source: str) -> CursorInfo:
+        """The cursor and the highest version of this child's own the parent holds
+        (CursorInfo.issued). A read: retry."""
+        ...
+
 
 class DirectiveSource(Protocol):
     """The parent as the directive puller sees it (downward: directives)."""
@@ -99,6 +104,10 @@ class OperatorExchanges(Protocol):
 
     async def digest_root(self) -> DigestRoot:
         """Per kind, the parent's digest of this subtree. A read: retry freely."""
+        ...
+
+    async def audit_head(self) -> tuple[int, str] | None:
+        """The head (id, hash) of this node's audit chain the parent keeps. A read."""
         ...
 
     async def digest_nodes(self, kind: str, prefixes: list[str]) -> DigestNodes:
@@ -147,6 +156,13 @@ class ChangeStore(Protocol):
 
     def rewind(self, cursor: int) -> None:
         """Start again from the parent's cursor (the parent was restored or is ahead)."""
+        ...
+
+    def reconcile(self, standing: CursorInfo) -> int | None:
+        """On (re)connect, before pushing: move the clock past what the parent holds of this
+        node (its cursor, the highest version this node issued), so no new version or log
+        position sorts below an old one after a restore; rewind to the parent's cursor if it
+        is below the acked one (the parent went back). Returns the cursor rewound to, or None."""
         ...
 
     def save_error(self, message: str | None) -> None:

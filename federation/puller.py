@@ -9,13 +9,14 @@ so a crash anywhere means at worst the same feed pulled again, which changes not
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from federation.errors import FederationError, PeerRejected, PeerUnavailable
 from federation.peer import DirectiveSource, DirectiveStore
-from federation.retry import backoff_delay, in_thread
+from federation.retry import Health, Unwatched, backoff_delay, in_thread
+from schemas.directives import DirectiveFeed
 
 log = logging.getLogger("tiersync.puller")
 
@@ -33,8 +34,12 @@ class Puller:
     peer: DirectiveSource
     config: PullerConfig
     blocking: Callable[..., Awaitable[Any]] = in_thread
+    health: Health = field(default_factory=Unwatched)  # told of every round (node.supervisor)
     last_success: datetime | None = None
     last_error: str | None = None
+    # Told of every answer, and whether the link had failed before it (the node hands it to
+    # the replicator: a parent that went back is noticed within one answer, docs/protocol.md).
+    on_answer: Callable[[DirectiveFeed, bool], None] | None = None
 
     async def run_once(self) -> int:
         """Take everything the parent holds for this subtree now, without waiting.
@@ -46,6 +51,7 @@ class Puller:
         while True:
             feed = await self.peer.pull_directives(since=since, wait_s=0)
             stored += await self.blocking(self.store.apply_feed, feed, since=since)
+            self._answered(feed, reconnected=False)
             if not feed.more or feed.cursor <= since:
                 return stored
             since = feed.cursor
@@ -57,11 +63,14 @@ class Puller:
         while True:
             try:
                 since = await self.blocking(self.store.pull_cursor)
-                wait = 0.0 if more else self.config.wait_s
+                # After a failure, ask without holding: the answer tells at once what the
+                # parent holds of this node (a parent restored meanwhile; on_answer).
+                wait = 0.0 if more or failures else self.config.wait_s
                 clock = asyncio.get_running_loop().time  # virtual under the simulator
                 started = clock()
                 feed = await self.peer.pull_directives(since=since, wait_s=wait)
                 await self.blocking(self.store.apply_feed, feed, since=since)
+                self._answered(feed, reconnected=failures > 0)
                 more = feed.more and feed.cursor > since
                 if wait and not feed.records and clock() - started < wait / 2:
                     # An empty answer well before the wait ended (the parent shutting down):
@@ -71,6 +80,7 @@ class Puller:
                 # A local failure (database busy or full) is retried like an unreachable parent.
                 error = exc if isinstance(exc, FederationError) else _local(exc)
                 failures += 1
+                self.health.failed(exc)
                 await self._failed(error)
                 await asyncio.sleep(
                     backoff_delay(
@@ -86,6 +96,14 @@ class Puller:
             failures = 0
             self.last_error = None
             self.last_success = datetime.now(UTC)
+            self.health.ok()
+
+    def _answered(self, feed: DirectiveFeed, *, reconnected: bool) -> None:
+        if self.on_answer is not None:
+            try:
+                self.on_answer(feed, reconnected)
+            except Exception:  # the pull goes on whatever the listener does
+                log.exception("the directive answer's listener failed")
 
     async def _failed(self, exc: FederationError) -> None:
         self.last_error = str(exc)

@@ -20,7 +20,7 @@ from typing import Any
 
 from federation.errors import CursorMismatch, FederationError, PeerRejected, PeerUnavailable
 from federation.peer import ChangeStore, OutgoingBatch, Peer
-from federation.retry import backoff_delay, in_thread
+from federation.retry import Health, Unwatched, backoff_delay, in_thread
 from schemas.sync import PushAck
 
 log = logging.getLogger("tiersync.replicator")
@@ -41,6 +41,9 @@ class ReplicatorConfig:
     retry_max_s: float = 30.0
     idle_poll_s: float = 30.0
     heartbeat_s: float = 0.0  # an empty push after this long without contact; 0: never
+    # Ask the parent's standing (cursor, highest version of ours it holds) on every
+    # (re)connect, before pushing: a restored parent or child heals at once (Restores).
+    check_standing: bool = False
 
 
 @dataclass
@@ -49,17 +52,47 @@ class Replicator:
     peer: Peer
     config: ReplicatorConfig
     blocking: Callable[..., Awaitable[Any]] = in_thread
+    # Told of every push round's outcome (node.supervisor). A local error (the database busy
+    # or full) is not caught here: it leaves run_forever, and the supervisor restarts it.
+    health: Health = field(default_factory=Unwatched)
     last_success: datetime | None = None
     last_error: str | None = None
     clock: Callable[[], float] = loop_clock  # seconds; for the heartbeat only
     last_contact: float | None = None  # `clock` at the last ack from the parent
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
+    _standing_known: bool = False  # checked since the last (re)connect
+    _acked: int | None = None  # the last cursor the parent acked (in memory)
 
     def notify(self) -> None:
         """Something was committed locally: push soon. Safe to call from any thread."""
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    def reconnect(self) -> None:
+        """The parent may have changed (the link came back, it restarted): ask its standing
+        before the next push, and push soon."""
+        self._standing_known = False
+        self.notify()
+
+    def parent_seen(self, push_cursor: int | None, *, reconnected: bool) -> None:
+        """Another exchange heard from the parent (the directive pull): after a broken link,
+        or when it holds less of this node's log than it acked (restored from a backup),
+        check its standing and resend now rather than at the next heartbeat."""
+        behind = push_cursor is not None and self._acked is not None and push_cursor < self._acked
+        if reconnected or behind:
+            self.reconnect()
+
+    async def _check_standing(self) -> None:
+        standing = await self.peer.standing(source=self.config.source)
+        rewound = await self.blocking(self.store.reconcile, standing)
+        if rewound is not None:
+            log.warning(
+                "the parent holds this node's log only up to %s (restored from a backup?): "
+                "resending from there",
+                rewound,
+            )
+        self._standing_known = True
 
     async def run_once(self, *, heartbeat: bool = False) -> int:
         """Push until the parent holds the whole log; returns records pushed. Raises on failure.
@@ -71,6 +104,8 @@ class Replicator:
         """
         pushed = 0
         owed = heartbeat
+        if self.config.check_standing and not self._standing_known:
+            await self._check_standing()
         current = await self._read(await self.blocking(self.store.acked))
         if current.empty and not owed:
             return 0
@@ -97,6 +132,7 @@ class Replicator:
                 await _discard(following)
                 raise
             await self.blocking(self.store.save_ack, until=current.until, durable=ack.durable)
+            self._acked = current.until
             self.last_contact = self.clock()
             owed = False
             pushed += len(current.records)
@@ -141,6 +177,8 @@ class Replicator:
                 await self.run_once(heartbeat=self.heartbeat_due())
             except FederationError as exc:
                 failures += 1
+                self._standing_known = False  # the next contact is a reconnect
+                self.health.failed(exc)
                 await self._failed(exc)
                 delay = backoff_delay(
                     failures,
@@ -155,6 +193,7 @@ class Replicator:
             failures = 0
             self.last_error = None
             self.last_success = datetime.now(UTC)
+            self.health.ok()
             idle = min(self.config.idle_poll_s, max(0.0, self._until_heartbeat()))
             await self._sleep_or_wake(idle, wake_early=True)
             await asyncio.sleep(self.config.delay_s)  # batching window: gather a burst

@@ -4,9 +4,27 @@ loop, and how long to wait after a failed exchange with the parent."""
 import asyncio
 import random
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
+
+
+class Health(Protocol):
+    """Where a background loop reports each iteration (node.supervisor implements it)."""
+
+    def ok(self) -> None: ...
+
+    def failed(self, exc: BaseException) -> None: ...
+
+
+class Unwatched:
+    """A Health that records nothing (a loop run outside a supervisor, e.g. in a test)."""
+
+    def ok(self) -> None:
+        pass
+
+    def failed(self, exc: BaseException) -> None:
+        pass
 
 
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

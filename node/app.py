@@ -11,6 +11,7 @@ from federation.hlc import Clock, wall_ms
 from node import wiring
 from node.api import error_handlers, openapi
 from node.api.body_limit import BodyLimit
+from node.api.requests import RequestLog
 from node.metrics.http import RequestMetrics
 from node.metrics.registry import NodeMetrics
 from node.settings import Settings
@@ -64,8 +65,11 @@ def create_app(
     )
     error_handlers.install(app)
     openapi.install(app)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, deadline_s=settings.body_timeout_s
+    )
     wiring.include_routes(app, settings)  # behind the gate; the host check around them
     app.state.metrics = metrics
-    app.add_middleware(RequestMetrics, metrics=metrics)  # outermost: counts refusals too
+    app.add_middleware(RequestMetrics, metrics=metrics)  # counts refusals too
+    app.add_middleware(RequestLog, node=settings.code)  # outermost: the request id, the log
     return app

@@ -16,6 +16,8 @@ import threading
 
 from sqlalchemy import Engine
 
+from federation.retry import Health, Unwatched
+
 log = logging.getLogger("tiersync.checkpointer")
 SETTLE_S = 0.05  # let a burst of commits finish before copying the log back
 
@@ -23,8 +25,9 @@ SETTLE_S = 0.05  # let a burst of commits finish before copying the log back
 class WalCheckpointer:
     """A thread that runs `PRAGMA wal_checkpoint(PASSIVE)` after commits, at most every SETTLE_S."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, health: Health | None = None) -> None:
         self.engine = engine
+        self.health = health or Unwatched()  # told of every run (node.supervisor)
         self.runs = 0
         self._wake = threading.Event()
         self._stopping = False
@@ -57,5 +60,8 @@ class WalCheckpointer:
             threading.Event().wait(SETTLE_S)
             try:
                 self.checkpoint()
-            except Exception:  # a busy or closing database: the next commit tries again
+            except Exception as exc:  # a busy or closing database: the next commit tries again
                 log.warning("WAL checkpoint failed", exc_info=True)
+                self.health.failed(exc)
+            else:
+                self.health.ok()

@@ -17,6 +17,7 @@ from node.db import Database
 from node.seams import PushSection, RecordProjection
 from node.settings import Settings
 from node.signals import CommitSignal
+from node.supervisor import Supervisor
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class NodeContext:
     projection: RecordProjection | None = None
     # At a parent: one child's pipelined pushes applied in log order (built once per node).
     push_sequencer: PushSequencer = field(default_factory=PushSequencer)
+    # Runs and watches every background task (node/supervisor.py); its states() are what
+    # /readyz, `tiersync status` and /metrics report.
+    supervisor: Supervisor = field(default_factory=Supervisor)
     # Set while the node serves (create_app's lifespan):
     parent: Parent | None = None  # the one connection to the parent (shared by the loops)
     replicator: Replicator | None = None

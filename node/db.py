@@ -34,6 +34,11 @@ def _json_dumps(value: Any) -> str:
 ID_CHUNK = 900  # ids per IN list: stays under SQLite's bound-parameter limit on old builds
 AUTOCHECKPOINT_PAGES = 20_000  # 80 MB of log with 4 KiB pages
 PAGE_CACHE_KIB = 65_536
+# An acknowledged write (a 201, a push's ack) must survive a power cut: with FULL, SQLite
+# fsyncs the log on every commit (docs/decisions/0602-acknowledged-writes-survive-power-loss.md).
+SQLITE_SYNCHRONOUS = "FULL"
+SQLITE_BUSY_MS = 30_000  # a writer waits this long for the lock before failing
+PROBE_TIMEOUT_S = 2.0  # /readyz's write probe waits no longer than this
 
 
 def as_utc(at: datetime | None) -> datetime | None:
@@ -79,7 +84,7 @@ def execute_many(conn: Connection, stmt: ClauseElement, rows: list[dict[str, Any
     conn.exec_driver_sql(compiled.string, params)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -87,8 +92,9 @@ def make_engine(url: str) -> Engine:
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,  # a failed statement's message must not carry record data
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, synchronous=synchronous)
         return engine
     # An unreachable server fails within seconds, not after the system's TCP timeout.
     connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
@@ -97,21 +103,25 @@ def make_engine(url: str) -> Engine:
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args=connect_args,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
     )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, synchronous: str) -> None:
+    if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
+        raise ValueError(f"synchronous={synchronous!r}")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own is deferred).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # A running node checkpoints off the write path (node/checkpointer.py); this only bounds
         # the log should it fall behind, or in a process that runs none.
@@ -164,9 +174,10 @@ class Database:
         *,
         clock: Clock = wall_ms,
         write_hooks: Sequence[Callable[..., None]] = (),
+        synchronous: str = SQLITE_SYNCHRONOUS,  # SQLite only; bench/durability.py compares
     ) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, synchronous=synchronous)
         self.clock = clock
         # What each stored batch is shown to (node.seams.WriteHook), given by node/wiring.py.
         self.write_hooks = tuple(write_hooks)
@@ -187,6 +198,24 @@ class Database:
             if self.sealer is not None:
                 conn.execution_options(**{SEALER_OPTION: self.sealer})
             yield conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read whose statements all see one snapshot of the database: for every read of
+        several statements that must agree (an outbox batch and its head, an export page and
+        its cursor, a directive feed, digest answers). SQLite's read() is one already (in WAL
+        mode a read transaction sees the commits before its first statement, and read()
+        holds one transaction); PostgreSQL's default READ COMMITTED gives each statement its
+        own, so a commit landing between two of them could be skipped for good. There it is
+        REPEATABLE READ READ ONLY, which never fails with a serialisation error."""
+        if self.is_sqlite:
+            with self.read() as conn:
+                yield conn
+            return
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def write(self, *, notify: bool = True) -> Iterator[WriteTxn]:
@@ -213,6 +242,29 @@ class Database:
             listener()
         for listener in self._on_any_commit:
             listener()
+
+    def probe_write(self, *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
+        """Raise unless a write could be committed now (the database file writable and not
+        locked for longer than `timeout_s`, a PostgreSQL server that is up and not read-only);
+        writes nothing: the probe's transaction is rolled back."""
+        with self.engine.connect() as conn:
+            if self.is_sqlite:
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                raw.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
+                try:
+                    conn.execution_options(tiersync_write=True)  # BEGIN IMMEDIATE: the lock
+                    with conn.begin() as txn:
+                        conn.exec_driver_sql("UPDATE node_state SET id = id WHERE id = 1")
+                        txn.rollback()
+                finally:
+                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+            else:
+                ms = int(timeout_s * 1000)
+                with conn.begin() as txn:
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                    conn.exec_driver_sql("SELECT txid_current()")  # refused when read-only
+                    txn.rollback()
 
     def ensure_identity(self, code: str) -> None:
         """Create the node_state row, or refuse a database that belongs to another node."""

@@ -6,6 +6,7 @@ TiersyncError(message, details=())    500
 ├── Forbidden                         403  outside this node's jurisdiction
 ├── NotFound                          404
 ├── Conflict                          409  id reused with another kind, record owned elsewhere…
+├── TooSlow                           408  request body not in within TIERSYNC_BODY_TIMEOUT_S
 ├── TooLarge                          413  request body over TIERSYNC_MAX_BODY_BYTES
 ├── Invalid                           422  field-level validation; carries details
 └── Unavailable                       503  database unreachable, migrations not at head
@@ -57,6 +58,11 @@ class NotFound(TiersyncError):
 class Conflict(TiersyncError):
     status_code = 409
     code = "conflict"
+
+
+class TooSlow(TiersyncError):
+    status_code = 408
+    code = "too_slow"
 
 
 class TooLarge(TiersyncError):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -108,6 +109,23 @@ class ChildCredential(Base):
     token_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Log position of the last change: the enrolment travels up in the push slice holding it
+    # (the `enrolments` section), so the parent can give it back to a rebuilt node.
+    seq: Mapped[int | None] = mapped_column(BigInteger, index=True, nullable=True)
+
+
+class HeldEnrolment(Base):
+    """At a parent: a grandchild's enrolment as the child between (`via`) holds it. Never a
+    credential here: given back only to `via`, when it is rebuilt (docs/protocol.md)."""
+
+    __tablename__ = "held_enrolments"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    via: Mapped[str] = mapped_column(Code, index=True)
+    scheme: Mapped[str] = mapped_column(String(32))
+    credential: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class AuditEntry(Base):
@@ -121,6 +139,20 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+    # The hash chain (node/audit/chain.py): this entry's hash covers the previous one's.
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """At a parent: the latest head of each child's audit chain, as its pushes carried it."""
+
+    __tablename__ = "audit_heads"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ChildSync(Base):
@@ -165,6 +197,8 @@ class Quarantined(Base):
     """A record a parent could not accept for a reason other than jurisdiction."""
 
     __tablename__ = "quarantine"
+    # One entry per pushed version: a resend of it does not add another (issue 10, defect 9).
+    __table_args__ = (UniqueConstraint("child", "record_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     child: Mapped[str] = mapped_column(Code, index=True)

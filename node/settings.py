@@ -44,6 +44,27 @@ class Settings(BaseSettings):
         ge=64 * 1024,
         description="a request body larger than this is refused with 413 (pushes, bulk imports)",
     )
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="a connection that has not sent a request's headers this long after opening "
+        "(or after its previous answer) is closed",
+    )
+    body_timeout_s: float = Field(
+        120.0,
+        gt=0,
+        le=86400,
+        description="a request body not received whole this long after its headers is refused "
+        "with 408 (a slow link needs at least batch_max_bytes per this)",
+    )
+    max_connections: int = Field(
+        500,
+        ge=10,
+        le=100_000,
+        description="connections served at once; a request beyond them is answered 503 (keep "
+        "under the process's open-file limit)",
+    )
     parent_timeout_s: float = Field(
         30.0,
         gt=0,
@@ -55,6 +76,12 @@ class Settings(BaseSettings):
     # late: keep 3 × heartbeat_s well under the parents' stale_after_s.
     heartbeat_s: float = Field(
         600.0, ge=0, description="idle this long, push an empty batch to the parent; 0: never"
+    )
+
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto",
+        description="serve's logs: json (one JSON object a line), console (readable), or auto: "
+        "console on a terminal, json otherwise",
     )
 
     # Operator access (node/access, README "Operator access").

@@ -11,6 +11,7 @@ node/access/rights.py does not list is refused to everyone.
 """
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from node.access import hosts, openapi
 from node.access import routes as access_routes
 from node.access.gate import Gate
 from node.api import docs, health
+from node.audit.section import AuditSection
 from node.checkpointer import WalCheckpointer
 from node.context import NodeContext, NodeIdentity
 from node.dashboard import routes as dashboard_routes
@@ -45,14 +47,20 @@ from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
 from node.seams import PushSection, WriteHook
 from node.settings import Settings
+from node.supervisor import TASKS_FILE
+from node.sync import repository as sync_repo
 from node.sync import routes as sync_routes
+from node.sync.receive import receiver
 from node.sync.runner import replication_hook
 from node.units import service as units_service
+from node.units.enrolments import EnrolmentSection
 from node.uplink import connect_parent
 from node.views import routes as view_routes
 from node.views.freshness import FreshnessSection
 from node.views.rollups import RollupHook
 
+log = logging.getLogger("tiersync.node")
+CHECKPOINTER = "wal-checkpointer"
 Stop = Callable[[], Awaitable[None]]
 Startup = Callable[[NodeContext], Stop | None]
 
@@ -93,8 +101,10 @@ def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
     return [
         DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
+        AuditSection(),  # audit: the head of this node's audit chain
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
+        EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild
         HashKeySection(key_id),  # privacy: a child with another hash key is refused
     ]
 
@@ -151,24 +161,49 @@ def startup_hooks(
     """The background of a serving node, started in this order and stopped in reverse.
     `observe` is told of every request to the parent (the node's metrics)."""
     return [
+        start_supervisor,
         start_checkpointer,
         parent_hook(transport=transport, observe=observe),
+        retry_quarantine,
         replication_hook(run=run),
         directives_hook(run=run),
         live_hook,  # views: the live incident feed, woken by commits
     ]
 
 
+def start_supervisor(ctx: NodeContext) -> Stop:
+    """Every task below runs under the node's supervisor (node/supervisor.py), which publishes
+    their states for `tiersync status` in the data directory; stopped last."""
+    ctx.supervisor.state_file = ctx.settings.data_dir / TASKS_FILE
+    ctx.supervisor.retry_max_s = ctx.settings.retry_max_s
+    return ctx.supervisor.start_publishing()
+
+
+def retry_quarantine(ctx: NodeContext) -> None:
+    """At start (after an upgrade, say), apply again what the quarantine holds: what this
+    version understands leaves it (issue 10, defect 9). A failure never stops the start."""
+    try:
+        with ctx.db.read() as conn:
+            if not sync_repo.quarantined_count(conn):
+                return
+        result = receiver(ctx).retry_quarantined()
+        log.info("quarantine retried at start: %s", result)
+    except Exception:
+        log.exception("could not retry the quarantine at start")
+
+
 def start_checkpointer(ctx: NodeContext) -> Stop | None:
     """Checkpoint a SQLite node's log in the background (node/checkpointer.py)."""
     if not ctx.db.is_sqlite:
         return None
-    checkpointer = ctx.checkpointer = WalCheckpointer(ctx.db.engine)
+    health = ctx.supervisor.reporter(CHECKPOINTER)
+    checkpointer = ctx.checkpointer = WalCheckpointer(ctx.db.engine, health=health)
     ctx.db.on_commit(checkpointer.notify, bookkeeping=True)
     checkpointer.start()
 
     async def stop() -> None:
         await asyncio.to_thread(checkpointer.stop)
+        ctx.supervisor.stopped(CHECKPOINTER)
 
     return stop
 

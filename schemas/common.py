@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import (
     AfterValidator,
@@ -179,3 +180,12 @@ def code_of_level(level: Level) -> AfterValidator:
 
 GridCode = Annotated[str, code_of_level(Level.grid)]
 """A 15-digit grid code (a village's 12-digit code plus 3 digits)."""
+
+
+class MoveLink(BaseModel):
+    """One end of a move (docs/decisions/0652): the record at the other end and its unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID = Field(description="Id of the record at the other end of the move")
+    unit: str = Field(description="Its unit", max_length=15)

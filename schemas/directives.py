@@ -184,3 +184,8 @@ class DirectiveFeed(BaseModel):
     cursor: int = Field(ge=0)
     more: bool = False
     records: list[ChangeRecord] = Field(default_factory=list)
+    push_cursor: int | None = Field(
+        None,
+        description="the parent's cursor in the child's own log (its pushes): a child that "
+        "acked more than this sees its parent went back (a restore) and resends at once",
+    )

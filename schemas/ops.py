@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from schemas.common import Timestamp
 from schemas.storable import StorableInbound
-from schemas.sync import PROTOCOL_VERSION, ChangeRecord, UnitChange
+from schemas.sync import PROTOCOL_VERSION, ChangeRecord, Enrolment, UnitChange
 
 Digest = tuple[int, int]
 HexPrefix = str
@@ -90,6 +90,11 @@ class ExportPage(BaseModel):
     cursor: int = Field(description="the parent's cursor in the child's log")
     records: list[ChangeRecord]
     units: list[UnitChange] = Field(default_factory=list)
+    enrolments: list[Enrolment] = Field(
+        default_factory=list,
+        description="on the first page: the enrolments of the child's own children, as it "
+        "sent them up (a rebuilt node lets them in again)",
+    )
     next: str | None = None
 
 
@@ -124,6 +129,25 @@ class ChildStatus(BaseModel):
     verify_requested: bool = False
 
 
+class TaskStatus(BaseModel):
+    """One background task of the serving node, as its supervisor last published it."""
+
+    name: str
+    state: Literal["running", "failing", "dead", "stopped"]
+    restarts: int
+    last_error: str | None
+    failing_since: Timestamp | None
+    failing_s: float | None = Field(None, description="how long it has been failing")
+    last_ok: Timestamp | None
+
+
+class TasksStatus(BaseModel):
+    serving: bool = Field(description="the node published its tasks recently (it is serving)")
+    published_at: Timestamp | None
+    unready_after_s: float = Field(description="failing longer than this is a problem")
+    tasks: list[TaskStatus] = Field(default_factory=list)
+
+
 class StatusReport(BaseModel):
     node: str
     name: str
@@ -133,11 +157,14 @@ class StatusReport(BaseModel):
     quarantined: int
     upstream: UpstreamStatus | None
     children: list[ChildStatus]
+    tasks: TasksStatus | None = Field(
+        None, description="the serving node's background tasks (None: it never served here)"
+    )
     ok: bool = Field(True, description="no problem found (`tiersync status` exits 0, else 1)")
     problems: list[str] = Field(
         default_factory=list,
         description="what needs an operator: a stale child, a failing link to the parent, "
-        "quarantined records",
+        "quarantined records, a background task dead or failing",
     )
 
 
@@ -169,10 +196,49 @@ class ChildVerify(BaseModel):
     verify_requested: bool
 
 
+class IdConflict(BaseModel):
+    """One id held alive by more than one origin (two subtrees wrote it independently)."""
+
+    id: str
+    kind: str
+    origins: list[str] = Field(description="Nodes whose latest version of the id is alive")
+    units: list[str] = Field(description="The units those versions are in")
+    kept: str | None = Field(description="Origin of the version this node holds")
+
+
+class FigureDrift(BaseModel):
+    """A roll-up cell whose kept count differs from a recount of the records."""
+
+    unit: str
+    kind: str
+    kept: int
+    counted: int
+
+
+class FiguresVerify(BaseModel):
+    """The roll-ups (what every view shows) against a recount of the live records here."""
+
+    cells: int = Field(description="Roll-up cells that differed from the recount")
+    grids: int = 0
+    visits: int = 0
+    examples: list[FigureDrift] = Field(default_factory=list)
+    repaired: bool = Field(default=False, description="Rewritten from the recount (--repair)")
+
+    @property
+    def drifting(self) -> bool:
+        return bool(self.cells or self.grids or self.visits) and not self.repaired
+
+
 class VerifyReport(BaseModel):
     node: str
     parent: LinkVerify | None
     children: list[ChildVerify]
+    figures: FiguresVerify | None = None
+    conflicts: list[IdConflict] = Field(
+        default_factory=list,
+        description="Ids alive in two subtrees here: settle by deleting (or moving) the copy "
+        "that should go, then writing again the one that stays",
+    )
     ok: bool
     repaired: bool = False
     seconds: float = 0.0
@@ -185,6 +251,7 @@ class RebuildReport(BaseModel):
     last_hlc: int
     acked: int
     pages: int
+    enrolments: int = Field(0, description="enrolments of its children restored")
 
 
 class BundleReport(BaseModel):

@@ -4,13 +4,14 @@
 with `schemas.errors.details_from_validation_error(exc, prefix=("data",))`.
 """
 
+import uuid
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from schemas.codes import UnitCode
-from schemas.common import Timestamp
+from schemas.common import MoveLink, Timestamp
 from schemas.errors import clip
 from schemas.kinds import Kind
 from schemas.storable import StorableInbound
@@ -157,4 +158,47 @@ class BulkResult(BaseModel):
     accepted: int = Field(description="Number of records stored")
     rejected: list[BulkRejection] = Field(
         default_factory=list, description="Records not stored, with reasons"
+    )
+
+
+MOVE_NAMESPACE = UUID("2c7f4f0e-5a3b-4d8e-9a51-6f0d8c3b7e21")
+
+
+def moved_id(record_id: UUID, to_unit: str) -> UUID:
+    """The id of the record a move begins at `to_unit`: the same at both ends, so the old and
+    the new holder each write their half without talking to each other."""
+    return uuid.uuid5(MOVE_NAMESPACE, f"{record_id}/{to_unit}")
+
+
+class RecordMove(StorableInbound):
+    """Body of `POST /api/v1/records/{id}/move`: where the record goes (docs/decisions/0652).
+
+    At the node that holds the record: it ends there (a tombstone that links to the new
+    record) and, when this node also holds the new unit, begins there in the same transaction.
+    At the node that holds only the new unit: the new record begins, with `kind` and `data`
+    (the old one is not held here) and `from_unit`.
+    """
+
+    unit: UnitCode = Field(description="The unit the record moves to")
+    kind: Kind | None = Field(default=None, description="At the new holder only: the kind")
+    data: dict[str, Any] | None = Field(
+        default=None, description="The new record's data (default: the old record's)"
+    )
+    from_unit: UnitCode | None = Field(
+        default=None, description="At the new holder only: the unit the record moves from"
+    )
+
+
+class MoveResult(BaseModel):
+    """What a move wrote here: the ended record, the begun one, or both."""
+
+    moved_from: MoveLink = Field(description="The old record and its unit")
+    moved_to: MoveLink = Field(description="The new record and its unit")
+    ended: bool = Field(description="The old record ended here (this node held it)")
+    begun: RecordRead | None = Field(
+        default=None, description="The new record, when this node holds its unit"
+    )
+    pending: str | None = Field(
+        default=None,
+        description="The half still to be written, and where (null when both are done here)",
     )

@@ -8,7 +8,8 @@ edge refuses, anywhere in a body (the record's data, nested lists and objects, t
 - a lone surrogate (not Unicode; the JSON encoder refuses it);
 - NaN and ±Infinity (JSON has no such numbers: they would be stored as null);
 - integers outside signed 64 bits (no engine column holds them; the encoder refuses them), and
-  floats as large (an integer that a parser turned into a float on the way).
+  floats as large (an integer that a parser turned into a float on the way);
+- nesting deeper than MAX_DEPTH objects and lists (a hostile body; no kind needs more).
 
 The pydantic error names the field: its type is `unstorable` and its context carries the path
 below the model's location (`schemas.errors.details_from_validation_error` joins the two).
@@ -23,6 +24,8 @@ from pydantic_core import PydanticCustomError
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 ERROR_TYPE = "unstorable"
+MAX_DEPTH = 32
+"""Objects and lists nested inside one another, counted from the body's top."""
 
 Path = tuple[str | int, ...]
 
@@ -62,6 +65,8 @@ def first_problem(value: Any, path: Path = ()) -> tuple[Path, str] | None:
             continue
         elif isinstance(item, int | float):
             problem = _number_problem(item)
+        elif len(where) >= MAX_DEPTH + len(path) and isinstance(item, dict | list | tuple):
+            problem = f"nested deeper than {MAX_DEPTH} levels of objects and lists"
         elif isinstance(item, dict):
             for key, inner in reversed(item.items()):
                 key_name = key if isinstance(key, str) else str(key)

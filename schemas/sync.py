@@ -8,7 +8,7 @@ outside the child's subtree is judged by the parent's jurisdiction check (403 fo
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.storable import INT64_MAX, StorableInbound
 
@@ -53,6 +53,34 @@ class FreshnessEntry(StorableInbound):
     last_received_at: Position = Field(description="epoch milliseconds, on its parent's clock")
 
 
+TOKEN_SHA256 = "token-sha256"
+"""The enrolment scheme of today's bearer tokens: the verifier is the token's SHA-256 (hex)."""
+
+
+class Enrolment(StorableInbound):
+    """A child node enrolled at the sender, as the sender verifies it: what the sender's parent
+    keeps so that a rebuilt sender lets its children in again. Only the verifier travels (for
+    bearer tokens their SHA-256), never a secret; `scheme` leaves room for node keys."""
+
+    code: str = Field(max_length=32, description="the enrolled node: a direct child of the sender")
+    scheme: str = Field(TOKEN_SHA256, max_length=32)
+    credential: str = Field(max_length=512, description="the verifier (a token's SHA-256, hex)")
+    created_at: AwareDatetime
+    revoked: bool = False
+
+
+class AuditHeadWire(_Inbound):
+    """The head of the child's audit chain: its last entry's id and hash (hex)."""
+
+    id: int = Field(ge=0, le=INT64_MAX)
+    hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+MAX_PUSH_ITEMS = 10_000
+"""Records (and registry entries) in one push: the largest batch a child builds
+(TIERSYNC_BATCH_MAX_RECORDS ≤ 10,000); a longer list is refused with 422 naming the field."""
+
+
 class PushBatch(_Inbound):
     """A contiguous slice (since, until] of the child's change log."""
 
@@ -61,8 +89,12 @@ class PushBatch(_Inbound):
     since: Position = Field(description="child log position the batch starts after")
     until: Position = Field(description="child log position of the batch's last change")
     head: Position = Field(description="the child's newest log position (lag = head - until)")
-    records: list[ChangeRecord] = Field(default_factory=list)
-    units: list[UnitChange] = Field(default_factory=list)
+    records: list[ChangeRecord] = Field(
+        default_factory=list, max_length=MAX_PUSH_ITEMS, description="at most 10,000"
+    )
+    units: list[UnitChange] = Field(
+        default_factory=list, max_length=MAX_PUSH_ITEMS, description="at most 10,000"
+    )
     digest: dict[str, list[Annotated[int, Field(ge=0, le=INT64_MAX)]]] | None = Field(
         None,
         description="ops: on the batch that reaches `head`, the root digest of the child's "
@@ -72,6 +104,17 @@ class PushBatch(_Inbound):
         default_factory=list,
         description="views: when each node below last pushed, changed since `since`; merged by "
         "max at the parent (docs/protocol.md, Freshness)",
+    )
+    enrolments: list[Enrolment] = Field(
+        default_factory=list,
+        max_length=100_000,
+        description="units: the sender's child enrolments changed in (since, until]; kept at "
+        "the parent for a rebuild (docs/protocol.md, Rebuilding a middle node)",
+    )
+    audit: AuditHeadWire | None = Field(
+        None,
+        description="audit: the head of the child's audit chain; the parent keeps the newest "
+        "(docs/protocol.md, Audit chain)",
     )
     hash_key_id: str | None = Field(
         None,
@@ -101,3 +144,8 @@ class CursorInfo(BaseModel):
     protocol: int = PROTOCOL_VERSION
     cursor: int
     reason: str = ""
+    issued: int = Field(
+        0,
+        description="the highest HLC the parent holds of a version the child itself issued "
+        "(origin = the child): a child restored from a backup moves its clock past it",
+    )

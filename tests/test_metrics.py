@@ -101,7 +101,9 @@ async def test_metrics_need_their_right_and_the_metrics_role_has_only_that(pair:
     assert records.status_code == 403
 
 
-ALERTS = Path(__file__).resolve().parent.parent / "deploy" / "prometheus" / "alerts.yml"
+ROOT = Path(__file__).resolve().parent.parent
+ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
+OPERATIONS = ROOT / "docs" / "operations.md"
 PROMQL_WORDS = {
     "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
     "sum", "min", "max", "avg", "count", "rate", "irate", "increase", "delta", "deriv",
@@ -126,7 +128,8 @@ def exported(families: dict[str, str]) -> set[str]:
     return {n + s for n, kind in families.items() for s in suffixes.get(kind, ("",))}
 
 
-async def test_alert_rules_parse_and_read_only_exported_metrics(pair: Cluster) -> None:
+async def families_of(pair: Cluster) -> dict[str, str]:
+    """Every metric family a child and its parent export after a push, with its type."""
     village, township = pair.nodes[VILLAGE], pair.nodes[TOWNSHIP]
     await village.write(person())
     await village.replicator.run_once()
@@ -134,7 +137,23 @@ async def test_alert_rules_parse_and_read_only_exported_metrics(pair: Cluster) -
     for node in (village, township):
         response = await node.client.get("/metrics")
         families |= {f.name: f.type for f in text_string_to_metric_families(response.text)}
-    known = exported(families)
+    return families
+
+
+async def test_the_operations_table_lists_every_metric(pair: Cluster) -> None:
+    families = await families_of(pair)
+    text = OPERATIONS.read_text()
+    table = set(re.findall(r"^\| `(tiersync_[a-z_]+)` \|", text, re.M))
+    named = {  # as the table names them: a counter with _total, a histogram by its own name
+        name + ("_total" if kind == "counter" else "")
+        for name, kind in families.items()
+        if not name.endswith("_created")  # the client's own start-time series
+    }
+    assert table == named
+
+
+async def test_alert_rules_parse_and_read_only_exported_metrics(pair: Cluster) -> None:
+    known = exported(await families_of(pair))
     rules = yaml.safe_load(ALERTS.read_text())["groups"][0]["rules"]
     alerts = {rule["alert"] for rule in rules}
     assert {

@@ -42,10 +42,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str]
         run_replicator=False,
     )
     with TestClient(app) as client:
-        token = enrol_child(app.state.ctx.db, node_code=TOWNSHIP, code=VILLAGE, name="Dongmen")
         client.headers.update(bearer(grant(app.state.ctx.db, TOWNSHIP)))
+        # Written while the township still holds the village (no node of its own yet).
         for body in (person(), household(), person(unit=VILLAGE + "003")):
             assert client.post("/api/v1/records", json=body).status_code == 201
+        token = enrol_child(app.state.ctx.db, node_code=TOWNSHIP, code=VILLAGE, name="Dongmen")
         yield app, token.token
 
 

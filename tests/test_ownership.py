@@ -76,8 +76,8 @@ async def test_a_child_reusing_a_siblings_id_is_refused(chain: Cluster) -> None:
 
 async def test_a_child_overwriting_its_parents_record_is_refused(chain: Cluster) -> None:
     township, village = chain.nodes[TOWNSHIP], chain.nodes[VILLAGE]
-    mine = await township.write(person(unit=VILLAGE))  # made at the township, for the village
-    forged = as_wire(await held(township, mine["id"]), version=f"{LATER}.{VILLAGE}")
+    mine = await township.write(person(unit=TOWNSHIP))  # made at the township
+    forged = as_wire(await held(township, mine["id"]), unit=VILLAGE, version=f"{LATER}.{VILLAGE}")
     assert_refused(await raw_push(township, village, [forged]), mine["id"])
     assert (await held(township, mine["id"]))["origin"] == TOWNSHIP
 

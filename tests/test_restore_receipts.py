@@ -1,6 +1,5 @@
 """A target restored from a backup taken before a directive never undoes "done" above it."""
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from tests.directives_support import (
     report,
 )
 from tests.factories import person
+from tests.restore_support import backed_up, restored
 from tests.test_ops_support import verify
 
 __all__ = ["migrated_sqlite"]
@@ -38,29 +38,6 @@ async def chain(tmp_path: Path, migrated_sqlite: Path) -> AsyncIterator[Cluster]
         yield cluster
     finally:
         await cluster.close()
-
-
-async def stopped(cluster: Cluster, code: str) -> Path:
-    """Stop a node and return its database file."""
-    node = cluster.nodes.pop(code)
-    cluster.router.apps.pop(code, None)
-    await node.stack.aclose()
-    cluster.nodes[code] = node  # kept for its settings; started again by `restored`
-    return cluster.tmp_path / code / "tiersync.db"
-
-
-async def backed_up(cluster: Cluster, code: str, backup: Path) -> None:
-    """Stop the node, copy its database file aside, start it again."""
-    shutil.copy(await stopped(cluster, code), backup)
-    await cluster.start(cluster.nodes[code].settings)
-
-
-async def restored(cluster: Cluster, code: str, backup: Path) -> None:
-    """The node's disk is lost: its database file is put back from the backup."""
-    shutil.copy(backup, await stopped(cluster, code))
-    for suffix in ("-wal", "-shm"):
-        Path(f"{cluster.tmp_path / code / 'tiersync.db'}{suffix}").unlink(missing_ok=True)
-    await cluster.start(cluster.nodes[code].settings)
 
 
 async def test_restored_village_re_pulling_a_directive_keeps_done_at_every_level(

@@ -1,5 +1,6 @@
 """`tiersync serve` as a real process: starts, answers, and stops cleanly on a signal."""
 
+import json
 import os
 import signal
 import socket
@@ -109,3 +110,9 @@ def test_serve_stores_records_and_stops_cleanly(served: Served, signum: signal.S
     assert returncode == 0, output
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
+    # Not a terminal: JSON lines (after serve's one line for the operator), no personal data.
+    events = [json.loads(line) for line in output.splitlines()[1:] if line.strip()]
+    writes = [e for e in events if e["event"] == "request" and e["route"] == "/api/v1/records"]
+    assert [(w["method"], w["status"], w["node"]) for w in writes] == [("POST", 201, VILLAGE)]
+    assert len(writes[0]["request_id"]) == 32
+    assert record["data"]["id_number"] not in output and record["data"]["name"] not in output

@@ -1,8 +1,20 @@
 """The deterministic simulator (tests/sim, docs/reliability.md): seeded runs of whole trees
 under faults, held to the checker."""
 
-from tests.sim.run import run_seed
-from tests.sim.workload import CHAIN, Profile
+import os
+
+import pytest
+
+from tests.sim.profiles import OPEN_DEFECTS, replay_command, run_many
+from tests.sim.run import run_events, run_seed
+from tests.sim.shrink import as_test
+from tests.sim.workload import CHAIN, Profile, ci_profile, generate, hunt_profile, profile_named
+
+CI_SEEDS = int(os.environ.get("TIERSYNC_SIM_SEEDS", "200"))
+
+# The seed (of its hunt profile, tests/sim/workload.py) at which the simulator found each
+# defect of issue 10 on d6c2dfe; the violations it reported are in docs/reliability.md.
+DEFECT_SEEDS = {2: 1, 3: 1, 4: 2, 5: 1}
 
 
 def test_a_four_level_chain_without_faults_converges_and_checks() -> None:
@@ -20,4 +32,71 @@ def test_the_same_seed_replays_the_same_run() -> None:
         second.violations,
         second.simulated_s,
         second.faults,
+    )
+
+
+def test_a_shrunk_run_prints_as_a_test_that_replays_it() -> None:
+    profile = ci_profile()
+    events = generate(3, profile)[:4]
+    source = as_test(events, profile, 3)
+    assert source.startswith("def test_ci_seed_3_regression() -> None:")
+    scope: dict[str, object] = {"run_events": run_events, "profile_named": profile_named}
+    exec(compile(source, "<shrunk>", "exec"), scope)  # the printed test is valid Python
+    assert callable(scope["test_ci_seed_3_regression"])
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECT_SEEDS))
+def test_the_seed_that_found_a_defect_of_issue_10_passes(
+    defect: int, request: pytest.FixtureRequest
+) -> None:
+    if defect in OPEN_DEFECTS:
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason=f"issue 10, defect {defect}: not fixed yet")
+        )
+    result = run_seed(DEFECT_SEEDS[defect], hunt_profile(defect))
+    assert result.violations == [], "\n".join(map(str, result.violations[:10]))
+
+
+VILLAGE = "632322101201"
+RECORD = "00000000-0000-4000-8000-000000000001"
+# The shortest event lists that reach defects 4 and 5 (what the shrinker keeps of a failing run).
+DEFECT_EVENTS = {
+    4: [  # un-pushed writes, then `rebuild --force` before the replicator's next retry
+        {"t": 5, "do": "partition", "node": VILLAGE, "seconds": 60},
+        {"t": 10, "do": "write", "node": VILLAGE, "id": RECORD, "tpl": 1},
+        {"t": 66, "do": "rebuild_force", "node": VILLAGE},
+    ],
+    5: [  # a clock a day ahead, back, a restore from before, a new write of the same record
+        {"t": 1, "do": "write", "node": VILLAGE, "id": RECORD, "tpl": 1},
+        {"t": 20, "do": "backup", "node": VILLAGE},
+        {"t": 30, "do": "clock", "node": VILLAGE, "skew_s": 86400},
+        {"t": 40, "do": "update", "node": VILLAGE, "id": RECORD, "tpl": 2},
+        {"t": 100, "do": "clock", "node": VILLAGE, "skew_s": 0},
+        {"t": 120, "do": "restore", "node": VILLAGE, "which": "first"},
+        {"t": 140, "do": "update", "node": VILLAGE, "id": RECORD, "tpl": 3},
+    ],
+}
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECT_EVENTS))
+def test_the_shortest_run_that_reaches_a_defect_of_issue_10_passes(
+    defect: int, request: pytest.FixtureRequest
+) -> None:
+    if defect in OPEN_DEFECTS:
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason=f"issue 10, defect {defect}: not fixed yet")
+        )
+    result = run_events(DEFECT_EVENTS[defect], hunt_profile(defect))
+    assert result.violations == [], "\n".join(map(str, result.violations[:10]))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_ci_profile_passes_the_checker() -> None:
+    """≥200 seeds of a village–township–county–prefecture tree under faults, on 2 cores."""
+    summary = run_many(range(1, CI_SEEDS + 1), "ci", workers=2)
+    assert summary.seeds == CI_SEEDS
+    assert not summary.failures, "\n".join(
+        f"seed {seed}: {violations[0]}\n  replay: {replay_command(seed, 'ci')}"
+        for seed, violations in summary.failures
     )

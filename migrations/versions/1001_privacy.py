@@ -1,7 +1,7 @@
 """privacy: records' ID hash index and the data key check (issue 14)
 
 Revision ID: 1001_privacy
-Revises: 0801_operator_access
+Revises: 0950_audit_chain
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1001_privacy"
-down_revision: str | None = "0801_operator_access"
+down_revision: str | None = "0950_audit_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

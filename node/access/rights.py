@@ -100,6 +100,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", f"{_RECORDS}/{{record_id}}"): R.records_read,
     ("PUT", f"{_RECORDS}/{{record_id}}"): R.records_write,
     ("DELETE", f"{_RECORDS}/{{record_id}}"): R.records_write,
+    ("POST", f"{_RECORDS}/{{record_id}}/move"): R.records_write,
     ("POST", f"{_RECORDS}/{{record_id}}/reveal"): R.personal_reveal,
     ("POST", _DIRECTIVES): R.directives_issue,
     ("GET", _DIRECTIVES): R.directives_read,
@@ -113,6 +114,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/sync/conflicts"): R.sync_inspect,
     ("POST", "/api/v1/sync/push"): Access.child,
     ("GET", "/api/v1/sync/cursor"): Access.child,
+    ("GET", "/api/v1/sync/audit-head"): Access.child,
     ("GET", "/api/v1/sync/directives"): Access.child,
 }
 # Families: every endpoint under these prefixes, for these methods.

@@ -7,8 +7,8 @@ import zstandard
 from fastapi import Header, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from federation.codec import COMPRESS_ABOVE, ZSTD_LEVEL, decode_body
-from node.errors import FieldError, Invalid
+from federation.codec import COMPRESS_ABOVE, ZSTD_LEVEL, BodyTooLarge, decode_body
+from node.errors import FieldError, Invalid, TooLarge
 from schemas.errors import details_from_validation_error
 
 AcceptEncoding = Annotated[str | None, Header()]
@@ -33,8 +33,12 @@ def body_doc(model: type[BaseModel]) -> dict[str, object]:
 
 async def parse_body(request: Request, model: type[M]) -> M:
     try:
-        raw = decode_body(await request.body(), request.headers.get("content-encoding"))
+        limit = request.app.state.ctx.settings.max_body_bytes
+        encoding = request.headers.get("content-encoding")
+        raw = decode_body(await request.body(), encoding, max_size=limit)
         return model.model_validate_json(raw)
+    except BodyTooLarge as exc:
+        raise TooLarge(str(exc)) from exc
     except ValidationError as exc:
         details = [FieldError(d.field, d.reason) for d in details_from_validation_error(exc)]
         raise Invalid(f"invalid {model.__name__} body", details[:20]) from exc

@@ -6,6 +6,7 @@ from sqlalchemy import text
 from node.deps import ContextDep
 from node.errors import Unavailable
 from node.migrate import current_revisions, head_revisions
+from node.supervisor import describe
 
 router = APIRouter(tags=["health"])
 
@@ -20,9 +21,21 @@ def healthz(ctx: ContextDep) -> dict[str, str]:
     return {"status": "ok", "code": ctx.identity.code}
 
 
-@router.get("/readyz", summary="200 when the database schema is at the latest migration")
+@router.get(
+    "/readyz",
+    summary="200 when the schema is current, the database writable and every background task "
+    "healthy; else 503 naming what is wrong",
+)
 def readyz(ctx: ContextDep) -> dict[str, object]:
     current, heads = current_revisions(ctx.db.engine), head_revisions(ctx.db.engine)
     if current != heads:
         raise Unavailable(f"database at migration {sorted(current)}, code expects {sorted(heads)}")
-    return {"status": "ready", "migrations": sorted(current)}
+    try:
+        ctx.db.probe_write()
+    except Exception as exc:
+        raise Unavailable(f"database not writable: {describe(exc)}") from exc
+    problems = ctx.supervisor.problems()
+    if problems:
+        raise Unavailable("; ".join(problems))
+    tasks = [{"name": s.name, "state": s.state} for s in ctx.supervisor.states()]
+    return {"status": "ready", "migrations": sorted(current), "tasks": tasks}

@@ -80,6 +80,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     "409 carrying the cursor; a record outside the child's subtree refuses the batch (403). "
     "See docs/protocol.md.",
     ("GET", "/api/v1/sync/cursor"): "Called by a child node: how far this node holds its log.",
+    ("GET", "/api/v1/sync/audit-head"): "Called by a child node: the head of its audit chain "
+    "this node keeps, from its last push (`tiersync audit verify` checks the log still holds it).",
     ("GET", "/api/v1/sync/quarantine"): "Records a child sent that this node set aside (an "
     "unknown kind, a newer schema version, an unreadable version), with the reason.",
     ("GET", "/api/v1/sync/conflicts"): "Versions that lost to a concurrent version of the same "

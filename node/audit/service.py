@@ -5,7 +5,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from node.audit import repository
+from node.audit import chain, repository
+from node.audit.chain import Break, Head
 from node.db import Database, WriteTxn
 from schemas.ops import AuditRead
 
@@ -53,3 +54,10 @@ def entries(db: Database, *, limit: int = 100, action: str | None = None) -> lis
         )
         for r in rows
     ]
+
+
+def verify_log(db: Database, *, parent_head: Head | None = None) -> tuple[int, list[Break]]:
+    """How many entries the chain holds, and every break in it (node/audit/chain.py)."""
+    with db.read() as conn:
+        rows = list(repository.chain_rows(conn))
+    return len(rows), chain.verify(rows, parent_head=parent_head)

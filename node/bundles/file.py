@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 import zstandard
 
+from federation.codec import BodyTooLarge, decompress_bounded
+
 MAGIC = b"TIERSYNC-BUNDLE/1\n"
 MAX_CONTENT = 2 * 1024**3  # refuse to inflate beyond this (a crafted file)
 
@@ -75,8 +77,10 @@ def open_bundle(path: Path, *, key_hex: str) -> Bundle:
     """Check integrity (sha256) and authenticity (HMAC), then decode the content."""
     header, packed = read_header(path)
     try:
-        raw = zstandard.ZstdDecompressor().decompress(packed, max_output_size=MAX_CONTENT)
-    except zstandard.ZstdError as exc:
+        raw = decompress_bounded(packed, MAX_CONTENT)
+    except BodyTooLarge as exc:
+        raise BundleRefused(f"{path}: content larger than {MAX_CONTENT:,} bytes") from exc
+    except ValueError as exc:
         raise BundleRefused(f"{path} is damaged or was altered (content does not inflate)") from exc
     if hashlib.sha256(raw).hexdigest() != header.get("sha256"):
         raise BundleRefused(f"{path} is damaged or was altered: content checksum mismatch")

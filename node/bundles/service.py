@@ -24,6 +24,7 @@ from node.records import repository as records_repo
 from node.records.store import store_versions
 from node.records.wire import record_to_wire, to_version
 from node.sync import repository as sync_repo
+from node.sync.intake import IncomingBatch, split_records
 from node.sync.receive import CursorGap, receiver
 from node.sync.runner import outbox
 from node.units import repository as units_repo
@@ -31,7 +32,7 @@ from node.units.service import hash_token
 from schemas.codes import is_within, parent_of
 from schemas.directives import DirectiveFeed
 from schemas.ops import BundleReport
-from schemas.sync import ChangeRecord, PushBatch
+from schemas.sync import ChangeRecord
 
 
 def _report(path: Path, header: dict[str, Any], **extra: Any) -> BundleReport:
@@ -123,7 +124,8 @@ def import_up(ctx: NodeContext, *, path: Path, receipt: Path | None) -> BundleRe
     cursor = None
     for raw in bundle.content.get("batches", []):
         try:
-            ack = parent.apply_push(child=source, batch=PushBatch.model_validate(raw))
+            batch, unreadable = split_records(IncomingBatch.model_validate(raw))
+            ack = parent.apply_push(child=source, batch=batch, refused=unreadable)
         except CursorGap as gap:
             raise BundleRefused(
                 f"{path} starts after {raw['since']} but this node holds "

@@ -1,6 +1,7 @@
 """`tiersync audit`: who did what to this node, when, with what outcome; and the helpers the
 operator commands share (the --actor option, their errors)."""
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -10,10 +11,13 @@ from rich.table import Table
 
 from federation.errors import FederationError
 from node.audit import service as audit_service
+from node.audit.chain import Head
 from node.bundles.file import BundleRefused
-from node.cli.common import CliError, JsonOption, console, node_context, print_json
+from node.cli.common import CliError, JsonOption, console, node_context, print_json, say, warn
 from node.cli.options import NodeConfig, node_command
 from node.principal import os_actor
+from node.settings import Settings
+from node.uplink import parent_connection
 
 ActorOption = Annotated[
     str | None,
@@ -36,15 +40,30 @@ def ops_errors() -> Iterator[None]:
         raise CliError(f"parent: {exc}") from None
 
 
+app = typer.Typer(help="The audit log: list it, verify its hash chain.")
+
+_BREAKS = {
+    "edited": "第 {id} 条：内容被修改（与其哈希不符）",
+    "unlinked": "第 {id} 条：与前一条断链（其前有条目被删除或调换了顺序）",
+    "missing_head": "第 {id} 条：上级保存的链头在本地日志中找不到（日志被截断）",
+    "head_differs": "第 {id} 条：与上级保存的链头不一致（日志被改写）",
+}
+
+
+@app.callback(invoke_without_command=True)
 @node_command()
 def audit(
     config: NodeConfig,
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(min=1, max=100_000, help="Newest entries to show.")] = 50,
     json: JsonOption = False,
 ) -> None:
     """List the audit log: operator actions and refused peers, newest first."""
-    with node_context(config.settings(), writable=False) as ctx:
-        entries = audit_service.entries(ctx.db, limit=limit)
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = config  # the subcommand's options add to these
+        return
+    with node_context(config.settings(), writable=False) as node:
+        entries = audit_service.entries(node.db, limit=limit)
     if json:
         print_json(entries)
         return
@@ -56,3 +75,48 @@ def audit(
         style = "red" if e.outcome in {"failed", "refused"} else None
         table.add_row(at, e.actor, e.action, e.outcome, e.detail, style=style)
     console.print(table if entries else "audit log is empty")
+
+
+@app.command("verify")
+@node_command()
+def verify(
+    config: NodeConfig,
+    local: Annotated[
+        bool, typer.Option("--local", help="Do not ask the parent for the head it holds.")
+    ] = False,
+) -> None:
+    """Verify the audit log's hash chain, and against the head the parent holds (exit 1 if not)."""
+    settings = config.settings()
+    head: Head | None = None
+    asked = False
+    if settings.parent_url and not local:
+        try:
+            held = parent_head(settings)
+        except FederationError as exc:
+            warn(f"未能向上级核对链头：{exc}")
+        else:
+            asked = True
+            head = Head(*held) if held else None
+    with node_context(settings, writable=False) as node:
+        count, breaks = audit_service.verify_log(node.db, parent_head=head)
+    if breaks:
+        say(f"审计日志未通过校验：{len(breaks)} 处问题（共 {count} 条）")
+        for found in breaks:
+            say("  " + _BREAKS[found.reason].format(id=found.id) + f" — {found.detail}")
+        raise typer.Exit(1)
+    said = f"审计日志完好：共 {count} 条，哈希链首尾相连"
+    if head is not None:
+        said += f"；与上级保存的链头（第 {head.id} 条）一致"
+    elif asked:
+        said += "；上级尚未收到本节点的链头"
+    say(said)
+
+
+def parent_head(settings: Settings) -> tuple[int, str] | None:
+    """The head of this node's chain its parent keeps (GET /api/v1/sync/audit-head)."""
+
+    async def ask() -> tuple[int, str] | None:
+        async with parent_connection(settings) as parent:
+            return await parent.audit_head()
+
+    return asyncio.run(ask())

@@ -16,6 +16,7 @@ from node.cli import (  # ops
     importer,
     init,
     persons,  # privacy
+    quarantine,  # sync
     rebuild,
     records,
     resync,
@@ -78,6 +79,7 @@ app.command()(resync.resync)  # ops
 app.command()(verify.verify)  # ops
 app.command()(rebuild.rebuild)  # ops
 app.add_typer(bundle.app, name="bundle")  # ops
-app.command()(audit.audit)  # ops
+app.add_typer(quarantine.app, name="quarantine")  # sync
+app.add_typer(audit.app, name="audit")  # ops: list, verify
 app.command()(seed.seed)  # views: the article's dataset
 app.command()(demo.demo)

@@ -1,10 +1,11 @@
-"""`tiersync records ...`: read the records this node holds."""
+"""`tiersync records ...`: read the records this node holds, and move one."""
 
 import uuid
 from typing import Annotated, Any
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
@@ -20,11 +21,13 @@ from node.cli.common import (
 )
 from node.cli.options import NodeConfig, node_command
 from node.principal import os_actor
+from node.records.moves import move_record
 from node.records.service import get_record, list_records
 from schemas.codes import check_code, is_within
+from schemas.errors import details_from_validation_error, summarize
 from schemas.kinds import Kind
 from schemas.personal import shown
-from schemas.records import RecordRead
+from schemas.records import RecordMove, RecordRead
 
 RevealOption = Annotated[
     str | None,
@@ -127,3 +130,42 @@ def get(
     for name in ("id", "kind", "unit", "version", "origin", "updated_at"):
         say(f"{name:<10} {getattr(record, name)}")
     say(orjson.dumps(record.data, option=orjson.OPT_INDENT_2).decode())
+
+
+@app.command()
+@node_command()
+def move(
+    config: NodeConfig,
+    record_id: Annotated[uuid.UUID, typer.Argument(metavar="ID", help="The record's id.")],
+    to: Annotated[str, typer.Option("--to", help="The unit the record moves to.")],
+    from_unit: Annotated[
+        str | None,
+        typer.Option("--from-unit", help="At the new holder: the unit it moves from."),
+    ] = None,
+    kind: Annotated[Kind | None, typer.Option(help="At the new holder: the record's kind.")] = None,
+    data_file: Annotated[
+        typer.FileText | None,
+        typer.Option("--data", help="At the new holder: a JSON file with the record's data."),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Move a record to a unit of another subtree: it ends where it is held and begins at the
+    new unit's holder (run it at each; at a node holding both, one run does both)."""
+    data = orjson.loads(data_file.read()) if data_file is not None else None
+    try:
+        body = RecordMove(unit=to, from_unit=from_unit, kind=kind, data=data)
+    except ValidationError as exc:
+        raise CliError(summarize(details_from_validation_error(exc))) from None
+    with node_context(config.settings()) as ctx:
+        result = move_record(ctx.db, node=ctx.identity, record_id=record_id, body=body)
+    if result.begun is not None:
+        result.begun = shown(result.begun)
+    if json:
+        print_json(result)
+        return
+    if result.ended:
+        say(f"{result.moved_from.id} ended at {result.moved_from.unit}")
+    if result.begun is not None:
+        say(f"{result.moved_to.id} begun at {result.moved_to.unit}")
+    if result.pending:
+        say(f"still to do: {result.pending}")

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from node import gc_tuning
+from node import gc_tuning, logs
+from node.api.slow_clients import with_header_deadline
 from node.app import create_app
 from node.cli.common import UsageError, node_context, say, warn
 from node.cli.options import NodeConfig, node_command
@@ -92,6 +93,7 @@ def serve(
     say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port, tls)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)
     url = url_of(host, port, tls)
+    logs.configure(settings.log_format, log_level)
     # Held until the process ends: rebuild, resync and bundle ack refuse meanwhile.
     with owning(settings.data_dir, what="tiersync serve", node=settings.code, url=url):
         uvicorn.run(
@@ -99,7 +101,11 @@ def serve(
             host=host,
             port=port,
             log_level=log_level,
+            log_config=None,  # node/logs.py's handler renders uvicorn's records too
+            access_log=False,  # node/api/requests.py logs each request, with its request id
             timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            http=with_header_deadline(settings.header_timeout_s),  # slow clients: node/api
+            limit_concurrency=settings.max_connections,
             ssl_certfile=str(settings.tls_cert) if tls else None,
             ssl_keyfile=str(settings.tls_key) if tls else None,
         )

@@ -3,13 +3,14 @@
 from datetime import UTC, datetime
 
 import typer
+from rich.markup import escape
 from rich.text import Text
 from rich.tree import Tree
 
 from node.cli.common import EXIT_FAILED, JsonOption, console, node_context, print_json
 from node.cli.options import NodeConfig, node_command
 from node.ops.status import node_status
-from schemas.ops import ChildStatus, StatusReport, UpstreamStatus
+from schemas.ops import ChildStatus, StatusReport, TasksStatus, TaskStatus, UpstreamStatus
 
 
 def _ago(at: datetime | None) -> str:
@@ -55,6 +56,42 @@ def _child(c: ChildStatus) -> str:
     return f"{head}: {body}" + (" " + " ".join(flags) if flags else "")
 
 
+STATE_LABELS = {
+    "running": "运行中",
+    "failing": "出错重试中",
+    "dead": "已停止工作",
+    "stopped": "已停止",
+}
+
+
+def _duration(seconds: float) -> str:
+    for size, unit in ((86400, "天"), (3600, "小时"), (60, "分钟")):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} 秒"
+
+
+def _task(t: TaskStatus) -> str:
+    label = STATE_LABELS[t.state]
+    style = {"running": "green", "failing": "yellow", "dead": "red"}.get(t.state, "dim")
+    line = f"{t.name}：[{style}]{label}[/]"
+    if t.failing_s is not None:
+        line += f"，已持续 {_duration(t.failing_s)}"
+    if t.restarts:
+        line += f"，重启 {t.restarts} 次"
+    if t.last_error and t.state != "running":
+        line += f"\n  最近错误：{escape(t.last_error)}"
+    return line
+
+
+def _tasks(tasks: TasksStatus | None) -> str:
+    if tasks is None:
+        return "⚙ 后台任务：本节点尚未运行过"
+    if not tasks.serving:
+        return "⚙ 后台任务：节点未在运行"
+    return f"⚙ 后台任务（{len(tasks.tasks)} 个）"
+
+
 def render(report: StatusReport) -> Tree:
     tree = Tree(
         f"[bold]{report.name}[/] ({report.node}, {report.level}): {report.records} "
@@ -67,6 +104,10 @@ def render(report: StatusReport) -> Tree:
     below = tree.add(f"↓ {len(report.children)} child node(s)")
     for child in report.children:
         below.add(_child(child))
+    tasks = tree.add(_tasks(report.tasks))
+    if report.tasks is not None and report.tasks.serving:
+        for task in report.tasks.tasks:
+            tasks.add(_task(task))
     if report.problems:
         trouble = tree.add(f"[red bold]{len(report.problems)} problem(s)[/]")
         for problem in report.problems:
@@ -85,7 +126,8 @@ def status(config: NodeConfig, json: JsonOption = False) -> None:
     database (and changes nothing), so it works whether or not the node is running.
 
     Exit 0 when healthy, 1 on trouble (a stale child, a failing link to the parent,
-    quarantined records): fit for cron and monitoring. `--json` lists them under `problems`.
+    quarantined records, a background task of the serving node dead or failing): fit for
+    cron and monitoring. `--json` lists them under `problems`.
     """
     with node_context(config.settings(), writable=False) as ctx:
         report = node_status(ctx)

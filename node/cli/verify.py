@@ -41,10 +41,27 @@ def render(report: VerifyReport) -> Tree:
         if link.conflicts:
             up.add(
                 f"{link.conflicts} id conflict(s) lost to another unit (see the parent's "
-                "/api/v1/sync/conflicts): not moved"
+                "/api/v1/sync/conflicts): not moved; while this node's copy is alive, delete "
+                "it or move it (tiersync records move)"
             )
     for child in report.children:
         tree.add(f"↓ {child.code}: {child.state} — {child.detail}")
+    for c in report.conflicts[:SHOWN]:
+        tree.add(
+            f"[red]{c.kind} {c.id}: alive in {', '.join(c.units)} (written by "
+            f"{', '.join(c.origins)}) — delete or move the copy that should go, then write the "
+            "other again[/]"
+        )
+    figures = report.figures
+    if figures is not None and (figures.cells or figures.grids or figures.visits):
+        fixed = figures.repaired
+        colour, what = ("green", "rewritten") if fixed else ("red", "run verify --repair")
+        here = tree.add(
+            f"[{colour}]figures differ from a recount of the records: {figures.cells} roll-up "
+            f"cell(s), {figures.grids} grid(s), {figures.visits} visit(s) — {what}[/]"
+        )
+        for cell in figures.examples[:SHOWN]:
+            here.add(f"{cell.unit} {cell.kind}: shown {cell.kept}, counted {cell.counted}")
     return tree
 
 
@@ -67,7 +84,8 @@ def verify(
 
     Up: this node's subtree against the parent's copy of it (the parent is asked). Down: each
     child's subtree against that child's last digest report (sent with its pushes); a child
-    that differs is asked, in its next push ack, to run verify itself.
+    that differs is asked, in its next push ack, to run verify itself. Here: the figures every
+    view shows (the roll-ups) against a recount of the records (reads every record).
 
     Exit 0 when all matches (with --repair: once every difference is repaired), 1 when
     differences remain.

@@ -25,13 +25,13 @@ def digest_root(db: Database, *, child: str) -> DigestRoot:
 
 def digest_nodes(db: Database, *, child: str, query: DigestQuery) -> DigestNodes:
     _check_prefixes(query)
-    with db.read() as conn:
+    with db.snapshot() as conn:  # every prefix answered from one state
         nodes = {p: digests.children(conn, child, query.kind, p) for p in query.prefixes}
     return DigestNodes(kind=query.kind, nodes=nodes)
 
 
 def digest_leaves(db: Database, *, child: str, query: DigestQuery) -> DigestLeaves:
     _check_prefixes(query)
-    with db.read() as conn:
+    with db.snapshot() as conn:
         found = {p: digests.leaves(conn, child, query.kind, p) for p in query.prefixes}
     return DigestLeaves(kind=query.kind, leaves=found)

@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import Connection
 
 from node.db import Database, WriteTxn
+from node.digests import conflicts, repository
 from node.digests import reads as digests
-from node.digests import repository
+from node.digests import tree as digest_tree
 from node.seams import OutgoingInfo
 from node.sync import repository as sync_repo
 from node.units import repository as units_repo
-from schemas.codes import NODE_LEVELS, level_of
+from schemas.codes import CODE_LENGTHS, NODE_LEVELS, level_of
 from schemas.ops import ChildVerify
 from schemas.sync import PushBatch
 
@@ -28,8 +29,13 @@ def as_wire(digest: dict[str, tuple[int, int]]) -> dict[str, list[int]]:
 
 
 def child_digest(conn: Connection, code: str) -> dict[str, list[int]]:
-    """What a child reports: the root digest of its own subtree."""
-    return as_wire(digests.root(conn, code))
+    """What a child reports: the root digest of its own subtree (with the versions it holds
+    that lost here to another subtree's: node/digests/conflicts.py)."""
+    digest = dict(digests.root(conn, code))
+    for kind, (count, total) in conflicts.held_below_only(conn, code).items():
+        held = digest.get(kind, (0, 0))
+        digest[kind] = (held[0] + count, (held[1] + total) % digest_tree.MOD)
+    return as_wire(digest)
 
 
 def on_push(conn: Connection, *, child: str, batch: PushBatch, at: datetime) -> bool:
@@ -73,6 +79,30 @@ class DigestSection:
         return {"verify_requested": on_push(txn.conn, child=child, batch=batch, at=txn.now)}
 
 
+def superseded(conn: Connection, *, node_code: str, units: list[str]) -> None:
+    """Records of these units came from the parent (a repair), not from the child's pushes: the
+    reports of the children they lie under describe an older state. They are set aside
+    (state "unknown") until each child's next push brings a fresh one."""
+    child_len = _child_length(node_code)
+    if child_len is None:
+        return
+    for code in sorted({u[:child_len] for u in units if len(u) >= child_len}):
+        if repository.get_report(conn, code) is not None:
+            repository.save_report(
+                conn,
+                code,
+                child_digest=None,
+                own_digest=None,
+                matches=None,
+                verify_requested=False,
+            )
+
+
+def _child_length(code: str) -> int | None:
+    longer = sorted(n for n in CODE_LENGTHS.values() if n > len(code))
+    return longer[0] if longer else None
+
+
 def check_children(db: Database, *, node_code: str) -> list[ChildVerify]:
     """Compare this node's current copy of each child's subtree with the child's last report."""
     out: list[ChildVerify] = []
@@ -87,7 +117,8 @@ def check_children(db: Database, *, node_code: str) -> list[ChildVerify]:
                         code=code,
                         state="unknown",
                         verify_requested=False,
-                        detail="no digest report yet (it comes with a push)",
+                        detail="no digest report since the last push or repair (one comes "
+                        "with its next push)",
                     )
                 )
                 continue

@@ -17,6 +17,7 @@ from federation.http_peer import ExchangeStats
 from federation.peer import OperatorExchanges
 from node.context import NodeContext
 from node.digests import reads as digests
+from node.digests import reports
 from node.digests import tree as digest_tree
 from node.records import repository as records_repo
 from node.records.store import store_versions
@@ -98,15 +99,16 @@ async def _compare_leaves(
 
 
 async def _mark_conflicts(client: OperatorExchanges, differences: list[Difference]) -> None:
-    """An id the parent holds at a newer version made outside this subtree is an id conflict
-    this node lost (logged at the parent): not something a repair can or should move."""
+    """An id the parent holds at a version made outside this subtree is an id conflict this
+    node lost: not something a repair can move (the parent never lets a child replace what
+    another subtree made). It stands while this node's copy is alive (node/digests/conflicts)."""
     sends = [d for d in differences if d.action == "send" and d.there is None]
     for start in range(0, len(sends), CHUNK):
         chunk = sends[start : start + CHUNK]
         found = await client.records([d.id for d in chunk], data=False)
         for diff in chunk:
             foreign = found.foreign.get(diff.id)
-            if foreign and diff.here and parse_version(foreign) > parse_version(diff.here):
+            if foreign and diff.here:
                 diff.action, diff.there = "conflict", foreign
 
 
@@ -129,7 +131,11 @@ async def fetch_down(ctx: NodeContext, client: OperatorExchanges, ids: list[str]
         found = await client.records(ids[start : start + CHUNK], data=True)
         versions = [to_version(r) for r in found.records if _ours(r, code)]
         with ctx.db.write() as txn:
-            stored += len(store_versions(txn, versions).stored)
+            kept = set(store_versions(txn, versions).stored)
+            reports.superseded(
+                txn.conn, node_code=code, units=[v.unit for v in versions if v.id in kept]
+            )
+            stored += len(kept)
     return stored
 
 

@@ -22,6 +22,7 @@ from node.directives.versions import target_units
 from node.records import repository as records_repo
 from node.records.wire import record_to_wire
 from node.signals import CommitSignal
+from node.sync import repository as sync_repo
 from schemas.codes import is_within
 from schemas.directives import DirectiveFeed
 from schemas.sync import ChangeRecord
@@ -40,9 +41,10 @@ def _addressed_to(child: str, origin: str, data: dict[str, object]) -> bool:
 
 def read_feed(db: Database, *, child: str, since: int, limit: int = FEED_LIMIT) -> DirectiveFeed:
     """The next directive versions for `child` after `since`, and the cursor to resume from."""
-    with db.read() as conn:
+    with db.snapshot() as conn:
         entries = repository.entries_since(conn, since, limit)
         rows = records_repo.rows_by_ids(conn, [e.id for e in entries])
+        push_cursor = sync_repo.child_cursor(conn, child)
     records = [
         ChangeRecord.model_validate(record_to_wire(row))
         for row in (rows.get(e.id) for e in entries)
@@ -53,7 +55,9 @@ def read_feed(db: Database, *, child: str, since: int, limit: int = FEED_LIMIT) 
     # Log positions are handed out in commit order, so nothing can later appear below the last
     # entry read: the child may skip past the entries that were not for it.
     cursor = max(since, entries[-1].seq) if entries else since
-    return DirectiveFeed(cursor=cursor, more=len(entries) == limit, records=records)
+    return DirectiveFeed(
+        cursor=cursor, more=len(entries) == limit, records=records, push_cursor=push_cursor
+    )
 
 
 async def _never() -> bool:

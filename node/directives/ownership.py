@@ -3,9 +3,11 @@
 Receipt ids are predictable (`receipt_id(directive, unit)`), so a child could write a sibling's
 receipt under its id before the sibling does, and the sibling's genuine receipt would then be
 refused by the parent's ownership check. So a pushed receipt must be the pusher's subtree's own:
-its id derived from its origin, its unit that origin. A pushed directive must be issued by its
-origin (unit = issuer = origin). Tombstoning or replacing a directive held from an ancestor is
-refused by the core's check of the stored record (node/sync/receive.py).
+its id derived from its unit, and that unit its origin or, for a unit without a node of its
+own, below the origin that holds it (docs/decisions/0651): never a sibling's. A pushed
+directive must be issued by its origin (unit = issuer = origin). Tombstoning or replacing a
+directive held from an ancestor is refused by the core's check of the stored record
+(node/sync/receive.py).
 
 A push section that adds no field to the batch: it only reads it at the parent, in the push's
 transaction, and refuses the whole push (403, nothing stored) naming each record.
@@ -20,6 +22,7 @@ from federation.hlc import parse_version
 from node.db import WriteTxn
 from node.errors import FieldError, Forbidden
 from node.seams import OutgoingInfo
+from schemas.codes import is_within
 from schemas.directives import receipt_id
 from schemas.kinds import Kind
 from schemas.sync import ChangeRecord, PushBatch
@@ -33,8 +36,11 @@ def not_owned(rec: ChangeRecord) -> str | None:
         _, origin = parse_version(rec.version)
     except ValueError:
         return None  # quarantined by the receiver
-    if rec.unit != origin:
+    if rec.kind == Kind.directive and rec.unit != origin:
         return f"{rec.kind} {rec.id}: unit {rec.unit} is not its origin {origin}"
+    if rec.kind == Kind.receipt and not is_within(rec.unit, origin):
+        # The target's own node, or the node that holds a target without one (0651).
+        return f"{rec.kind} {rec.id}: unit {rec.unit} is not its origin {origin} or below it"
     if rec.kind == Kind.directive:
         issuer = rec.data.get("issuer")
         if issuer is not None and issuer != origin:
@@ -44,8 +50,8 @@ def not_owned(rec: ChangeRecord) -> str | None:
         directive = uuid.UUID(str(rec.data.get("directive_id")))
     except ValueError:
         return f"receipt {rec.id}: no directive_id"
-    if rec.id != receipt_id(directive, origin) or rec.data.get("unit", origin) != origin:
-        return f"receipt {rec.id} is not {origin}'s receipt for directive {directive}"
+    if rec.id != receipt_id(directive, rec.unit) or rec.data.get("unit", rec.unit) != rec.unit:
+        return f"receipt {rec.id} is not {rec.unit}'s receipt for directive {directive}"
     return None
 
 

@@ -1,7 +1,6 @@
 """Startup hook of the directives domain: the long-poll signal, and the puller at a child."""
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from federation.peer import DirectiveSource
@@ -10,8 +9,10 @@ from node.context import NodeContext
 from node.directives.inbound import SqlDirectiveStore
 from node.directives.service import wake_of
 from node.signals import CommitSignal
+from schemas.directives import DirectiveFeed
 
 LONG_POLL_S = 25.0
+TASK = "directive-puller"
 Stop = Callable[[], Awaitable[None]]
 
 
@@ -22,7 +23,15 @@ def inbox(ctx: NodeContext) -> SqlDirectiveStore:
 
 def build_puller(ctx: NodeContext, peer: DirectiveSource) -> Puller:
     config = PullerConfig(wait_s=LONG_POLL_S, retry_max_s=ctx.settings.retry_max_s)
-    return Puller(store=inbox(ctx), peer=peer, config=config)
+
+    def answered(feed: DirectiveFeed, reconnected: bool) -> None:
+        # The held poll is this node's live line to its parent: a parent that went back
+        # (restored) or came back is noticed here, and the replicator resends at once.
+        if ctx.replicator is not None:
+            ctx.replicator.parent_seen(feed.push_cursor, reconnected=reconnected)
+
+    health = ctx.supervisor.reporter(TASK)
+    return Puller(store=inbox(ctx), peer=peer, config=config, health=health, on_answer=answered)
 
 
 def directives_hook(*, run: bool = True) -> Callable[[NodeContext], Stop | None]:
@@ -37,14 +46,12 @@ def directives_hook(*, run: bool = True) -> Callable[[NodeContext], Stop | None]
         puller = None
         if ctx.parent is not None:
             puller = ctx.puller = build_puller(ctx, ctx.parent)
-        task = asyncio.create_task(puller.run_forever()) if puller and run else None
+        stop_puller = ctx.supervisor.spawn(TASK, puller.run_forever) if puller and run else None
 
         async def stop() -> None:
             signal.close()
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if stop_puller is not None:
+                await stop_puller()
 
         return stop
 

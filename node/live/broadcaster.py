@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from federation.retry import Health, Unwatched
 from node.db import Database
 from node.live import repository
+from node.supervisor import Stop, Supervisor
 from schemas.codes import LEVEL_BY_LENGTH, is_within
 from schemas.live import LiveIncident, LiveSnapshot, Place
 
@@ -32,6 +34,7 @@ READ_LIMIT = 500
 SNAPSHOT_LIMIT = 20
 REPLAY_LIMIT = 500
 RETRY_S = 1.0
+TASK = "live-feed"
 HEARTBEAT_S = 15.0
 HIGH_PRIORITY = frozenset({"fire", "public_security"})
 """Categories alerted when the reporter set no priority of their own."""
@@ -87,20 +90,30 @@ class Broadcaster:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stop_task: Stop | None = None
+        self.health: Health = Unwatched()
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start on the running event loop, from the log's current head (no history replayed)."""
+    def start(self, supervisor: Supervisor | None = None) -> None:
+        """Start on the running event loop, from the log's current head (no history replayed),
+        under the node's supervisor when given."""
         self._loop = asyncio.get_running_loop()
         self.last_seq = self._head()
-        self._task = asyncio.create_task(self._run(), name=f"live-incidents-{self.node_code}")
+        if supervisor is not None:
+            self.health = supervisor.reporter(TASK)
+            self._stop_task = supervisor.spawn(TASK, self._run)
+        else:
+            self._task = asyncio.create_task(self._run(), name=f"live-incidents-{self.node_code}")
 
     async def stop(self) -> None:
         """End every stream and the loop (the app's lifespan calls this on shutdown)."""
         for sub in list(self.subscribers):
             sub.close()
         self.subscribers.clear()
+        if self._stop_task is not None:
+            await self._stop_task()
+            self._stop_task = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -143,11 +156,14 @@ class Broadcaster:
             self._wake.clear()
             try:
                 await self.drain()
-            except Exception:  # the database may be busy or closing: log, pause, carry on
+            except Exception as exc:  # the database may be busy or closing: log, pause, go on
                 self.errors += 1
                 log.exception("live incident feed: reading new incidents failed; retrying")
+                self.health.failed(exc)
                 await asyncio.sleep(RETRY_S)
                 self._wake.set()
+            else:
+                self.health.ok()
 
     async def drain(self) -> int:
         """Hand every incident version logged since the last one seen to its subscribers;

@@ -10,7 +10,7 @@ from node.live.broadcaster import Broadcaster
 def live_hook(ctx: NodeContext) -> Callable[[], Awaitable[None]]:
     """A startup hook for create_app (called on the app's event loop)."""
     live = Broadcaster(ctx.db, node_code=ctx.identity.code)
-    live.start()
+    live.start(ctx.supervisor)
     ctx.db.on_commit(live.notify)
     ctx.live_feed = live
     return live.stop

@@ -1,18 +1,11 @@
 """Counts every HTTP request by its route template (bounded labels: never the raw path)."""
 
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from node.api.requests import route_of
 from node.metrics.registry import NodeMetrics
-
-UNMATCHED = "unmatched"  # no route: 404s, probes of paths that do not exist
-
-
-def route_of(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    return str(getattr(route, "path", UNMATCHED))
 
 
 class RequestMetrics:

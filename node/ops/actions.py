@@ -11,10 +11,11 @@ from node.audit import service as audit
 from node.bundles import service as bundles
 from node.bundles.file import read_header
 from node.context import NodeContext
-from node.digests import reports, verify
+from node.digests import conflicts, reports, verify
 from node.ops import rebuild, resync
 from node.servelock import owning
 from node.uplink import parent_connection
+from node.views import recount
 from schemas.ops import BundleReport, RebuildReport, VerifyReport
 
 
@@ -61,13 +62,21 @@ async def run_verify(
             verify.scrub(ctx)
         children = reports.check_children(ctx.db, node_code=settings.code)
         mismatched = [c.code for c in children if c.state == "mismatch"]
-        ok = (link is None or link.remaining == 0) and not mismatched
+        # After the repair: what it fetched is counted, and the figures must equal a recount.
+        figures = recount.check(ctx.db, floor=len(settings.code), repair=repair)
+        with ctx.db.read() as conn:
+            standing = conflicts.standing(conn)
+            lost = conflicts.lost_alive(conn, link.differences) if link is not None else []
+        ok = (link is None or link.remaining == 0) and not mismatched and not figures.drifting
+        ok = ok and not standing and not lost
         report = VerifyReport(
             node=settings.code,
             parent=link,
             children=children,
+            figures=figures,
+            conflicts=standing,
             ok=ok,
-            repaired=repair and bool(link and (link.sent or link.fetched)),
+            repaired=repair and (bool(link and (link.sent or link.fetched)) or figures.repaired),
             seconds=round(time.perf_counter() - started, 3),
         )
         outcome.status = "ok" if ok else "differences"
@@ -76,6 +85,16 @@ async def run_verify(
             parts.append(f"parent: {verify.summary(link)}")
         if mismatched:
             parts.append(f"children differing (verify requested): {', '.join(mismatched)}")
+        if standing:
+            parts.append(f"{len(standing)} id(s) alive in two subtrees here")
+        if lost:
+            parts.append(f"{len(lost)} id conflict(s) lost to another subtree, still alive here")
+        if figures.cells or figures.grids or figures.visits:
+            fixed = "rewritten from the recount" if figures.repaired else "not repaired"
+            parts.append(
+                f"figures drifted from the records: {figures.cells} roll-up cell(s), "
+                f"{figures.grids} grid(s), {figures.visits} visit(s): {fixed}"
+            )
         outcome.detail = "; ".join(parts) or "nothing to compare"
     return report
 

@@ -13,6 +13,7 @@ from node.records.service import decode_cursor, encode_cursor
 from node.records.wire import record_to_wire
 from node.sync import repository as sync_repo
 from node.sync.receive import receiver
+from node.units import enrolments
 from node.units import repository as units_repo
 from schemas.codes import is_within
 from schemas.ops import (
@@ -62,11 +63,12 @@ def export_page(db: Database, *, child: str, after: str | None, limit: int) -> E
     """One page of every record (tombstones too) this node holds whose unit is in the child's
     subtree; the first page also carries the registry of that subtree."""
     position = decode_cursor(after) if after else None
-    with db.read() as conn:
+    with db.snapshot() as conn:  # the page and its cursor agree
         rows = records_repo.list_page(
             conn, kind=None, unit=child, after=position, limit=limit + 1, tombstones=True
         )
         units = [] if after else units_repo.units_in_subtree(conn, child)
+        enrolled = [] if after else enrolments.held_for(conn, child)
         cursor = sync_repo.child_cursor(conn, child)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -75,5 +77,6 @@ def export_page(db: Database, *, child: str, after: str | None, limit: int) -> E
         cursor=cursor,
         records=[ChangeRecord.model_validate(record_to_wire(r)) for r in rows],
         units=[UnitChange.model_validate(units_repo.to_wire(u)) for u in units],
+        enrolments=enrolled,
         next=encode_cursor(rows[-1].unit, rows[-1].id) if more and rows else None,
     )

@@ -27,6 +27,7 @@ from node.records.store import Version, store_versions
 from node.records.wire import to_version
 from node.sync.receive import apply_units
 from node.sync.runner import outbox
+from node.units import enrolments
 from node.uplink import parent_connection
 from schemas.ops import RebuildReport
 
@@ -81,7 +82,7 @@ async def _rebuild(
     ctx: NodeContext, parent: Parent, *, progress: Progress | None, page_size: int
 ) -> RebuildReport:
     settings = ctx.settings
-    records = units = pages = 0
+    records = units = pages = enrolled = 0
     after: str | None = None
     parent_cursor = 0
     while True:
@@ -91,6 +92,7 @@ async def _rebuild(
         with ctx.db.write(notify=False) as txn:
             txn.observe(page.cursor)
             units += apply_units(txn, page.units)
+            enrolled += enrolments.restore(txn, page.enrolments)
             versions = [to_version(r) for r in page.records]
             stored = store_versions(txn, versions).stored
             _index_directives(txn, settings.code, versions, stored)
@@ -104,7 +106,13 @@ async def _rebuild(
         head = txn.tick()  # above every position given to the rebuilt records
     acked = await _settle_cursor(ctx, parent, since=parent_cursor, head=head)
     return RebuildReport(
-        node=settings.code, records=records, units=units, last_hlc=head, acked=acked, pages=pages
+        node=settings.code,
+        records=records,
+        units=units,
+        last_hlc=head,
+        acked=acked,
+        pages=pages,
+        enrolments=enrolled,
     )
 
 

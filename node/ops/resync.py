@@ -16,6 +16,7 @@ from node.sync import repository as sync_repo
 from node.sync.outbox import SqlChangeStore, pending
 from node.sync.runner import outbox
 from node.uplink import parent_connection
+from schemas.sync import CursorInfo
 
 Progress = Callable[[int, int], None]  # (records sent so far, records to send)
 
@@ -47,6 +48,9 @@ class _CountingStore:
 
     def rewind(self, cursor: int) -> None:
         self.inner.rewind(cursor)
+
+    def reconcile(self, standing: CursorInfo) -> int | None:
+        return self.inner.reconcile(standing)
 
     def save_error(self, message: str | None) -> None:
         self.inner.save_error(message)

@@ -1,5 +1,6 @@
 """`tiersync status`: this node's link up and every unit below it, read from its database."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, select
@@ -11,11 +12,12 @@ from node.db import as_utc
 from node.digests import repository as digests_repo
 from node.models import NodeState, table
 from node.records import repository as records_repo
+from node.supervisor import TASKS_FILE, TaskState, problems, read_published
 from node.sync import repository as sync_repo
 from node.sync.outbox import pending
 from node.units import repository as units_repo
 from schemas.codes import NODE_LEVELS, level_of
-from schemas.ops import ChildStatus, StatusReport, UpstreamStatus
+from schemas.ops import ChildStatus, StatusReport, TasksStatus, TaskStatus, UpstreamStatus
 
 
 def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusReport:
@@ -28,11 +30,12 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         children = _children(ctx, conn, now)
         quarantined = sync_repo.quarantined_count(conn)
         own = units_repo.get_unit(conn, settings.code)
+    tasks = _tasks(ctx, now)
     problems = [
         *_link_problems(upstream),
         *_child_problems(children),
         *_quarantine_problems(quarantined),
-        *_task_problems(ctx),
+        *_task_problems(tasks, now),
     ]
     return StatusReport(
         node=settings.code,
@@ -43,6 +46,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         quarantined=quarantined,
         upstream=upstream,
         children=children,
+        tasks=tasks,
         ok=not problems,
         problems=problems,
     )
@@ -75,13 +79,38 @@ def _child_problems(children: list[ChildStatus]) -> list[str]:
 def _quarantine_problems(quarantined: int) -> list[str]:
     if not quarantined:
         return []
-    return [f"{quarantined} record(s) quarantined (GET /api/v1/sync/quarantine lists them)"]
+    return [
+        f"{quarantined} record(s) quarantined (`tiersync quarantine list` lists them, "
+        "`tiersync quarantine retry` applies them again)"
+    ]
 
 
-def _task_problems(ctx: NodeContext) -> list[str]:
-    """Background tasks that are dead or failing. (Issue 10 adds them here: today the CLI
-    cannot see a serving node's tasks; the failing link shows through last_error above.)"""
-    return []
+def _task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:
+    """Background tasks of the serving node that are dead or failing (what /readyz refuses
+    for); a node that is not serving has no task to worry about."""
+    if tasks is None or not tasks.serving:
+        return []
+    states = [TaskState(**t.model_dump(exclude={"failing_s"})) for t in tasks.tasks]
+    return problems(states, now=now, unready_after_s=tasks.unready_after_s)
+
+
+def _tasks(ctx: NodeContext, now: datetime) -> TasksStatus | None:
+    """What the serving node's supervisor last published (node/supervisor.py)."""
+    published = read_published(ctx.settings.data_dir / TASKS_FILE)
+    if published is None:
+        return None
+    return TasksStatus(
+        serving=published.fresh(now) and any(t.state != "stopped" for t in published.tasks),
+        published_at=published.written_at,
+        unready_after_s=published.unready_after_s,
+        tasks=[
+            TaskStatus(
+                **asdict(t),
+                failing_s=(now - t.failing_since).total_seconds() if t.failing_since else None,
+            )
+            for t in published.tasks
+        ],
+    )
 
 
 def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:

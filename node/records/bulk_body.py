@@ -12,7 +12,10 @@ from typing import Any
 
 import orjson
 
-from node.errors import FieldError, Invalid
+from node.errors import FieldError, Invalid, TooLarge
+
+MAX_BULK_ROWS = 10_000
+"""Rows in one bulk request; more is refused with 413 before any is stored."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def parse_row(raw: bytes) -> Any:
             return Unparsable(f"not UTF-8 text: byte {exc.start} of the row")
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # orjson refuses nesting past 1,024 levels too
             return Unparsable(f"not JSON: {fast_error}")
 
 
@@ -85,7 +88,23 @@ def split_array(raw: bytes) -> list[bytes] | None:
 
 
 def parse_bulk_body(raw: bytes, content_type: str) -> list[Any]:
-    """A JSON array, or NDJSON (one record per line); blank lines are skipped."""
+    """A JSON array, or NDJSON (one record per line); blank lines are skipped.
+
+    At most MAX_BULK_ROWS rows (413 otherwise).
+    """
+    return _bounded(_parse_bulk_body(raw, content_type))
+
+
+def _bounded(items: list[Any]) -> list[Any]:
+    if len(items) > MAX_BULK_ROWS:
+        raise TooLarge(
+            f"bulk body holds {len(items):,} rows: at most {MAX_BULK_ROWS:,} per request",
+            [FieldError(None, f"{len(items):,} rows, more than {MAX_BULK_ROWS:,}")],
+        )
+    return items
+
+
+def _parse_bulk_body(raw: bytes, content_type: str) -> list[Any]:
     if "ndjson" in content_type or "jsonlines" in content_type:
         items: list[Any] = []
         for number, line in enumerate(raw.splitlines(), start=1):

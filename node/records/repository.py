@@ -248,6 +248,23 @@ def count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(records)).scalar_one())
 
 
+def max_hlc_of_origin(conn: Connection, *, origin: str) -> int:
+    """The highest HLC of a version made by `origin` held here (0 for none); a range scan of
+    the origin's subtree by unit, as its records lie there."""
+    stmt = select(func.max(records.c.hlc)).where(
+        in_subtree(records.c.unit, origin), records.c.origin == origin
+    )
+    return int(conn.execute(stmt).scalar_one() or 0)
+
+
+def made_by_after(conn: Connection, *, origin: str, seq: int, hlc_upto: int) -> list[Row[Any]]:
+    """The records `origin` itself made at a log position after `seq`, with HLC ≤ `hlc_upto`."""
+    stmt = select(records).where(
+        records.c.seq > seq, records.c.origin == origin, records.c.hlc <= hlc_upto
+    )
+    return list(conn.execute(stmt))
+
+
 def count_made_in_after(conn: Connection, *, root: str, seq: int) -> int:
     """Records made in `root`'s subtree changed after log position `seq` (what would go up)."""
     stmt = select(func.count()).where(records.c.seq > seq, in_subtree(records.c.origin, root))
@@ -314,14 +331,24 @@ def add_conflicts(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(conflicts.insert(), fresh)
 
 
-def list_conflicts(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
+def list_conflicts(conn: Connection, *, offset: int = 0, limit: int = 1000) -> list[Row[Any]]:
     """Lost versions, newest first, with the kind of their record (to mask their data)."""
     stmt = (
         select(conflicts, records.c.kind)
         .outerjoin(records, records.c.id == conflicts.c.record_id)
         .order_by(conflicts.c.id.desc())
+        .offset(offset)
         .limit(limit)
     )
+    return list(conn.execute(stmt))
+
+
+def conflict_losers(conn: Connection) -> list[Row[Any]]:
+    """(record_id, lost_version, lost_deleted, lost_unit) of every logged lost version."""
+    stmt = select(
+        conflicts.c.record_id, conflicts.c.lost_version, conflicts.c.lost_deleted,
+        conflicts.c.lost_unit,
+    )  # fmt: skip
     return list(conn.execute(stmt))
 
 

@@ -7,13 +7,21 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from node.deps import ContextDep, PrincipalDep
-from node.records import service
+from node.records import moves, service
 from node.records.bulk_body import parse_bulk_body
 from schemas.codes import UnitCode
 from schemas.errors import ErrorBody
 from schemas.kinds import Kind
 from schemas.personal import shown  # the reveal is node/access/routes.py
-from schemas.records import BulkResult, RecordCreate, RecordIn, RecordPage, RecordRead
+from schemas.records import (
+    BulkResult,
+    MoveResult,
+    RecordCreate,
+    RecordIn,
+    RecordMove,
+    RecordPage,
+    RecordRead,
+)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (403, 404, 409, 422)
@@ -46,6 +54,17 @@ def get(record_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep) -> RecordRead:
 def delete(record_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep) -> Response:
     service.delete_record(ctx.db, node=ctx.identity, record_id=record_id, by=by)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{record_id}/move",
+    summary="Move a record to a unit of another subtree: ends here, begins at the new holder",
+)
+def move(record_id: uuid.UUID, body: RecordMove, ctx: ContextDep, by: PrincipalDep) -> MoveResult:
+    result = moves.move_record(ctx.db, node=ctx.identity, record_id=record_id, body=body, by=by)
+    if result.begun is not None:
+        result.begun = shown(result.begun)
+    return result
 
 
 @router.get("", summary="List live records of a subtree, keyset-paginated")

@@ -110,6 +110,12 @@ def _head_ranks(
     return {i: precedence(r.kind, r.data or {}, r.deleted) for i, r in rows.items()}
 
 
+def log_given_up(txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]) -> None:
+    """Log `versions` as lost to the heads held (tombstones a child sent for ids held here from
+    outside its subtree: it gave up its copy of a conflicting id; nothing else changes)."""
+    repository.add_conflicts(txn.conn, [_lost(txn, kept=heads[v.id], loser=v) for v in versions])
+
+
 def _lost(txn: WriteTxn, *, kept: Any, loser: Any) -> dict[str, Any]:
     """A conflict-log row: two nodes wrote the same id; the loser is kept for an operator.
 

@@ -10,15 +10,28 @@ from operator import itemgetter
 from typing import Any
 
 from federation.peer import OutgoingBatch
-from node.db import Database
+from node.db import Database, WriteTxn
 from node.records import repository as records_repo
+from node.records.store import Version, store_versions
 from node.records.wire import WIRE_WIDTH, projected_wire
 from node.seams import OutgoingInfo, PushSection, RecordProjection
 from node.sync import repository
 from node.units import repository as units_repo
 from schemas.codes import is_within
+from schemas.sync import CursorInfo
 
 _ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record on the wire
+
+
+def restamp(txn: WriteTxn, *, origin: str, after: int, upto: int) -> int:
+    """New versions (same data, fresh HLC) of the records `origin` made that are not yet
+    pushed (log position after `after`) and whose HLC is at most `upto`."""
+    rows = records_repo.made_by_after(txn.conn, origin=origin, seq=after, hlc_upto=upto)
+    versions = [
+        Version(r.id, r.kind, r.unit, r.data, txn.tick(), origin, r.deleted, r.schema_version)
+        for r in rows
+    ]
+    return len(store_versions(txn, versions).stored)
 
 
 def pending(conn: Any, *, root: str, after: int) -> int:
@@ -41,7 +54,7 @@ class SqlChangeStore:
         return int(row.acked_seq) if row else 0
 
     def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
-        with self.db.read() as conn:  # one snapshot: the batch and its sections
+        with self.db.snapshot() as conn:  # one snapshot: the batch and its sections
             records = records_repo.feed_since(conn, seq=since, limit=max_records)
             units = units_repo.units_changed_since(conn, since)[:max_records]
             head = max(records_repo.max_seq(conn), units_repo.max_seq(conn))
@@ -109,6 +122,21 @@ class SqlChangeStore:
     def rewind(self, cursor: int) -> None:
         with self.db.write(notify=False) as txn:
             repository.save_upstream(txn.conn, acked_seq=cursor)
+
+    def reconcile(self, standing: CursorInfo) -> int | None:
+        with self.db.write(notify=False) as txn:
+            forgotten = standing.issued > txn.last_hlc  # it issued versions it no longer holds
+            txn.observe(max(standing.cursor, standing.issued))
+            current = repository.get_upstream(txn.conn)
+            acked = int(current.acked_seq) if current else 0
+            if forgotten:
+                # Writes made since the restore, before this contact, were stamped below what
+                # the parent holds of this node: issue them again above it (same data).
+                restamp(txn, origin=self.node_code, after=acked, upto=standing.issued)
+            if standing.cursor >= acked:
+                return None
+            repository.save_upstream(txn.conn, acked_seq=standing.cursor)
+            return standing.cursor
 
     def save_error(self, message: str | None) -> None:
         with self.db.write(notify=False) as txn:

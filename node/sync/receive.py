@@ -10,20 +10,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from federation.hlc import parse_version
+from federation.hlc import format_version, parse_version
 from node.audit import service as audit
 from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
 from node.records import repository as records_repo
-from node.records.store import Version, store_versions
+from node.records.store import Version, log_given_up
 from node.records.wire import version_of
 from node.seams import PushSection
 from node.sync import repository
+from node.sync.intake import Refused, refused_row, store_isolated
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
-from schemas.kinds import SCHEMA_VERSION, Kind
-from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushAck, PushBatch, UnitChange
+from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, Kind
+from schemas.sync import (
+    PROTOCOL_VERSION,
+    ChangeRecord,
+    CursorInfo,
+    PushAck,
+    PushBatch,
+    UnitChange,
+)
 
 _KINDS = {k.value for k in Kind}
 
@@ -53,24 +61,36 @@ def check_protocol(version: int) -> None:
 
 
 @dataclass(frozen=True)
+class QuarantineRetry:
+    tried: int
+    applied: int  # versions stored
+    stale: int  # older than what is held: nothing to do
+    left: int  # entries still quarantined
+
+
+@dataclass(frozen=True)
 class Receiver:
     db: Database
     node_code: str
     has_parent: bool
     sections: Sequence[PushSection] = field(default_factory=tuple)  # node/wiring.py
 
-    def apply_push(self, *, child: str, batch: PushBatch) -> PushAck:
+    def apply_push(
+        self, *, child: str, batch: PushBatch, refused: Sequence[Refused] = ()
+    ) -> PushAck:
+        """Apply a push in one transaction; `refused` are its records that did not parse
+        (node/sync/intake.py): quarantined with their reason, like any it cannot store."""
         check_protocol(batch.protocol)
         if batch.source != child:
             raise Forbidden(f"credential of {child} used to push as {batch.source}")
         try:
             _check_jurisdiction(child, batch)
-            return self._apply(child, batch)
-        except Forbidden as refused:  # outside the subtree, or not the child's to write
-            self._audit_refusal(child, refused)
+            return self._apply(child, batch, refused)
+        except Forbidden as refusal:  # outside the subtree, or not the child's to write
+            self._audit_refusal(child, refusal)
             raise
 
-    def _apply(self, child: str, batch: PushBatch) -> PushAck:
+    def _apply(self, child: str, batch: PushBatch, refused: Sequence[Refused]) -> PushAck:
         # An empty batch (a heartbeat) adds nothing to this node's log: no need to wake its
         # replicator.
         with self.db.write(notify=bool(batch.records or batch.units)) as txn:
@@ -79,8 +99,13 @@ class Receiver:
                 raise CursorGap(cursor, batch.since)
             versions, quarantined = _sort_records(txn, child, batch.records)
             heads = records_repo.fetch_heads(txn.conn, [v.id for v in versions])
-            _check_ownership(child, batch.records, heads)
-            result = store_versions(txn, versions, heads=heads)
+            versions, given_up = _given_up(child, versions, heads)
+            gone = {v.id for v in given_up}
+            _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
+            log_given_up(txn, given_up, heads)
+            quarantined += [refused_row(txn, child, r) for r in refused]
+            result, failed = store_isolated(txn, versions, heads)
+            quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
             apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
             cursor = max(cursor, batch.until)
@@ -109,17 +134,65 @@ class Receiver:
             **contributed,
         )
 
+    def retry_quarantined(self, ids: list[int] | None = None) -> QuarantineRetry:
+        """Apply again what the quarantine holds (all, or the entries `ids`), as a push would:
+        after an upgrade that understands them, or once an operator fixed their cause. An
+        entry that is now stored, or older than what is held, leaves the quarantine; the rest
+        stay. One transaction."""
+        with self.db.write() as txn:
+            rows = repository.quarantined_rows(txn.conn, ids)
+            by_child: dict[str, list[tuple[int, ChangeRecord]]] = {}
+            for row in rows:
+                try:
+                    rec = ChangeRecord.model_validate(row.payload)
+                except ValueError:
+                    continue  # not a record at all: it stays until released
+                if _inside(rec.unit, row.child):
+                    by_child.setdefault(row.child, []).append((row.id, rec))
+            done: list[int] = []
+            applied = stale = 0
+            for child, entries in by_child.items():
+                records = [rec for _, rec in entries]
+                versions, _still = _sort_records(txn, child, records)
+                mine = [v for v in versions if _inside(v.origin, child)]
+                heads = records_repo.fetch_heads(txn.conn, [v.id for v in mine])
+                try:
+                    _check_ownership(child, records, heads)
+                except Forbidden:
+                    continue
+                result, _failed = store_isolated(txn, mine, heads)  # they stay
+                applied, stale = applied + len(result.stored), stale + len(result.stale)
+                settled = {*result.stored, *result.stale}  # each id's newest, or older
+                done += [qid for qid, rec in entries if rec.id in settled and _parses(rec)]
+            repository.delete_quarantined(txn.conn, done)
+        return QuarantineRetry(
+            tried=len(rows), applied=applied, stale=stale, left=len(rows) - len(done)
+        )
+
     def cursor_of(self, child: str) -> int:
         with self.db.read() as conn:
             return repository.child_cursor(conn, child)
 
+    def standing_of(self, child: str) -> CursorInfo:
+        """The child's cursor here and the highest version it issued that this node holds."""
+        with self.db.read() as conn:
+            cursor = repository.child_cursor(conn, child)
+            issued = records_repo.max_hlc_of_origin(conn, origin=child)
+        return CursorInfo(cursor=cursor, issued=issued)
+
     def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:
-        """How far up the child's log every ancestor holds: all of it at the top."""
+        """How far up the child's log every ancestor holds: all of it at the top. The marks
+        below it are collected (they would otherwise grow with every push)."""
         if not self.has_parent:
-            return cursor
-        own = repository.get_upstream(txn.conn)
-        local_durable = int(own.durable_seq) if own else 0
-        return repository.durable_child_seq(txn.conn, code=child, local_durable=local_durable)
+            durable = cursor
+        else:
+            own = repository.get_upstream(txn.conn)
+            local_durable = int(own.durable_seq) if own else 0
+            durable = repository.durable_child_seq(
+                txn.conn, code=child, local_durable=local_durable
+            )
+        repository.prune_batch_marks(txn.conn, code=child, below=durable)
+        return durable
 
     def _audit_refusal(self, child: str, refused: Forbidden) -> None:
         audit.record(
@@ -142,8 +215,11 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> None:
     problems: list[FieldError] = []
     inside: dict[str, bool] = {}  # a batch repeats a handful of codes: judge each once
     for i, rec in enumerate(batch.records):
-        origin = rec.version.partition(".")[2]
-        for name, code in (("unit", rec.unit), ("origin", origin)):
+        try:
+            origins = [("origin", parse_version(rec.version)[1])]
+        except ValueError:  # a malformed version is quarantined (_unacceptable), not refused
+            origins = []
+        for name, code in (("unit", rec.unit), *origins):
             ok = inside.get(code)
             if ok is None:
                 ok = inside[code] = _inside(code, child)
@@ -158,6 +234,22 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> None:
             "nothing was stored",
             problems[:20],
         )
+
+
+def _given_up(
+    child: str, versions: list[Version], heads: dict[uuid.UUID, Any]
+) -> tuple[list[Version], list[Version]]:
+    """(to store, given up): a tombstone for an id held here from outside the child's subtree
+    is the child giving up its copy of a conflicting id (a move to a new id, or a deletion):
+    it changes nothing here, is logged as lost, and does not refuse the batch."""
+    keep: list[Version] = []
+    gone: list[Version] = []
+    for version in versions:
+        head = heads.get(version.id)
+        foreign = head is not None and not is_within(head.origin, child)
+        data_record = version.kind not in FEDERATION_KINDS  # a directive's tombstone is refused
+        (gone if foreign and version.deleted and data_record else keep).append(version)
+    return keep, gone
 
 
 def _check_ownership(child: str, records: list[ChangeRecord], heads: dict[uuid.UUID, Any]) -> None:
@@ -180,6 +272,10 @@ def _check_ownership(child: str, records: list[ChangeRecord], heads: dict[uuid.U
             f"({first}); nothing was stored",
             problems[:20],
         )
+
+
+def _parses(rec: ChangeRecord) -> bool:
+    return not isinstance(_unacceptable(rec), str)
 
 
 def _inside(code: str, root: str) -> bool:
@@ -214,7 +310,10 @@ def _unacceptable(rec: ChangeRecord) -> str | tuple[int, str]:
     # must to store and count it, so a clock-skewed village is never refused for its dates.
     if rec.kind not in _KINDS:
         return f"unknown kind {rec.kind!r}"
-    if rec.schema_version > SCHEMA_VERSION:
+    if rec.schema_version > SCHEMA_VERSION and not rec.deleted:
+        # A tombstone carries no data to understand: it always applies, so a record deleted
+        # below never stays alive here (issue 10, defect 9). A tombstone of an unknown kind
+        # is quarantined: every version of that id was, so nothing of it is alive here.
         return f"schema version {rec.schema_version} is newer than this node's {SCHEMA_VERSION}"
     try:
         return parse_version(rec.version)
@@ -233,6 +332,19 @@ def _quarantine_row(txn: WriteTxn, child: str, rec: ChangeRecord, reason: str) -
         "payload": rec.model_dump(mode="json"),
         "at": txn.now,
     }
+
+
+def _failed_row(txn: WriteTxn, child: str, v: Version, reason: str) -> dict[str, Any]:
+    record = ChangeRecord.model_construct(
+        id=v.id,
+        kind=v.kind,
+        unit=v.unit,
+        data=v.data,
+        version=format_version(v.hlc, v.origin),
+        deleted=v.deleted,
+        schema_version=v.schema_version,
+    )
+    return _quarantine_row(txn, child, record, reason)
 
 
 def apply_units(txn: WriteTxn, units: list[UnitChange]) -> int:

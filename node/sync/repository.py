@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from node.db import upsert_insert
 from node.models import BatchMark, ChildSync, Quarantined, Upstream, table
 
 child_sync = table(ChildSync)
@@ -55,6 +56,14 @@ def durable_child_seq(conn: Connection, *, code: str, local_durable: int) -> int
     return int(conn.execute(stmt).scalar() or 0)
 
 
+def prune_batch_marks(conn: Connection, *, code: str, below: int) -> None:
+    """Forget the child's marks below its durable position: `durable_child_seq` asks for the
+    highest mark under a local position that only grows, so lower marks never answer again."""
+    conn.execute(
+        delete(batch_marks).where(batch_marks.c.code == code, batch_marks.c.child_seq < below)
+    )
+
+
 def get_upstream(conn: Connection) -> Row[Any] | None:
     return conn.execute(select(upstream).where(upstream.c.id == 1)).first()
 
@@ -78,13 +87,32 @@ def lower_child_cursor(conn: Connection, *, code: str, cursor: int) -> int | Non
 
 
 def add_quarantined(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(quarantine), rows)
+    """Keep each row unless its (child, record id, version) is held already (a resend)."""
+    unique = list({(r["child"], r["record_id"], r["version"]): r for r in rows}.values())
+    if unique:
+        stmt = upsert_insert(conn, quarantine).on_conflict_do_nothing(
+            index_elements=["child", "record_id", "version"]
+        )
+        conn.execute(stmt, unique)
+
+
+def quarantined_rows(conn: Connection, ids: list[int] | None = None) -> list[Row[Any]]:
+    stmt = select(quarantine).order_by(quarantine.c.id)
+    if ids is not None:
+        stmt = stmt.where(quarantine.c.id.in_(ids))
+    return list(conn.execute(stmt))
+
+
+def delete_quarantined(conn: Connection, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    return int(conn.execute(delete(quarantine).where(quarantine.c.id.in_(ids))).rowcount or 0)
 
 
 def quarantined_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
 
 
-def list_quarantined(conn: Connection, limit: int = 1000) -> list[Row[Any]]:
-    return list(conn.execute(select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)))
+def list_quarantined(conn: Connection, *, offset: int = 0, limit: int = 1000) -> list[Row[Any]]:
+    stmt = select(quarantine).order_by(quarantine.c.id.desc()).offset(offset).limit(limit)
+    return list(conn.execute(stmt))

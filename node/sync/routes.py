@@ -3,19 +3,23 @@
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from federation.codec import decode_body
+from federation.codec import BodyTooLarge, decode_body
+from node.audit import repository as audit_repository
+from node.db import as_utc
 from node.deps import ContextDep
-from node.errors import FieldError, Invalid
+from node.errors import FieldError, Invalid, TooLarge
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
+from node.sync.intake import IncomingBatch, Refused, split_records
 from node.sync.receive import CursorGap, check_protocol, receiver
 from node.units.service import authenticate_child
 from schemas.errors import details_from_validation_error
+from schemas.inspect import PAGE_DEFAULT, PAGE_MAX, ConflictPage, QuarantinePage
 from schemas.personal import masked
 from schemas.sync import CursorInfo, PushAck, PushBatch
 
@@ -48,12 +52,18 @@ async def push(
         check_protocol(x_tiersync_protocol)
     sequencer = ctx.push_sequencer
     async with sequencer.arrival(child):
-        batch = _parse_batch(await request.body(), request.headers.get("content-encoding"))
+        batch, refused = _parse_batch(
+            await request.body(),
+            request.headers.get("content-encoding"),
+            max_size=ctx.settings.max_body_bytes,
+        )
         rx = receiver(ctx)
         cursor_of = partial(run_in_threadpool, rx.cursor_of, child)
         async with sequencer.turn(child, batch.since, cursor_of) as applied:
             try:
-                ack = await run_in_threadpool(rx.apply_push, child=child, batch=batch)
+                ack = await run_in_threadpool(
+                    rx.apply_push, child=child, batch=batch, refused=refused
+                )
             except CursorGap as gap:
                 applied(gap.cursor)
                 raise
@@ -61,9 +71,15 @@ async def push(
             return ack
 
 
-def _parse_batch(body: bytes, content_encoding: str | None) -> PushBatch:
+def _parse_batch(
+    body: bytes, content_encoding: str | None, *, max_size: int
+) -> tuple[PushBatch, list[Refused]]:
+    """The batch (its envelope must be valid: else 422) and its records that do not parse."""
     try:
-        return PushBatch.model_validate_json(decode_body(body, content_encoding))
+        decoded = decode_body(body, content_encoding, max_size=max_size)
+        return split_records(IncomingBatch.model_validate_json(decoded))
+    except BodyTooLarge as exc:
+        raise TooLarge(f"push body: {exc}") from exc
     except ValueError as exc:
         if isinstance(exc, ValidationError):
             details = [FieldError(d.field, d.reason) for d in details_from_validation_error(exc)]
@@ -74,21 +90,42 @@ def _parse_batch(body: bytes, content_encoding: str | None) -> PushBatch:
 
 @router.get("/cursor", summary="Where this node stands with the calling child's log")
 async def cursor(ctx: ContextDep, child: ChildDep) -> CursorInfo:
-    return CursorInfo(cursor=await run_in_threadpool(receiver(ctx).cursor_of, child))
+    return await run_in_threadpool(receiver(ctx).standing_of, child)
 
 
-@router.get("/quarantine", summary="Records set aside with their reason")
-def quarantined(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
+@router.get("/audit-head", summary="The head of the calling child's audit chain held here")
+def audit_head(ctx: ContextDep, child: ChildDep) -> dict[str, Any]:
     with ctx.db.read() as conn:
-        rows = repository.list_quarantined(conn)
-    return {"items": [_unrevealed(_plain(r._mapping), "payload") for r in rows]}
+        head = audit_repository.child_head(conn, child)
+    return {"id": head.id, "hash": head.hash} if head else {"id": 0, "hash": ""}
 
 
-@router.get("/conflicts", summary="Versions that lost to a concurrent version of the same id")
-def conflicts(ctx: ContextDep) -> dict[str, list[dict[str, Any]]]:
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="entries to skip")]
+Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description=f"at most {PAGE_MAX}")]
+
+
+@router.get("/quarantine", summary="Records set aside with their reason, newest first")
+def quarantined(ctx: ContextDep, offset: Offset = 0, limit: Limit = PAGE_DEFAULT) -> QuarantinePage:
     with ctx.db.read() as conn:
-        rows = records_repository.list_conflicts(conn)
-    return {"items": [_unrevealed(_plain(r._mapping), "lost_data") for r in rows]}
+        rows = repository.list_quarantined(conn, offset=offset, limit=limit)
+        total = repository.quarantined_count(conn)
+    items = [_item(r._mapping, "payload") for r in rows]
+    return QuarantinePage(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.get("/conflicts", summary="Versions that lost to a concurrent version, newest first")
+def conflicts(ctx: ContextDep, offset: Offset = 0, limit: Limit = PAGE_DEFAULT) -> ConflictPage:
+    with ctx.db.read() as conn:
+        rows = records_repository.list_conflicts(conn, offset=offset, limit=limit)
+        total = records_repository.conflicts_count(conn)
+    items = [_item(r._mapping, "lost_data") for r in rows]
+    return ConflictPage(items=items, total=total, offset=offset, limit=limit)
+
+
+def _item(mapping: Any, field: str) -> dict[str, Any]:
+    item = dict(mapping)
+    item["at"] = as_utc(item["at"])
+    return _unrevealed(item, field)
 
 
 def _unrevealed(item: dict[str, Any], field: str) -> dict[str, Any]:
@@ -103,7 +140,3 @@ def _unrevealed(item: dict[str, Any], field: str) -> dict[str, Any]:
         item[field] = {**value, "data": shown} if field == "payload" else shown
         item["masked"] = paths
     return item
-
-
-def _plain(mapping: Any) -> dict[str, Any]:
-    return {k: (str(v) if k in {"record_id", "at"} else v) for k, v in mapping.items()}

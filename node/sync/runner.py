@@ -1,7 +1,5 @@
 """Wires the replicator into a running node: started in the app's lifespan, woken by commits."""
 
-import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from federation.peer import Peer
@@ -10,6 +8,7 @@ from node.context import NodeContext
 from node.sync.outbox import SqlChangeStore
 
 Stop = Callable[[], Awaitable[None]]
+TASK = "replicator"
 
 
 def outbox(ctx: NodeContext) -> SqlChangeStore:
@@ -28,8 +27,10 @@ def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:
         delay_s=settings.push_delay_ms / 1000,
         retry_max_s=settings.retry_max_s,
         heartbeat_s=settings.heartbeat_s,
+        check_standing=True,
     )
-    replicator = Replicator(store=outbox(ctx), peer=peer, config=config)
+    health = ctx.supervisor.reporter(TASK)
+    replicator = Replicator(store=outbox(ctx), peer=peer, config=config, health=health)
     ctx.db.on_commit(replicator.notify)
     return replicator
 
@@ -42,14 +43,8 @@ def replication_hook(*, run: bool = True) -> Callable[[NodeContext], Stop | None
         if ctx.parent is None:
             return None
         replicator = ctx.replicator = build_replicator(ctx, ctx.parent)
-        task = asyncio.create_task(replicator.run_forever()) if run else None
-
-        async def stop() -> None:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-        return stop
+        if not run:
+            return None
+        return ctx.supervisor.spawn(TASK, replicator.run_forever)
 
     return start

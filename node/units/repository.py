@@ -6,11 +6,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select, update
 
 from node.db import upsert_insert
-from node.models import ChildCredential, Unit, table
+from node.models import ChildCredential, HeldEnrolment, Unit, table
 from node.records.repository import in_subtree
 
 units = table(Unit)
 credentials = table(ChildCredential)
+held = table(HeldEnrolment)
 
 
 def upsert_unit(conn: Connection, row: dict[str, Any]) -> None:
@@ -57,16 +58,37 @@ def units_changed_since(conn: Connection, seq: int) -> list[Row[Any]]:
     return list(conn.execute(select(units).where(units.c.seq > seq).order_by(units.c.seq)))
 
 
-def put_credential(conn: Connection, *, code: str, token_hash: str, at: datetime) -> None:
-    stmt = upsert_insert(conn, credentials).values(
-        code=code, token_hash=token_hash, created_at=at, revoked=False
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[credentials.c.code],
-            set_={"token_hash": token_hash, "created_at": at, "revoked": False},
-        )
-    )
+def put_credential(
+    conn: Connection,
+    *,
+    code: str,
+    token_hash: str,
+    at: datetime,
+    seq: int,
+    revoked: bool = False,
+) -> None:
+    values = {"token_hash": token_hash, "created_at": at, "revoked": revoked, "seq": seq}
+    stmt = upsert_insert(conn, credentials).values(code=code, **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[credentials.c.code], set_=values))
+
+
+def credentials_between(conn: Connection, since: int, until: int) -> list[Row[Any]]:
+    """The enrolments changed at log positions in (since, until]."""
+    stmt = select(credentials).where(credentials.c.seq > since, credentials.c.seq <= until)
+    return list(conn.execute(stmt.order_by(credentials.c.seq)))
+
+
+def put_held(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Keep grandchildren's enrolments (HeldEnrolment rows), the newest as sent."""
+    for row in rows:
+        stmt = upsert_insert(conn, held).values(**row)
+        changed = {k: v for k, v in row.items() if k != "code"}
+        conn.execute(stmt.on_conflict_do_update(index_elements=[held.c.code], set_=changed))
+
+
+def held_via(conn: Connection, via: str) -> list[Row[Any]]:
+    """The enrolments `via` sent up of its own children."""
+    return list(conn.execute(select(held).where(held.c.via == via).order_by(held.c.code)))
 
 
 def get_credential(conn: Connection, code: str) -> Row[Any] | None:

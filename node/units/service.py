@@ -66,7 +66,9 @@ def enrol_child(db: Database, *, node_code: str, code: str, name: str) -> ChildE
         if current is not None and not name:
             name = current.name  # re-enrolling without a name keeps the unit's name
         unit = register_unit(txn, code=code, name=name)
-        repository.put_credential(txn.conn, code=code, token_hash=hash_token(token), at=txn.now)
+        repository.put_credential(
+            txn.conn, code=code, token_hash=hash_token(token), at=txn.now, seq=txn.tick()
+        )
     return ChildEnrolled(unit=unit, token=token)
 
 

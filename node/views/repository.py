@@ -202,3 +202,33 @@ def links(conn: Connection, units: Sequence[str]) -> tuple[dict[str, int], set[s
         else:
             times[unit] = int(ms)
     return times, enrolled
+
+
+# --- recount (node/views/recount.py): every kept figure, and replacing them all ---------------
+
+
+def all_rollups(conn: Connection) -> dict[tuple[str, str, str, str], tuple[int, int, str]]:
+    """Every roll-up cell that counts something: (unit, dim, kind, key) → (n, amount, parent)."""
+    stmt = select(*_COLUMNS, rollup.c.parent).where(or_(rollup.c.n != 0, rollup.c.amount != 0))
+    return {(u, d, k, key): (int(n), int(a), p) for u, d, k, key, n, a, p in conn.execute(stmt)}
+
+
+def all_grids(conn: Connection) -> dict[str, tuple[int, int | None, int | None]]:
+    """Grid code → (live grid records, latest basic visit, latest screening visit)."""
+    stmt = select(grids.c.code, grids.c.n, grids.c.last_basic_ms, grids.c.last_screening_ms)
+    return {
+        c: (int(n), b, s)
+        for c, n, b, s in conn.execute(stmt)
+        if n or b is not None or s is not None
+    }
+
+
+def all_visits(conn: Connection) -> dict[tuple[str, str, int], int]:
+    stmt = select(visits.c.grid, visits.c.patrol_type, visits.c.visited_ms, visits.c.n)
+    return {(g, t, int(ms)): int(n) for g, t, ms, n in conn.execute(stmt) if n}
+
+
+def clear_figures(conn: Connection) -> None:
+    """Empty the roll-up tables (in the transaction that writes the recount back)."""
+    for t in (rollup, grids, visits):
+        conn.execute(t.delete())

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from schemas.common import GridCode, KindModel, NonEmptyStr, PastDate, Phone, Sex
+from schemas.common import GridCode, KindModel, MoveLink, NonEmptyStr, PastDate, Phone, Sex
 from schemas.idnumber import IdNumber, decoded_birth_date, decoded_sex
 
 
@@ -46,6 +46,11 @@ class Person(KindModel):
     status: PersonStatus = Field(
         default=PersonStatus.registered,
         description="registered, floating (floating population), moved_out or deceased",
+    )
+    moved_from: MoveLink | None = Field(
+        default=None,
+        description="Set by a move (POST /api/v1/records/{id}/move): the record this one "
+        "continues, which ended at its old unit",
     )
 
     @field_validator("sex")

@@ -213,8 +213,9 @@ def check(model: Model, paths: dict[str, Path], tasks: dict[str, list[str]]) -> 
             out.append(
                 Violation(
                     "lost write" if got[0] else "unexpected value",
-                    f"{rid} at its owner {expect.owner} is {state}, "
-                    f"expected {_show(expect.values)}",
+                    f"{rid} at its owner {expect.owner} is {state} ({_version(at_owner)}), "
+                    f"expected {_show(expect.values)}"
+                    + (" with the last acknowledged write's data" if not got[0] else ""),
                 )
             )
         for up in model.ancestors(expect.owner):

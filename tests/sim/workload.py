@@ -5,7 +5,7 @@ event list, so a failing list can be shrunk and pasted into a test as it is.
 """
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from random import Random
 from typing import Any
@@ -58,9 +58,11 @@ FAULTS = {  # relative weights of faults and operators' actions
 # The fault kinds (and mixes) that reach a defect of issue 10 still open on main; a profile
 # leaves them out (docs/reliability.md), and tests/test_sim.py holds each defect's seed.
 DEFECT_FAULTS = {
+    1: {"disk_full"},  # a replicator dies on a local database error
     2: {"poison"},
     4: {"rebuild_force"},
 }
+SKEWS = [-3600, -120, 30, 3600, 86400, 0]
 
 
 @dataclass
@@ -74,25 +76,65 @@ class Profile:
     faults: dict[str, int] = field(default_factory=lambda: dict(FAULTS))
     heartbeat_s: float = 600.0
     open_defects: frozenset[int] = frozenset()
-
-    def without(self, *kinds: str) -> "Profile":
-        faults = {k: w for k, w in self.faults.items() if k not in kinds}
-        return Profile(
-            self.name, self.tree, self.duration_s, self.events, self.fault_share, self.work,
-            faults, self.heartbeat_s, self.open_defects,
-        )  # fmt: skip
+    fault_nodes: list[str] | None = None  # where faults strike (default: any node)
+    work_nodes: list[str] | None = None  # where records are written (default: every writer)
+    skews: list[int] = field(default_factory=lambda: list(SKEWS))  # clock faults, seconds
+    restores: list[str] = field(default_factory=lambda: ["first", "last", "random"])
 
     def safe(self, open_defects: set[int]) -> "Profile":
-        """The profile without the faults that reach a defect still open (3 and 5 are mixes:
-        a restore or rebuild of a node whose history they would undo)."""
+        """The profile without what reaches a defect of issue 10 still open: its fault kinds,
+        and the two mixes (3: receipts reported before a restore; 5: clocks that run ahead)."""
         kinds = set().union(*(DEFECT_FAULTS.get(d, set()) for d in open_defects))
-        out = self.without(*kinds)
+        out = replace(self, faults={k: w for k, w in self.faults.items() if k not in kinds})
+        if 3 in open_defects:
+            out.work = {k: w for k, w in self.work.items() if k != "receipt"}
+        if 5 in open_defects:
+            out.skews = [s for s in self.skews if s <= 0]
         out.open_defects = frozenset(open_defects)
         return out
 
 
 def ci_profile() -> Profile:
-    return Profile("ci", CI_TREE, duration_s=1800.0, events=60)
+    return Profile("ci", CI_TREE, duration_s=240.0, events=24, heartbeat_s=30.0)
+
+
+def hunt_profile(defect: int) -> Profile:
+    """A profile aimed at one defect of issue 10: the work and faults that can reach it."""
+    village = [VILLAGE_A]
+    base = Profile(f"hunt{defect}", CHAIN, duration_s=400.0, events=16, heartbeat_s=60.0)
+    if defect == 2:
+        return replace(base, work={"write": 1}, faults={"poison": 1}, fault_share=0.15)
+    if defect == 3:
+        return replace(
+            base,
+            work={"directive": 1, "receipt": 3},
+            faults={"backup": 2, "restore": 1},
+            fault_nodes=village,
+            fault_share=0.35,
+        )
+    if defect == 4:
+        return replace(
+            base,
+            events=24,
+            work={"write": 3, "update": 2},
+            faults={"partition": 2, "link": 1, "rebuild_force": 2},
+            fault_nodes=village,
+            work_nodes=village,
+            fault_share=0.35,
+        )
+    if defect == 5:
+        return replace(
+            base,
+            events=30,
+            work={"write": 1, "update": 4},
+            faults={"backup": 2, "clock": 2, "restore": 1},
+            fault_nodes=village,
+            work_nodes=village,
+            skews=[86400, 0],
+            restores=["first"],
+            fault_share=0.45,
+        )
+    raise ValueError(defect)
 
 
 def soak_profile() -> Profile:
@@ -121,11 +163,12 @@ def generate(seed: int, profile: Profile) -> list[Event]:
     codes = [c for c, _ in profile.tree]
     children = [c for c, p in profile.tree if p is not None]
     villages = [c for c in codes if len(c) == 12 and templates(c)]
-    authors = writers(profile.tree)
+    authors = profile.work_nodes or writers(profile.tree)
     issuers = [c for c in codes if len(c) < 12]
     owned: dict[str, list[str]] = {c: [] for c in codes}  # ids written at each node so far
     directives: list[tuple[str, str]] = []  # (issuer, name) issued so far
     times = sorted(rng.uniform(1, profile.duration_s) for _ in range(profile.events))
+    span = profile.duration_s / 3  # the longest a fault lasts
     events: list[Event] = []
 
     def new_id() -> str:
@@ -139,30 +182,31 @@ def generate(seed: int, profile: Profile) -> list[Event]:
         t = round(t, 3)
         if rng.random() < profile.fault_share and profile.faults:
             kind = pick(profile.faults)
-            node = rng.choice(children if kind not in ("backup", "clock", "crash") else codes)
+            where = children if kind not in ("backup", "clock", "crash") else codes
+            node = rng.choice(profile.fault_nodes or where)
             ev: Event = {"t": t, "do": kind, "node": node}
             if kind == "crash":
                 ev |= {
                     "after": rng.randrange(0, 6),
                     "point": rng.choice(["db.before_commit", "db.after_commit"]),
-                    "down_s": round(rng.uniform(1, 600), 1),
+                    "down_s": round(rng.uniform(1, span / 2), 1),
                 }
             elif kind == "partition":
-                ev["seconds"] = round(rng.uniform(5, 1800), 1)
+                ev["seconds"] = round(rng.uniform(5, span), 1)
             elif kind == "link":
                 ev |= {
-                    "seconds": round(rng.uniform(30, 1800), 1),
+                    "seconds": round(rng.uniform(10, span), 1),
                     "drop": round(rng.uniform(0, 0.5), 2),
                     "lose_answer": round(rng.uniform(0, 0.5), 2),
                     "duplicate": round(rng.uniform(0, 0.3), 2),
                     "delay": round(rng.uniform(0, 0.5), 2),
                 }
             elif kind == "clock":
-                ev["skew_s"] = rng.choice([-3600, -120, 30, 3600, 86400, 0])
+                ev["skew_s"] = rng.choice(profile.skews)
             elif kind == "disk_full":
-                ev["seconds"] = round(rng.uniform(5, 600), 1)
+                ev["seconds"] = round(rng.uniform(5, span / 2), 1)
             elif kind == "restore":
-                ev["which"] = rng.choice(["first", "last", "random"])
+                ev["which"] = rng.choice(profile.restores)
             elif kind == "poison":
                 if ev["node"] not in villages:
                     continue
@@ -236,3 +280,13 @@ def generate(seed: int, profile: Profile) -> list[Event]:
 
 def _level(code: str) -> str:
     return {4: "prefecture", 6: "county", 9: "township", 12: "village"}[len(code)]
+
+
+def profile_named(name: str) -> Profile:
+    """A profile by its name (what a replay command or a shrunk test names)."""
+    if name.startswith("hunt"):
+        return hunt_profile(int(name[4:]))
+    makers = {"ci": ci_profile, "soak": soak_profile, "day": day_profile}
+    if name not in makers:
+        raise ValueError(f"no profile {name!r}: ci, soak, day, hunt2, hunt3, hunt4, hunt5")
+    return makers[name]()

@@ -26,6 +26,7 @@ from node.context import NodeContext
 from node.db import Database
 from node.directives import feed
 from node.ops import actions
+from node.servelock import owning
 from node.settings import Settings
 from node.units.service import enrol_child, register_unit
 from node.wiring import open_node
@@ -34,6 +35,7 @@ from tests.sim.net import Link, SimCrash
 
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: simulated time 0 on every correct clock
 ACTOR = "sim-operator"
+REBUILD_ATTEMPTS, REBUILD_RETRY_S = 20, 30.0
 
 
 @dataclass
@@ -46,6 +48,7 @@ class SimNode:
     state: str = "down"  # up (serving), offline (an operator command holds it), down (dead)
     manager: LifespanManager | None = None
     app: Any = None
+    lock: contextlib.ExitStack | None = None  # serve's lock on the data dir (node/servelock)
     transport: httpx.ASGITransport | None = None
     crash_after: tuple[int, str] | None = None  # (commits to let through, point) then die
     disk_full_until: float = 0.0
@@ -150,6 +153,7 @@ class World:
     # -- building and running nodes --------------------------------------------------------
 
     async def build(self) -> None:
+        hash_key = f"{self.rng.getrandbits(256):064x}"  # the prefecture's, given to every node
         for code, parent in self.tree:
             path = self.root / code / "tiersync.db"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,6 +172,7 @@ class World:
                 database_url=f"sqlite:///{path}",
                 allowed_hosts=[code],
                 heartbeat_s=self.heartbeat_s,
+                hash_key=hash_key,
                 **extra,
             )
             node = self.nodes[code] = SimNode(code, parent, settings, path)
@@ -188,6 +193,8 @@ class World:
             clock=lambda: self.wall_ms(code),
         )
         node.state = "up"
+        node.lock = contextlib.ExitStack()  # as `tiersync serve` holds it
+        node.lock.enter_context(owning(node.settings.data_dir, what="tiersync serve", node=code))
         manager = LifespanManager(app, startup_timeout=None, shutdown_timeout=None)
         await manager.__aenter__()
         node.manager, node.app = manager, app
@@ -210,8 +217,10 @@ class World:
         self.spawn(self._close(node), f"close {code}")
 
     async def _close(self, node: SimNode) -> None:
-        manager, app = node.manager, node.app
-        node.manager = node.app = node.transport = None
+        manager, app, lock = node.manager, node.app, node.lock
+        node.manager = node.app = node.transport = node.lock = None
+        if lock is not None:
+            lock.close()  # the kernel drops it when the process dies
         if manager is None:
             return
         ctx = app.state.ctx
@@ -267,14 +276,19 @@ class World:
             node.epoch += 1
         node.state = "offline"
         self.count("rebuild.force" if force else "rebuild")
-        ok = True
-        ctx = open_node(node.settings, clock=lambda: self.wall_ms(code))
-        try:
-            await actions.run_rebuild(ctx, actor=ACTOR, force=force, transport=self.links[code])
-        except Exception:
-            ok = False
-        finally:
-            ctx.db.dispose()
+        ok = False
+        for _attempt in range(REBUILD_ATTEMPTS):  # the operator runs it again until it works
+            ctx = open_node(node.settings, clock=lambda: self.wall_ms(code))
+            try:
+                await actions.run_rebuild(ctx, actor=ACTOR, force=force, transport=self.links[code])
+                ok = True
+            except Exception:
+                force = True  # what the failed attempt stored stays: the next one merges
+                await asyncio.sleep(REBUILD_RETRY_S)
+            finally:
+                ctx.db.dispose()
+            if ok:
+                break
         await self.start(code)
         return ok
 

@@ -1,0 +1,110 @@
+"""After a restore, a node never issues a version at or below one it issued before (its clock
+had run ahead before the loss): it observes what its parent holds of it."""
+
+from pathlib import Path
+from typing import Any
+
+from federation.hlc import wall_ms
+from tests.cluster import Cluster, Node
+from tests.conftest import COUNTY, TOWNSHIP, VILLAGE
+from tests.directives_support import puller
+from tests.factories import person
+from tests.restore_support import backed_up, restored
+from tests.test_ops_support import live_ids, verify
+
+AHEAD_MS = 3 * 3600 * 1000  # the village PC's clock ran three hours fast for a while
+
+
+async def put(node: Node, record: dict[str, Any], name: str) -> dict[str, Any]:
+    body = {"kind": "person", "unit": record["unit"], "data": dict(record["data"], name=name)}
+    response = await node.client.put(f"/api/v1/records/{record['id']}", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def get(node: Node, record_id: str) -> dict[str, Any]:
+    response = await node.client.get(f"/api/v1/records/{record_id}")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def fast_then_restored(
+    cluster: Cluster, tmp_path: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A village backed up, then its clock runs fast for a write that reaches the township; the
+    disk is lost and the backup comes back on a PC whose clock is right again. Returns the
+    record as first written and as written fast."""
+    await cluster.add(TOWNSHIP, "Kangyang Town")
+    await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    resident = await cluster.nodes[VILLAGE].write(person())
+    await cluster.sync()
+    backup = tmp_path / "village.db"
+    await backed_up(cluster, VILLAGE, backup)
+    cluster.nodes[VILLAGE].ctx.db.clock = lambda: wall_ms() + AHEAD_MS
+    fast = await put(cluster.nodes[VILLAGE], resident, "Written while the clock ran fast")
+    await cluster.sync()
+    assert (await get(cluster.nodes[TOWNSHIP], resident["id"]))["version"] == fast["version"]
+    await restored(cluster, VILLAGE, backup)
+    return resident, fast
+
+
+async def test_restored_village_with_a_fixed_clock_writes_above_its_fast_past(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    resident, fast = await fast_then_restored(cluster, tmp_path)
+    await cluster.sync()  # the village reconnects to its parent
+    village = cluster.nodes[VILLAGE]
+    fixed = await put(village, resident, "Corrected after the restore")
+    assert fixed["version"] > fast["version"]
+    ack_stale = await village.replicator.run_once()
+    assert ack_stale == 1
+    township = cluster.nodes[TOWNSHIP]
+    assert (await get(township, resident["id"]))["data"]["name"] == "Corrected after the restore"
+    repaired = await verify(cluster, village, repair=True)
+    assert repaired.ok
+    assert (await get(village, resident["id"]))["data"]["name"] == "Corrected after the restore"
+
+
+async def test_writes_made_before_the_first_contact_are_issued_again_above(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    resident, fast = await fast_then_restored(cluster, tmp_path)
+    village = cluster.nodes[VILLAGE]
+    # Written at once after the restore, before the village reached its parent.
+    early = await put(village, resident, "Written before reconnecting")
+    assert early["version"] < fast["version"]
+    await cluster.sync()
+    now = await get(village, resident["id"])
+    assert now["version"] > fast["version"] and now["data"]["name"] == early["data"]["name"]
+    assert (await get(cluster.nodes[TOWNSHIP], resident["id"]))["version"] == now["version"]
+    assert (await verify(cluster, village, repair=True)).ok
+
+
+async def test_verify_repair_at_a_township_restored_from_an_old_backup_exits_ok(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    await cluster.add(COUNTY, "Jianzha County")
+    await cluster.add(TOWNSHIP, "Kangyang Town", parent=COUNTY)
+    await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    for _ in range(3):
+        await cluster.nodes[VILLAGE].write(person())
+    await cluster.sync()
+    backup = tmp_path / "township.db"
+    await backed_up(cluster, TOWNSHIP, backup)
+    for _ in range(3):
+        await cluster.nodes[VILLAGE].write(person())
+    await cluster.sync()
+    await restored(cluster, TOWNSHIP, backup)
+    township = cluster.nodes[TOWNSHIP]
+    assert len(live_ids(township)) == 3
+
+    repaired = await verify(cluster, township, repair=True)
+    assert repaired.parent is not None and repaired.parent.fetched == 3
+    assert repaired.ok, [c.model_dump() for c in repaired.children]
+    assert len(live_ids(township)) == 6
+    # The village notices its parent went back (the directive poll) and resends, with a fresh
+    # report, which matches.
+    await puller(cluster.nodes[VILLAGE]).run_once()
+    await cluster.sync()
+    again = await verify(cluster, township)
+    assert again.ok and [c.state for c in again.children] == ["match"]
