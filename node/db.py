@@ -225,7 +225,11 @@ class Database:
                 yield conn
             return
         with self.engine.connect() as conn:
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            conn.execution_options(
+                isolation_level="REPEATABLE READ",
+                postgresql_readonly=True,
+                **{SEALER_OPTION: self.sealer},  # sealed fields opened, as in read()
+            )
             with conn.begin():
                 yield conn
 
