@@ -12,6 +12,7 @@ from typing import Any
 
 from federation.crypto import suite
 from federation.privacy.sealing import Sealer
+from node.sync.receive import CLOCK_AHEAD
 from node.views.rollups import Deltas
 from schemas.directives import REJECTED_PREFIX, receipt_id
 from schemas.kinds import FEDERATION_KINDS
@@ -100,6 +101,9 @@ class Model:
     receipts: dict[tuple[str, str], int] = field(default_factory=dict)  # (directive, unit) -> rank
     backwards: list[Violation] = field(default_factory=list)  # seen by the monitor
     seen_at_issuer: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    # records written while their owner's clock ran ahead of TIERSYNC_MAX_CLOCK_SKEW_S: a
+    # parent holds such a version in quarantine (clock ahead) until its own time reaches it
+    ahead: set[str] = field(default_factory=set)
 
     def ancestors(self, code: str) -> list[str]:
         out, at = [], self.parents.get(code)
@@ -203,6 +207,8 @@ def check(model: Model, paths: dict[str, Path], tasks: dict[str, list[str]]) -> 
         for rid, reason in held:
             if not reason.strip():
                 out.append(Violation("quarantine", f"{code} holds {rid} without a reason"))
+            elif rid in model.ahead and reason.startswith(CLOCK_AHEAD):
+                continue  # held by design until this node's time reaches the version
             elif rid in model.records and not model.records[rid].poison:
                 out.append(Violation("quarantine", f"{code} quarantined acked {rid}: {reason}"))
     for rid, expect in sorted(model.records.items()):
@@ -222,6 +228,13 @@ def check(model: Model, paths: dict[str, Path], tasks: dict[str, list[str]]) -> 
             above = rows[up].get(rid)
             if expect.poison and (above is None and any(q == rid for q, _r in quarantined[up])):
                 break  # quarantined with its reason at the first ancestor: nothing above
+            if (
+                rid in model.ahead
+                and at_owner is not None
+                and (above is None or above.version < at_owner.version)
+                and any(q == rid and r.startswith(CLOCK_AHEAD) for q, r in quarantined[up])
+            ):
+                break  # the owner's clock ran ahead: held at this ancestor until its time
             if at_owner is None and above is None:
                 continue
             if above is None or at_owner is None or above.version != at_owner.version:

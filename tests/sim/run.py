@@ -123,9 +123,15 @@ class Player:
         with contextlib.suppress(SimCrash):  # it died under the client: the model knows
             await handler(ev)
 
+    def _mark_ahead(self, code: str, rids: list[str]) -> None:
+        node = self.world.nodes[code]
+        if node.skew_ms > node.ctx.settings.max_clock_skew_s * 1000:
+            self.model.ahead.update(checker.key(r) for r in rids)
+
     def _write(self, code: str, rid: str, body: dict[str, Any]) -> None:
         node = self.world.nodes[code]
         value = (False, body["data"])
+        self._mark_ahead(code, [rid])
         self.kinds.setdefault(checker.key(rid), body["kind"])
         try:
             read, _created = records.put_record(
@@ -152,6 +158,7 @@ class Player:
     async def do_delete(self, ev: Event) -> None:
         code, rid = ev["node"], ev["id"]
         node = self.world.nodes[code]
+        self._mark_ahead(code, [rid])
         try:
             records.delete_record(node.ctx.db, node=node.ctx.identity, record_id=uuid.UUID(rid))
         except SimCrash:
@@ -179,6 +186,7 @@ class Player:
         code = ev["node"]
         node = self.world.nodes[code]
         items = [{"id": rid, **_body(code, tpl)} for rid, tpl in ev["rows"]]
+        self._mark_ahead(code, [rid for rid, _tpl in ev["rows"]])
         try:
             result = records.bulk_write(node.ctx.db, node=node.ctx.identity, items=items)
         except SimCrash:
