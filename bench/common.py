@@ -219,6 +219,11 @@ class RssSampler:
 
 @contextlib.contextmanager
 def workdir(prefix: str) -> Iterator[Path]:
+    """A fresh directory for one run, removed after it (kept when TIERSYNC_BENCH_KEEP is set, to
+    read the nodes' logs)."""
+    if os.environ.get("TIERSYNC_BENCH_KEEP"):
+        yield Path(tempfile.mkdtemp(prefix=f"tiersync-{prefix}-"))
+        return
     with tempfile.TemporaryDirectory(prefix=f"tiersync-{prefix}-") as tmp:
         yield Path(tmp)
 

@@ -76,7 +76,7 @@ def run(samples: int, push_delay_ms: int) -> dict[str, list[float]]:
             for code in chain
         ]
         for parent, child in itertools.pairwise(nodes):
-            child.settings["parent_token"] = enrol(parent.data_dir, parent.code, child.code)
+            child.settings.update(enrol(parent.data_dir, parent.code, child.code))
         started: list[NodeProcess] = []
         readers: list[Reader] = []
         try:

@@ -95,17 +95,21 @@ def seed(data_dir: Path, code: str, records: list[dict[str, Any]], chunk: int = 
     return head_of(data_dir)
 
 
-def enrol(parent_dir: Path, parent: str, child: str) -> str:
-    """Enrol `child` in `parent`'s registry (its database, before it runs); its credential."""
+def enrol(parent_dir: Path, parent: str, child: str) -> dict[str, str]:
+    """Enrol `child` in `parent`'s registry (its database, before it runs): the child's settings
+    for its link, as `tiersync child add` prints them (its code, the prefecture's hash key)."""
     from node.app import open_node
+    from node.privacy.keys import ensure_hash_key
     from node.settings import Settings
     from node.units.service import enrol_child
 
-    ctx = open_node(Settings(code=parent, name=NAMES.get(parent, parent), data_dir=parent_dir))
+    settings = Settings(code=parent, name=NAMES.get(parent, parent), data_dir=parent_dir)
+    ctx = open_node(settings)
     try:
-        return enrol_child(ctx.db, node_code=parent, code=child, name=NAMES.get(child, child)).token
+        token = enrol_child(ctx.db, node_code=parent, code=child, name=NAMES.get(child, child))
     finally:
         ctx.db.dispose()
+    return {"parent_token": token.token, "hash_key": ensure_hash_key(settings).hex()}
 
 
 def _sql(data_dir: Path, query: str, *args: Any) -> Any:
@@ -143,8 +147,8 @@ def pair(
     village always signs its requests with its key (registered at its first push); with `tls`
     the township serves HTTPS with a certificate of a CA made here, which the village pins."""
     township = NodeProcess(TOWNSHIP, tmp / TOWNSHIP, {"name": NAMES[TOWNSHIP]})
-    token = enrol(township.data_dir, TOWNSHIP, VILLAGE)
-    settings = {"name": NAMES[VILLAGE], "parent_token": token, "_manual_push": True}
+    link = enrol(township.data_dir, TOWNSHIP, VILLAGE)
+    settings = {"name": NAMES[VILLAGE], **link, "_manual_push": True}
     if tls:
         from node import tls as node_tls
 
@@ -293,7 +297,7 @@ def latency(samples: int, push_delay_ms: int) -> list[float]:
             for code in chain
         ]
         for parent, child in itertools.pairwise(nodes):
-            child.settings["parent_token"] = enrol(parent.data_dir, parent.code, child.code)
+            child.settings.update(enrol(parent.data_dir, parent.code, child.code))
         started: list[NodeProcess] = []
         try:
             for i, node in enumerate(nodes):

@@ -32,7 +32,7 @@ async def test_the_parent_keeps_the_head_and_verify_finds_truncation(
     assert mine is not None and kept == mine
     peer = HttpPeer(
         village.settings.parent_url or "", village.settings.parent_token or "",
-        transport=chain.router,
+        transport=chain.router, auth=village.as_child(),
     )  # fmt: skip
     try:
         held = await peer.audit_head()

@@ -12,6 +12,7 @@ from node.app import open_node
 from node.ops import actions
 from node.settings import load_settings
 from node.sync.runner import build_replicator
+from node.units.service import enrol_child
 from node.uplink import connect_parent
 from node.views import service as views
 from tests.cli_support import run
@@ -109,9 +110,12 @@ async def test_bundle_import_and_rebuild_keep_the_figures_equal_to_a_recount(
     actions.run_bundle_import(township.ctx, path=path, receipt=None, actor=ACTOR)
     assert await persons(township) == 7 and drift_total(township) == 0
 
-    # The village's disk dies; it is rebuilt from the township.
+    # The village's disk dies, its key with it: enrolled again (`tiersync child add`), then
+    # rebuilt from the township.
     release_files(village)
     shutil.rmtree(village.settings.data_dir)
+    code = enrol_child(township.ctx.db, node_code=TOWNSHIP, code=VILLAGE, name="").token
+    village.settings = village.settings.model_copy(update={"parent_token": code})
     village.app.state.ctx = open_node(village.settings)
     village.ctx.replicator = build_replicator(
         village.ctx, connect_parent(village.settings, transport=cluster.router)

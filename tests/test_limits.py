@@ -87,15 +87,29 @@ async def test_a_zstd_bomb_push_is_413_quickly_and_without_the_memory(chain: Clu
     assert ok.status_code == 200, ok.text
 
 
-async def test_a_push_nested_too_deep_is_422_naming_the_field(chain: Cluster) -> None:
+async def test_a_push_nested_too_deep_quarantines_that_record_naming_the_field(
+    chain: Cluster,
+) -> None:
     village, township = chain.nodes[VILLAGE], chain.nodes[TOWNSHIP]
-    deep = wire_record(VILLAGE)
+    deep, good = wire_record(VILLAGE), wire_record(VILLAGE)
     deep["data"] = deep["data"] | {"notes": nested(40)}
-    response = await raw_push(township, village, [deep])
-    assert response.status_code == 422, response.text
-    [detail] = response.json()["error"]["details"]
-    assert detail["field"].startswith("records.0.data.notes.x")
-    assert "nested deeper than 32" in detail["reason"]
+    # One record's data is that record's fault: it is set aside, the rest applied (protocol.md).
+    response = await raw_push(township, village, [deep, good])
+    assert response.status_code == 200, response.text
+    assert (response.json()["applied"], response.json()["quarantined"]) == (1, 1)
+    [entry] = (await township.client.get("/api/v1/sync/quarantine")).json()["items"]
+    assert entry["record_id"] == deep["id"]
+    assert entry["reason"].startswith("records.0: data.notes.x")
+    assert "nested deeper than 32" in entry["reason"]
+    assert (await township.client.get(f"/api/v1/records/{deep['id']}")).status_code == 404
+    assert (await township.client.get(f"/api/v1/records/{good['id']}")).status_code == 200
+    # The envelope is the batch's fault: a registry entry that is not one is 422, nothing stored.
+    odd = wire_record(VILLAGE)
+    units = [{"code": VILLAGE, "name": nested(40), "hlc": 1}]
+    envelope = await raw_push(township, village, [odd], since=1, until=2, head=2, units=units)
+    assert envelope.status_code == 422, envelope.text
+    assert envelope.json()["error"]["details"][0]["field"].startswith("units.0.name")
+    assert (await township.client.get(f"/api/v1/records/{odd['id']}")).status_code == 404
     # The local API refuses the same, naming the field.
     body = person() | {"data": person()["data"] | {"notes": nested(40)}}
     local = await village.client.post("/api/v1/records", json=body)

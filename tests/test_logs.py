@@ -137,8 +137,7 @@ async def raw_push(parent: Node, child: Node, since: int, records: list[Any]) ->
         "records": records,
         "units": [],
     }
-    auth = {"Authorization": f"Bearer {child.settings.parent_token}"}
-    response = await parent.client.post("/api/v1/sync/push", json=batch, headers=auth)
+    response = await parent.client.post("/api/v1/sync/push", json=batch, auth=child.as_child())
     return response.status_code
 
 

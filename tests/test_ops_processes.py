@@ -97,7 +97,10 @@ def test_operator_tools_as_real_processes(
     assert persons(topo, TOWNSHIP) == 20
     repaired = cli(v_spec, "verify", "--repair", "--json")
     assert repaired.returncode == 0, repaired.stderr
-    assert differences(repaired) == ["send"] * 10 and persons(topo, TOWNSHIP) == 30
+    # The village resends what the township lost: by its verify, or on its own just before it
+    # (a child notices a parent that went back within seconds: docs/protocol.md).
+    assert differences(repaired) in ([], ["send"] * 10), repaired.stdout
+    wait_for(lambda: persons(topo, TOWNSHIP) == 30, 30, "the township whole again")
 
     # The village is restored from its older backup, and one record is damaged by hand.
     village.kill()

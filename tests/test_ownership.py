@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from federation.hlc import LOGICAL_BITS, wall_ms
 from node.audit.repository import list_audit
 from schemas.directives import receipt_id
 from tests.cluster import Cluster, Node
@@ -26,7 +27,12 @@ from tests.directives_support import progress as directive_progress
 from tests.factories import person
 from tests.test_sync_protocol import OTHER_VILLAGE, raw_push, wire_record
 
-LATER = f"{1 << 60:016x}"  # an hlc newer than any a test node has made
+FAR_AHEAD = f"{1 << 60:016x}"  # an hlc beyond the parent's clock: quarantined, if allowed
+
+
+def later() -> str:
+    """An hlc newer than any a test node has made, within the parent's clock skew."""
+    return f"{(wall_ms() + 60_000) << LOGICAL_BITS:016x}"
 
 
 async def held(node: Node, record_id: str) -> dict[str, Any]:
@@ -59,7 +65,7 @@ async def test_a_child_reusing_a_siblings_id_is_refused(chain: Cluster) -> None:
     await chain.sync()
     before = await held(township, written["id"])
     # The rival pushes a newer version of the same id, unit and origin its own.
-    forged = wire_record(OTHER_VILLAGE, id=written["id"], version=f"{LATER}.{OTHER_VILLAGE}")
+    forged = wire_record(OTHER_VILLAGE, id=written["id"], version=f"{later()}.{OTHER_VILLAGE}")
     assert_refused(await raw_push(township, rival, [forged]), written["id"])
     assert await held(township, written["id"]) == before
     # A tombstone of it changes nothing either: taken as the rival giving up a copy of a
@@ -80,8 +86,12 @@ async def test_a_child_reusing_a_siblings_id_is_refused(chain: Cluster) -> None:
 async def test_a_child_overwriting_its_parents_record_is_refused(chain: Cluster) -> None:
     township, village = chain.nodes[TOWNSHIP], chain.nodes[VILLAGE]
     mine = await township.write(person(unit=TOWNSHIP))  # made at the township
-    forged = as_wire(await held(township, mine["id"]), unit=VILLAGE, version=f"{LATER}.{VILLAGE}")
+    forged = as_wire(await held(township, mine["id"]), unit=VILLAGE, version=f"{later()}.{VILLAGE}")
     assert_refused(await raw_push(township, village, [forged]), mine["id"])
+    # A version too far ahead to apply now is still judged: refused, not quarantined.
+    ahead = forged | {"version": f"{FAR_AHEAD}.{VILLAGE}"}
+    assert_refused(await raw_push(township, village, [ahead]), mine["id"])
+    assert (await township.client.get("/api/v1/sync/quarantine")).json()["total"] == 0
     assert (await held(township, mine["id"]))["origin"] == TOWNSHIP
 
 
@@ -98,7 +108,7 @@ async def test_forging_a_siblings_receipt_is_refused(tmp_path: Any) -> None:
         genuine = await held(town, rid)
         # Dongmen writes "West Village: delivered only" under West Village's receipt id...
         data = genuine["data"] | {"state": "delivered", "note": None}
-        as_dongmen = as_wire(genuine, data=data, unit=DONGMEN, version=f"{LATER}.{DONGMEN}")
+        as_dongmen = as_wire(genuine, data=data, unit=DONGMEN, version=f"{later()}.{DONGMEN}")
         assert_refused(await raw_push(town, dongmen, [as_dongmen]), rid)
         assert await held(town, rid) == genuine
         # ...or a receipt id of West Village's not yet written, to block its real one.
@@ -121,11 +131,11 @@ async def test_tombstoning_the_parents_directive_is_refused(tmp_path: Any) -> No
         directive = await issue(town, target={"units": [DONGMEN]})
         await deliver(net)
         original = await held(town, directive["id"])
-        tomb = as_wire(original, deleted=True, version=f"{LATER}.{DONGMEN}", unit=DONGMEN)
+        tomb = as_wire(original, deleted=True, version=f"{later()}.{DONGMEN}", unit=DONGMEN)
         assert_refused(await raw_push(town, dongmen, [tomb]), directive["id"])
         assert await held(town, directive["id"]) == original
         # Nor may a child push up a directive claiming another issuer than itself.
-        fake = as_wire(original, id=str(uuid.uuid4()), version=f"{LATER}.{DONGMEN}", unit=DONGMEN)
+        fake = as_wire(original, id=str(uuid.uuid4()), version=f"{later()}.{DONGMEN}", unit=DONGMEN)
         assert_refused(await raw_push(town, dongmen, [fake]), fake["id"])
     finally:
         await cluster.close()

@@ -55,14 +55,11 @@ async def test_a_child_cannot_send_up_enrolments_of_nodes_not_its_own(cluster: C
             }
         ],
     }
-    async with httpx.AsyncClient(transport=cluster.router) as client:
+    async with httpx.AsyncClient(transport=cluster.router, auth=township.as_child()) as client:
         answer = await client.post(
             f"http://{COUNTY}/api/v1/sync/push",
             json=body,
-            headers={
-                "Authorization": f"Bearer {township.settings.parent_token}",
-                "X-Tiersync-Protocol": "1",
-            },
+            headers={"X-Tiersync-Protocol": "1"},
         )
     assert answer.status_code == 403, answer.text
     assert answer.json()["error"]["details"][0]["field"] == "enrolments.0.code"

@@ -42,11 +42,7 @@ async def raw_push(
         "records": records,
         "units": [],
     } | fields
-    return await parent.client.post(
-        "/api/v1/sync/push",
-        json=batch,
-        headers={"Authorization": f"Bearer {child.settings.parent_token}"},
-    )
+    return await parent.client.post("/api/v1/sync/push", json=batch, auth=child.as_child())
 
 
 def wire_record(unit: str, origin: str | None = None, **overrides: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from node.records.store import StoreResult, Version, store_versions
 from node.supervisor import describe
 from schemas.errors import details_from_validation_error
 from schemas.storable import first_problem
-from schemas.sync import ChangeRecord, PushBatch
+from schemas.sync import MAX_PUSH_ITEMS, ChangeRecord, PushBatch
 
 log = logging.getLogger("tiersync.sync")
 REASON_MAX = 500
@@ -35,7 +35,9 @@ REASON_MAX = 500
 class IncomingBatch(PushBatch):
     """A push as parsed at the parent: the envelope checked, the records still raw JSON."""
 
-    records: list[Any] = Field(default_factory=list)
+    records: list[Any] = Field(
+        default_factory=list, max_length=MAX_PUSH_ITEMS, description="at most 10,000"
+    )
 
 
 @dataclass(frozen=True)

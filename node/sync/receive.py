@@ -98,7 +98,9 @@ class Receiver:
             if batch.since > cursor:
                 raise CursorGap(cursor, batch.since)
             versions, quarantined = _sort_records(txn, child, batch.records)
-            heads = records_repo.fetch_heads(txn.conn, [v.id for v in versions])
+            # What is held of every pushed id, also of those quarantined just now (a version
+            # far ahead, an unknown kind): ownership is judged on all of them.
+            heads = records_repo.fetch_heads(txn.conn, list({r.id: r for r in batch.records}))
             versions, given_up = _given_up(child, versions, heads)
             gone = {v.id for v in given_up}
             _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
