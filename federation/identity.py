@@ -206,6 +206,14 @@ class NodeAuth(httpx.Auth):
         elif self.token:
             request.headers["Authorization"] = f"Bearer {self.token}"
         response = yield request
+        if self._registered and self.token and _error_code(response) == KEY_NOT_REGISTERED:
+            # The parent was rebuilt and holds this node's enrolment but not its key: register
+            # the same key again with the code, once, and resend (docs/protocol.md, Keys).
+            enrolled = yield self._enrol_request(request)
+            if enrolled.status_code == 200:
+                self._accept_registration(enrolled)
+                self.sign(request)
+                response = yield request
         self._note_refusal(response)
 
     def _enrol_request(self, request: httpx.Request) -> httpx.Request:
@@ -238,14 +246,26 @@ class NodeAuth(httpx.Auth):
         log.info("key registered at the parent; requests are signed from now on")
 
     def _note_refusal(self, response: httpx.Response) -> None:
-        if response.status_code not in (401, 403):
-            return
-        try:
-            error = response.json().get("error", {})
-        except ValueError:
-            return
-        if isinstance(error, dict) and error.get("code") == "revoked":
-            self.identity.mark_revoked(str(error.get("message", "revoked"))[:300])
+        if _error_code(response) == "revoked":
+            self.identity.mark_revoked(
+                str(response.json()["error"].get("message", "revoked"))[:300]
+            )
+
+
+KEY_NOT_REGISTERED = "key_not_registered"
+"""The parent's refusal of a signed request whose key it does not hold (it was rebuilt)."""
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The error code of a 401/403 answer, if it has one."""
+    if response.status_code not in (401, 403):
+        return None
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        return None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def rotation_request(auth: NodeAuth) -> tuple[str, str]:

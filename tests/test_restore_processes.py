@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from node.launcher import NodeSpec, tiersync_command
+from node.launcher import NodeSpec, enrol, tiersync_command
 from tests.factories import person
 from tests.processes import Topology, give_operator, topology, wait_for
 from tests.test_ops_processes import copy_db, persons
@@ -59,7 +59,7 @@ def test_a_township_rebuilt_from_its_county_lets_its_village_in_again(
     topology: Callable[..., Topology],
 ) -> None:
     topo = topology(TIERSYNC_RETRY_MAX_S="0.5", TIERSYNC_PUSH_DELAY_MS="20")
-    topo.add(COUNTY, "Jianzha County")
+    c_spec = topo.add(COUNTY, "Jianzha County")
     t_spec = topo.add(TOWNSHIP, "Kangyang Town", parent=COUNTY)
     topo.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
     for code in (COUNTY, TOWNSHIP, VILLAGE):
@@ -70,8 +70,10 @@ def test_a_township_rebuilt_from_its_county_lets_its_village_in_again(
     topo.procs[TOWNSHIP].kill()
     write(topo, VILLAGE, 5)
 
-    # The township's disk dies; it is rebuilt from the county with its usual configuration.
+    # The township's disk dies, its key with it: the county enrols it again (`child add`; the
+    # old code was spent on the lost key) and it is rebuilt from the county.
     shutil.rmtree(t_spec.data_dir)
+    enrol(c_spec, t_spec)
     rebuilt = cli(t_spec, "rebuild", "--from-parent", "--json")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert json.loads(rebuilt.stdout)["enrolments"] == 1

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from federation.crypto import Suite
-from federation.identity import rotation_message
+from federation.identity import KEY_NOT_REGISTERED, rotation_message
 from federation.signing import (
     LINK_SIGNED,
     LINK_TOKEN,
@@ -74,7 +74,7 @@ class ChildTrust:
         if row.revoked:
             raise _revoked(parts.node, row.revoked_at)
         if not row.public_key:
-            raise Unauthorized(
+            raise KeyNotRegistered(
                 f"signature refused: node {parts.node} has registered no key here; it enrols "
                 "with its code first"
             )
@@ -201,3 +201,11 @@ def revoke_child(db: Database, code: str) -> bool:
             return False
         repository.revoke_credential(txn.conn, code, at=txn.now)
     return True
+
+
+class KeyNotRegistered(Unauthorized):
+    """A signed request from an enrolled node whose key this node does not hold (this node was
+    rebuilt from its parent: enrolments come back with it, keys do not): the child enrols its
+    key again with its code (federation/identity.py, NodeAuth)."""
+
+    code = KEY_NOT_REGISTERED
