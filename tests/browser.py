@@ -124,6 +124,9 @@ def click_tile(driver: Any, chart_id: str) -> str:
         f"the tiles of #{chart_id}",
     )
     unit, dx, dy = found
+    for alert in driver.find_elements("css selector", "#alert"):
+        if alert.is_displayed():  # an incident's alert across the screen: dismissed first
+            alert.click()
     canvas = driver.find_element("css selector", f"#{chart_id}")
     ActionChains(driver).move_to_element_with_offset(canvas, int(dx), int(dy)).pause(
         0.3
