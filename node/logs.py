@@ -102,4 +102,5 @@ def configure(
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()  # through the root handler, in our format
         logging.getLogger(name).propagate = True
+        logging.getLogger(name).setLevel(logging.NOTSET)  # the root's level (uvicorn sets its own)
     return handler

@@ -112,25 +112,29 @@ return [best.unit, best.x - frame.width / 2, best.y - frame.height / 2];
 """
 
 
-def click_tile(driver: Any, chart_id: str) -> str:
+def click_tile(driver: Any, chart_id: str, attempts: int = 3) -> str:
     """Point at the middle of the biggest tile of an ECharts treemap, as a person does, and
     click; returns the unit of that tile. Asked of ECharts' own layout, so a tile's border or a
-    gap between tiles is never what gets clicked."""
+    gap between tiles is never what gets clicked; clicked again (as a person would) when the
+    page did not move, e.g. because the layout shifted under the pointer."""
     from selenium.webdriver.common.action_chains import ActionChains
 
-    found = wait_until(
-        driver,
-        f"return (() => {{{TILE_CENTRE}}})()".replace("arguments[0]", repr(chart_id)),
-        f"the tiles of #{chart_id}",
-    )
-    unit, dx, dy = found
-    for alert in driver.find_elements("css selector", "#alert"):
-        if alert.is_displayed():  # an incident's alert across the screen: dismissed first
-            alert.click()
-    canvas = driver.find_element("css selector", f"#{chart_id}")
-    ActionChains(driver).move_to_element_with_offset(canvas, int(dx), int(dy)).pause(
-        0.3
-    ).click().perform()
+    script = f"return (() => {{{TILE_CENTRE}}})()".replace("arguments[0]", repr(chart_id))
+    before = driver.execute_script("return document.body.dataset.drawn")
+    unit = ""
+    for _ in range(attempts):
+        unit, dx, dy = wait_until(driver, script, f"the tiles of #{chart_id}")
+        for alert in driver.find_elements("css selector", "#alert"):
+            if alert.is_displayed():  # an incident's alert across the screen: dismissed first
+                alert.click()
+        canvas = driver.find_element("css selector", f"#{chart_id}")
+        chain = ActionChains(driver).move_to_element_with_offset(canvas, int(dx), int(dy))
+        chain.pause(0.3).click().perform()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if driver.execute_script("return document.body.dataset.drawn") != before:
+                return str(unit)
+            time.sleep(0.05)
     return str(unit)
 
 
