@@ -45,6 +45,19 @@ def to_version(record: ChangeRecord) -> Version:
     return version_of(record, hlc, origin, data=dict(record.data))
 
 
+def to_change_record(version: Version) -> ChangeRecord:
+    """A version as it travels (unvalidated: it was made or stored here), `to_version`'s reverse."""
+    return ChangeRecord.model_construct(
+        id=version.id,
+        kind=version.kind,
+        unit=version.unit,
+        data=version.data,
+        version=format_version(version.hlc, version.origin),
+        deleted=version.deleted,
+        schema_version=version.schema_version,
+    )
+
+
 def version_of(
     record: ChangeRecord, hlc: int, origin: str, *, data: dict[str, Any] | None = None
 ) -> Version:

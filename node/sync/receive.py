@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from federation.hlc import format_version, parse_version, physical_ms
+from federation.hlc import parse_version, physical_ms
 from node.audit import service as audit
 from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
 from node.records import repository as records_repo
 from node.records.store import Version, log_given_up
-from node.records.wire import version_of
+from node.records.wire import to_change_record, version_of
 from node.seams import PushSection
 from node.sync import repository
 from node.sync.intake import Refused, refused_row, store_isolated
@@ -354,16 +354,7 @@ def _quarantine_row(txn: WriteTxn, child: str, rec: ChangeRecord, reason: str) -
 
 
 def _failed_row(txn: WriteTxn, child: str, v: Version, reason: str) -> dict[str, Any]:
-    record = ChangeRecord.model_construct(
-        id=v.id,
-        kind=v.kind,
-        unit=v.unit,
-        data=v.data,
-        version=format_version(v.hlc, v.origin),
-        deleted=v.deleted,
-        schema_version=v.schema_version,
-    )
-    return _quarantine_row(txn, child, record, reason)
+    return _quarantine_row(txn, child, to_change_record(v), reason)
 
 
 def apply_units(txn: WriteTxn, units: list[UnitChange]) -> int:
