@@ -46,6 +46,8 @@ from node.privacy import at_rest
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
+from node.reveals import routes as reveal_routes
+from node.reveals.runner import reveal_hook
 from node.seams import PushSection, WriteHook
 from node.settings import Settings
 from node.supervisor import TASKS_FILE
@@ -77,6 +79,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     digest_routes.router,
     ops_routes.router,
     access_routes.router,  # access: sign-in, users, audit, reveal, the login page
+    reveal_routes.router,  # reveals: one record in full, asked of its owner
     metrics_routes.router,  # metrics: GET /metrics for Prometheus (right metrics.read)
 )
 
@@ -173,6 +176,7 @@ def startup_hooks(
         replication_hook(run=run),
         directives_hook(run=run),
         live_hook,  # views: the live incident feed, woken by commits
+        reveal_hook,  # reveals: answers held at the requester for a limited time
     ]
 
 
