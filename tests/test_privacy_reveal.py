@@ -158,3 +158,26 @@ async def test_roles_and_unknown_records(chain: Cluster) -> None:
         json={"title": "x", "kind": "reveal", "record_id": resident["id"]},
     )
     assert generic.status_code == 422, generic.text
+
+
+def _cli(node: Node, *args: str) -> str:
+    from tests.cli_support import run
+
+    result = run(*args, "--code", node.code, "--data-dir", str(node.settings.data_dir))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+async def test_the_whole_exchange_from_the_command_line(chain: Cluster) -> None:
+    resident = await _resident(chain)
+    county, village = chain.nodes[COUNTY], chain.nodes[VILLAGE]
+    out = _cli(county, "reveal", "request", resident["id"], "--reason", "核查流动人口重复登记")
+    assert f"已向 {VILLAGE} 发出查阅请求" in out
+    request_id = out.split("查阅请求 ")[1].split("，")[0]
+    await _reach_owner(chain, request_id)
+    assert "待审批" in _cli(village, "reveal", "list", "--inbox")
+    assert "已批准查阅请求" in _cli(village, "reveal", "approve", request_id)
+    await chain.sync()
+    shown = _cli(county, "reveal", "show", request_id)
+    assert "已批准" in shown and resident["data"]["id_number"] in shown
+    assert "已批准" in _cli(county, "reveal", "list")
