@@ -42,7 +42,7 @@ from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
 from node.ops import routes as ops_routes
-from node.privacy import at_rest
+from node.privacy import at_rest, reproject
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
@@ -149,6 +149,8 @@ def open_node(
             units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
         else:
             db.check_identity(settings.code)
+        if writable:  # a changed policy: the kinds it changed leave again, re-projected
+            reproject.resend_changed(db, privacy.policy, settings.code)
     except BaseException:
         db.dispose()
         raise

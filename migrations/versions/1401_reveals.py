@@ -1,4 +1,4 @@
-"""privacy: reveal requests; how far the rows written before sealing were sealed (issue 14)
+"""privacy: reveal requests; how far old rows were sealed; the projection last sent (issue 14)
 
 Revision ID: 1401_reveals
 Revises: 0901_node_keys
@@ -34,10 +34,12 @@ def upgrade() -> None:
     op.create_index(op.f("ix_reveal_requests_record_id"), "reveal_requests", ["record_id"])
     op.create_index(op.f("ix_reveal_requests_status"), "reveal_requests", ["status"])
     op.add_column("privacy_state", sa.Column("sealed_through", sa.BigInteger(), nullable=True))
+    op.add_column("privacy_state", sa.Column("projected_with", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("privacy_state") as batch:
+        batch.drop_column("projected_with")
         batch.drop_column("sealed_through")
     op.drop_index(op.f("ix_reveal_requests_status"), table_name="reveal_requests")
     op.drop_index(op.f("ix_reveal_requests_record_id"), table_name="reveal_requests")
