@@ -160,6 +160,7 @@ def open_node(
         identity=NodeIdentity(code=settings.code, name=settings.name),
         push_sections=push_sections(settings.code, privacy.key_id),
         projection=privacy.projection,
+        hash_key_id=privacy.key_id,
         nonces=NonceStore(settings.replay_window_s),
         directive_progress=directive_progress.view_progress,
     )
@@ -225,7 +226,9 @@ def parent_hook(*, transport: Any = None, observe: Observer | None = None) -> St
     def start(ctx: NodeContext) -> Stop | None:
         if not ctx.settings.parent_url:
             return None
-        parent = connect_parent(ctx.settings, transport=transport, observe=observe)
+        parent = connect_parent(
+            ctx.settings, transport=transport, observe=observe, hash_key_id=ctx.hash_key_id
+        )
         ctx.parent = parent
         return parent.aclose
 
