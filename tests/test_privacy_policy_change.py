@@ -1,6 +1,8 @@
 """Changing the policy (issue 14): a widened field reaches the ancestors and a narrowed one is
 dropped or re-masked where it was held, by re-sending only the kinds that changed (no resync)."""
 
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,6 @@ from tests.factories import household, person
 
 
 def _held(node: Node, record_id: str) -> dict[str, Any]:
-    import uuid
-
     with node.ctx.db.read() as conn:
         row = records_repo.get_row(conn, uuid.UUID(record_id))
     assert row is not None
@@ -34,8 +34,20 @@ async def _loaded(chain: Cluster) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 async def test_widening_reaches_the_county_and_narrowing_purges_the_township(
-    chain: Cluster, tmp_path: Path
+    tmp_path: Path, database_url_factory: Callable[[str], str], engine_name: str
 ) -> None:
+    chain = Cluster(tmp_path, database_url=database_url_factory)
+    try:
+        await chain.add(PREFECTURE, "Huangnan Prefecture")
+        await chain.add(COUNTY, "Jianzha County", parent=PREFECTURE)
+        await chain.add(TOWNSHIP, "Kangyang Town", parent=COUNTY)
+        await chain.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+        await _widen_then_narrow(chain, tmp_path)
+    finally:
+        await chain.close()
+
+
+async def _widen_then_narrow(chain: Cluster, tmp_path: Path) -> None:
     resident, home = await _loaded(chain)
     rid = resident["id"]
     assert _held(chain.nodes[COUNTY], rid)["data"]["name"] == "才***"
@@ -78,8 +90,6 @@ async def test_a_restart_under_the_same_policy_sends_nothing_again(chain: Cluste
 
 
 def _seq(node: Node, record_id: str) -> int:
-    import uuid
-
     with node.ctx.db.read() as conn:
         row = records_repo.get_row(conn, uuid.UUID(record_id))
     assert row is not None

@@ -4,14 +4,16 @@ the answer reaches the county only (the township holds ciphertext), is kept for 
 time, and both sides audit it."""
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from node.audit.service import entries
 from node.reveals import repository, service
 from tests.access_support import bearer, grant
 from tests.cluster import Cluster, Node
-from tests.conftest import COUNTY, TOWNSHIP, VILLAGE
+from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
 from tests.directives_support import pull_all
 from tests.factories import person
 from tests.test_privacy_leaks import stored_text
@@ -47,7 +49,26 @@ def _actions(node: Node) -> list[str]:
     return [e.action for e in entries(node.ctx.db, limit=1000)]
 
 
-async def test_the_county_gets_the_record_in_full_and_only_the_county(chain: Cluster) -> None:
+async def _chain_on(tmp_path: Path, url: Callable[[str], str]) -> Cluster:
+    cluster = Cluster(tmp_path, database_url=url)
+    await cluster.add(PREFECTURE, "Huangnan Prefecture")
+    await cluster.add(COUNTY, "Jianzha County", parent=PREFECTURE)
+    await cluster.add(TOWNSHIP, "Kangyang Town", parent=COUNTY)
+    await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    return cluster
+
+
+async def test_the_county_gets_the_record_in_full_and_only_the_county(
+    tmp_path: Path, database_url_factory: Callable[[str], str], engine_name: str
+) -> None:
+    chain = await _chain_on(tmp_path, database_url_factory)
+    try:
+        await _the_county_gets_the_record(chain)
+    finally:
+        await chain.close()
+
+
+async def _the_county_gets_the_record(chain: Cluster) -> None:
     resident = await _resident(chain)
     clear_id = resident["data"]["id_number"]
     county, township, village = (chain.nodes[c] for c in (COUNTY, TOWNSHIP, VILLAGE))
@@ -75,7 +96,7 @@ async def test_the_county_gets_the_record_in_full_and_only_the_county(chain: Clu
 
     # The township passed the answer on and holds only ciphertext; nor does the county's
     # database hold the clear number (the answer is opened on read, the key sealed at rest).
-    for node in (township, county, chain.nodes["6323"]):
+    for node in (township, county, chain.nodes[PREFECTURE]):
         text = stored_text(node)
         assert clear_id not in text and "13912345678" not in text, node.code
     receipts = await township.client.get("/api/v1/records", params={"kind": "receipt"})
