@@ -9,6 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from federation.errors import PeerUnavailable
 from node.audit.service import entries
 from node.reveals import repository, service
 from tests.access_support import bearer, grant
@@ -202,3 +205,28 @@ async def test_the_whole_exchange_from_the_command_line(chain: Cluster) -> None:
     shown = _cli(county, "reveal", "show", request_id)
     assert "已批准" in shown and resident["data"]["id_number"] in shown
     assert "已批准" in _cli(county, "reveal", "list")
+
+
+async def test_the_request_and_its_answer_wait_out_cut_links(chain: Cluster) -> None:
+    resident = await _resident(chain)
+    county, village = chain.nodes[COUNTY], chain.nodes[VILLAGE]
+    assert "reveal-purge" in {s.name for s in county.ctx.supervisor.states()}
+    asked = await _ask(county, resident["id"])
+    chain.router.down.add(TOWNSHIP)  # the village cannot reach its township
+    await pull_all(chain)
+    await pull_all(chain)
+    assert (await village.client.get("/api/v1/reveals/inbox")).json()["items"] == []
+    chain.router.down.discard(TOWNSHIP)
+    await _reach_owner(chain, asked["id"])
+    await village.client.post(f"/api/v1/reveals/{asked['id']}/approve")
+    chain.router.down.add(COUNTY)  # the answer stops at the township
+    await chain.nodes[VILLAGE].replicator.run_once()
+    with pytest.raises(PeerUnavailable):
+        await chain.nodes[TOWNSHIP].replicator.run_once()
+    shown = (await county.client.get(f"/api/v1/reveals/{asked['id']}")).json()
+    assert shown["status"] == "pending"
+    chain.router.down.discard(COUNTY)
+    await chain.sync()
+    shown = (await county.client.get(f"/api/v1/reveals/{asked['id']}")).json()
+    assert shown["status"] == "approved"
+    assert shown["record"]["data"]["id_number"] == resident["data"]["id_number"]
