@@ -85,6 +85,17 @@ class Settings(BaseSettings):
         description="a version more than this far ahead of this node's clock is refused "
         "(quarantined, the sender flagged) and never moves this node's clock",
     )
+    # Tombstone collection (docs/decisions/0702): below the top a tombstone goes once every
+    # ancestor holds it; the top, which has no ancestor, keeps it this long.
+    tombstone_retention_s: float = Field(
+        30 * 86_400.0,
+        ge=0,
+        description="at the top node (no parent), how long a tombstone is kept before it is "
+        "collected; 0: kept for ever. Below the top, tombstones go once every ancestor holds them",
+    )
+    tombstone_collect_s: float = Field(
+        600.0, ge=0, description="how often a serving node collects tombstones; 0: never"
+    )
     log_format: Literal["auto", "json", "console"] = Field(
         "auto",
         description="serve's logs: json (one JSON object a line), console (readable), or auto: "

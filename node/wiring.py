@@ -53,6 +53,7 @@ from node.sync import repository as sync_repo
 from node.sync import routes as sync_routes
 from node.sync.receive import receiver
 from node.sync.runner import replication_hook
+from node.tombstones.runner import collector_hook
 from node.units import service as units_service
 from node.units.enrolments import EnrolmentSection
 from node.uplink import connect_parent
@@ -173,6 +174,7 @@ def startup_hooks(
         replication_hook(run=run),
         directives_hook(run=run),
         live_hook,  # views: the live incident feed, woken by commits
+        collector_hook(run=run),  # tombstones every ancestor holds (node/tombstones)
     ]
 
 

@@ -29,6 +29,12 @@ class DigestRoot(BaseModel):
     protocol: int = PROTOCOL_VERSION
     subtree: str
     kinds: dict[str, Digest] = Field(default_factory=dict)
+    horizons: dict[str, int] = Field(
+        default_factory=dict,
+        description="origin → HLC up to which the answering node collected that origin's "
+        "tombstones (docs/decisions/0702): an id it lacks whose version is at or below is "
+        "deleted there, not missing",
+    )
 
 
 class DigestQuery(_Inbound):
@@ -46,10 +52,12 @@ class DigestNodes(BaseModel):
 
 
 class DigestLeaves(BaseModel):
-    """For each asked prefix, id → version of every record version under it."""
+    """For each asked prefix, id → version of every record version under it (tombstones
+    included; `deleted` lists those, per prefix)."""
 
     kind: str
     leaves: dict[HexPrefix, dict[str, str]]
+    deleted: dict[HexPrefix, list[str]] = Field(default_factory=dict)
 
 
 class RecordsQuery(_Inbound):
@@ -184,7 +192,10 @@ class Difference(BaseModel):
     kind: str
     here: str | None = Field(description="version held by this node")
     there: str | None = Field(description="version held by the other side")
-    action: Literal["send", "fetch", "conflict"]
+    action: Literal["send", "fetch", "conflict", "collected"] = Field(
+        description="collected: alive here, deleted and collected there (this node was "
+        "restored from before the deletion); a repair deletes it here"
+    )
 
 
 class LinkVerify(BaseModel):
