@@ -1,7 +1,7 @@
 """tombstone horizons; digests leave tombstones out (issue 10, rule "Tombstone collection")
 
 Revision ID: 1101_tombstone_horizons
-Revises: 1001_privacy
+Revises: 0901_node_keys
 
 The digest rows stop counting tombstones (docs/decisions/0702): a tombstone held on one side
 and collected on the other is no difference. The rows of the tombstones held are subtracted
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1101_tombstone_horizons"
-down_revision: str | None = "1001_privacy"
+down_revision: str | None = "0901_node_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -50,7 +50,12 @@ def _tombstone_deltas(sign: int) -> None:
         ).first()
         new_count = (int(held[0]) if held else 0) + count
         new_total = ((int(held[1]) if held else 0) + total) % MOD
-        if held is None:
+        if new_count == 0:  # only tombstones there: the live hook never makes such a row
+            conn.execute(
+                sa.text("DELETE FROM ops_digests WHERE origin = :o AND kind = :k AND bucket = :b"),
+                key,
+            )
+        elif held is None:
             conn.execute(
                 sa.text(
                     "INSERT INTO ops_digests (origin, kind, bucket, count, total) "
