@@ -3,13 +3,19 @@ the deletion cannot bring the record back (issue 10, rule "Tombstone collection"
 docs/decisions/0702)."""
 
 import asyncio
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from node.records.store import Version, store_versions
 from node.sync.receive import receiver
+from node.tombstones import runner
 from node.tombstones.service import collect, collect_here
 from tests.cluster import Cluster, Node
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
@@ -181,3 +187,52 @@ async def test_a_village_restored_from_before_the_deletion_resurrects_nothing(
         assert (await node.client.get(f"/api/v1/records/{kept}")).status_code == 200, code
         assert await persons(node) == counted[code] + 5, code  # 1 after the restore + 4 settling
         assert (await verify(cluster, node)).ok, code
+
+
+async def test_the_collector_survives_a_failing_run_and_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = Cluster(tmp_path / "live", live=True)
+    try:
+        top = await live.add(
+            PREFECTURE,
+            "Huangnan Prefecture",
+            tombstone_retention_s=0.001,
+            tombstone_collect_s=0.05,
+            retry_max_s=0.2,
+        )
+        failing = {"on": True}
+        real = runner.collect_here
+
+        def broken(ctx: Any) -> Any:
+            if failing["on"]:
+                raise OperationalError("DELETE …", {}, Exception("database is locked"))
+            return real(ctx)
+
+        monkeypatch.setattr(runner, "collect_here", broken)
+        rid = (await top.write(person(unit=PREFECTURE)))["id"]
+        await delete(top, rid)
+        await until(lambda: task(top).state == "failing", "the collector failing")
+        top.ctx.supervisor.unready_after_s = 0.0
+        ready = await top.client.get("/readyz")
+        assert ready.status_code == 503 and runner.TASK in ready.text
+        assert rows(top) == 1
+
+        failing["on"] = False  # restarted after its backoff: it collects and runs again
+        await until(lambda: rows(top) == 0, "the tombstone collected")
+        await until(lambda: task(top).state == "running", "the collector running")
+        assert task(top).restarts >= 1
+        assert (await top.client.get("/readyz")).status_code == 200
+    finally:
+        await live.close()
+
+
+def task(node: Node) -> Any:
+    return next(s for s in node.ctx.supervisor.states() if s.name == runner.TASK)
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
