@@ -190,6 +190,7 @@ class Database:
         self.url = url
         self.max_skew_ms = max_skew_ms
         self.engine = make_engine(url, synchronous=synchronous)
+        self.synchronous = synchronous
         self.clock = clock
         # What each stored batch is shown to (node.seams.WriteHook), given by node/wiring.py.
         self.write_hooks = tuple(write_hooks)
@@ -234,14 +235,18 @@ class Database:
                 yield conn
 
     @contextmanager
-    def write(self, *, notify: bool = True) -> Iterator[WriteTxn]:
+    def write(self, *, notify: bool = True, durable: bool = True) -> Iterator[WriteTxn]:
         """One transaction holding the node_state row lock; commits on success, else rolls back.
 
-        `notify=False` is for bookkeeping that adds nothing to the change log.
+        `notify=False` is for bookkeeping that adds nothing to the change log. `durable=False`
+        (SQLite) commits without the fsync of `synchronous=FULL` (docs/decisions/0602): only
+        for bookkeeping whose loss in a power cut is repaired by itself (the cursor a parent
+        acked: the parent says where it stands, the child resends, idempotently); the next
+        durable commit fsyncs it with its own.
         """
         with self._write_lock, self.engine.connect() as conn:
             conn.execution_options(tiersync_write=True, **{SEALER_OPTION: self.sealer})
-            with conn.begin():
+            with self._relaxed(conn, relaxed=not durable), conn.begin():
                 last = conn.execute(
                     select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
                 ).scalar_one()
@@ -262,6 +267,24 @@ class Database:
             listener()
         for listener in self._on_any_commit:
             listener()
+
+    @contextmanager
+    def _relaxed(self, conn: Connection, *, relaxed: bool) -> Iterator[None]:
+        """SQLite's `synchronous=NORMAL` on `conn` for one transaction, set back after it."""
+        if not relaxed or not self.is_sqlite or self.synchronous == "NORMAL":
+            yield
+            return
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA synchronous=NORMAL")  # outside a transaction: takes effect now
+        try:
+            yield
+        finally:
+            try:
+                raw.execute(f"PRAGMA synchronous={self.synchronous}")
+            except Exception:
+                conn.invalidate()  # never back in the pool with the relaxed setting
+                raise
 
     def probe_write(self, *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
         """Raise unless a write could be committed now (the database file writable and not
