@@ -51,6 +51,8 @@ from node.settings import Settings
 from node.supervisor import TASKS_FILE
 from node.sync import repository as sync_repo
 from node.sync import routes as sync_routes
+from node.sync.quarantine import TASK as QUARANTINE_TASK
+from node.sync.quarantine import QuarantineRetrier
 from node.sync.receive import receiver
 from node.sync.runner import replication_hook
 from node.tombstones.runner import collector_hook
@@ -171,6 +173,7 @@ def startup_hooks(
         start_checkpointer,
         parent_hook(transport=transport, observe=observe),
         retry_quarantine,
+        start_quarantine_retrier,
         replication_hook(run=run),
         directives_hook(run=run),
         live_hook,  # views: the live incident feed, woken by commits
@@ -197,6 +200,18 @@ def retry_quarantine(ctx: NodeContext) -> None:
         log.info("quarantine retried at start: %s", result)
     except Exception:
         log.exception("could not retry the quarantine at start")
+
+
+def start_quarantine_retrier(ctx: NodeContext) -> Stop:
+    """While serving, apply again every RETRY_EVERY_S the quarantine entries whose cause went
+    away (a clock set right: node/sync/quarantine.py), under the supervisor."""
+    retrier = QuarantineRetrier(
+        ctx.db,
+        receiver(ctx),
+        health=ctx.supervisor.reporter(QUARANTINE_TASK),
+        retry_max_s=ctx.settings.retry_max_s,
+    )
+    return ctx.supervisor.spawn(QUARANTINE_TASK, retrier.run_forever)
 
 
 def start_checkpointer(ctx: NodeContext) -> Stop | None:
