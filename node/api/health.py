@@ -30,11 +30,13 @@ def readyz(ctx: ContextDep) -> dict[str, object]:
     current, heads = current_revisions(ctx.db.engine), head_revisions(ctx.db.engine)
     if current != heads:
         raise Unavailable(f"database at migration {sorted(current)}, code expects {sorted(heads)}")
+    problems = []
     try:
         ctx.db.probe_write()
     except Exception as exc:
-        raise Unavailable(f"database not writable: {describe(exc)}") from exc
-    problems = ctx.supervisor.problems()
+        problems.append(f"database not writable: {describe(exc)}")
+    # Every problem, not the first: a locked database and the task it stalls both show.
+    problems += ctx.supervisor.problems()
     if problems:
         raise Unavailable("; ".join(problems))
     tasks = [{"name": s.name, "state": s.state} for s in ctx.supervisor.states()]
