@@ -30,7 +30,7 @@ def opened(spec: NodeSpec) -> Iterator[NodeContext]:
     imports: only the commands under test run as subprocesses)."""
     parent = spec.parent.url if spec.parent else None
     settings = Settings(code=spec.code, name=spec.name, data_dir=spec.data_dir, parent_url=parent)
-    ctx = open_node(settings)
+    ctx = open_node(settings, create=False)
     try:
         yield ctx
     finally:
