@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from node.errors import Conflict, TiersyncError, Unavailable
+from node.errors import TiersyncError, Unavailable
 from node.ops.served import incoming_dir
 from node.servelock import NodeBusy
 from node.settings import Settings
@@ -41,14 +41,15 @@ def serving_url(busy: NodeBusy) -> str | None:
     return str(url) if url else None
 
 
-def need_token(busy: NodeBusy, *, command: str, node: str) -> Conflict:
+def need_token(busy: NodeBusy, *, command: str, node: str) -> NodeBusy:
     """The refusal when the node serves and no token was given."""
     url = serving_url(busy) or "?"
-    return Conflict(
+    return NodeBusy(
         f"节点 {node} 正在运行（tiersync serve，进程 {busy.holder.get('pid', '?')}，地址 {url}）："
         f"{command} 会移动同步游标，只能由运行中的节点执行。请用 --token（或环境变量 "
         f"{TOKEN_ENV}）提供一个具有 ops.run 权限的用户令牌（tiersync user add 名字 --role "
-        "operator 的最后一行），命令将交给该节点执行；或先停止节点再运行"
+        "operator 的最后一行），命令将交给该节点执行；或先停止节点再运行",
+        busy.holder,
     )
 
 
