@@ -8,6 +8,7 @@ Bounded: the busy timeout and the unready threshold are lowered through their se
 (TIERSYNC_SQLITE_BUSY_TIMEOUT_S, TIERSYNC_TASK_UNREADY_S), so each fault lasts seconds."""
 
 import contextlib
+import json
 import socket
 import sqlite3
 import threading
@@ -23,10 +24,9 @@ from node.app import open_node
 from node.launcher import NodeSpec
 from node.ops.status import node_status
 from node.settings import Settings
-from node.supervisor import TASKS_FILE, read_published
 from tests.conftest import PG_URL, require_pg
 from tests.processes import Topology, topology, wait_for
-from tests.test_ops_processes import persons, write
+from tests.test_ops_processes import cli, persons, write
 
 pytestmark = pytest.mark.slow
 __all__ = ["topology"]
@@ -74,11 +74,13 @@ def status_of(spec: NodeSpec) -> Any:
 def assert_reported_failing(spec: NodeSpec, *, database_up: bool = True) -> None:
     message = wait_for(lambda: replicator_unready(spec), 30, "/readyz naming the replicator")
     assert " s (" in message  # for how long, and how many restarts
-    if not database_up:  # `status` cannot read the database; what the node published says it
-        published = read_published(spec.data_dir / TASKS_FILE)
-        assert published is not None
-        task = next(t for t in published.tasks if t.name == "replicator")
-        assert task.state == "failing" and task.failing_since is not None
+    if not database_up:  # `tiersync status` cannot read the database: it shows what the node
+        done = cli(spec, "status", "--json")  # published, with the database's error
+        assert done.returncode == 1 and "database error" in done.stderr, done.stderr
+        shown = json.loads(done.stdout)
+        assert any("replicator has been failing for" in p for p in shown["problems"]), shown
+        task = next(t for t in shown["tasks"]["tasks"] if t["name"] == "replicator")
+        assert task["state"] == "failing" and task["failing_s"] > 0
         return
     report = status_of(spec)
     assert not report.ok

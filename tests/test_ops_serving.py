@@ -1,6 +1,7 @@
 """Cursor-moving operator commands beside a serving node (issue 10, defect 4): `resync` and
 `bundle ack` are run by the serving process when given an operator's token, refused (nothing
-changed) without one; `rebuild` always refuses. Real `tiersync serve` processes."""
+changed) without one (`rebuild` always refuses: tests/test_restore_processes.py). Real
+`tiersync serve` processes."""
 
 import json
 from collections.abc import Callable, Iterator
@@ -86,10 +87,6 @@ def test_resync_and_bundle_ack_go_through_the_serving_node(
     assert taken.returncode == 0, taken.stderr
     assert json.loads(taken.stdout)["direction"] == "down"
     assert list((v_spec.data_dir / "incoming").iterdir()) == []
-
-    # A rebuild would replace the data under the running node: refused, whatever the token.
-    rebuilt = cli(v_spec, "rebuild", "--from-parent", "--force")
-    assert rebuilt.returncode == 1 and "正由 tiersync serve" in rebuilt.stderr, rebuilt.stderr
 
     with opened(v_spec) as ctx:
         log = audit.entries(ctx.db, action="ops.resync")
