@@ -41,6 +41,7 @@ from node.errors import NoNode, Unavailable
 from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
+from node.ops import node_routes
 from node.ops import routes as ops_routes
 from node.privacy import at_rest
 from node.privacy import outgoing as privacy_setup
@@ -79,6 +80,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     directive_routes.router,
     digest_routes.router,
     ops_routes.router,
+    node_routes.router,  # ops: resync and bundle ack run by the serving node (ops.run)
     access_routes.router,  # access: sign-in, users, audit, reveal, the login page
     metrics_routes.router,  # metrics: GET /metrics for Prometheus (right metrics.read)
 )
@@ -134,6 +136,7 @@ def open_node(
         clock=clock,
         write_hooks=write_hooks(settings.code),
         max_skew_ms=int(settings.max_clock_skew_s * 1000),
+        busy_ms=int(settings.sqlite_busy_timeout_s * 1000),
     )
     try:
         if writable:
@@ -186,6 +189,7 @@ def start_supervisor(ctx: NodeContext) -> Stop:
     their states for `tiersync status` in the data directory; stopped last."""
     ctx.supervisor.state_file = ctx.settings.data_dir / TASKS_FILE
     ctx.supervisor.retry_max_s = ctx.settings.retry_max_s
+    ctx.supervisor.unready_after_s = ctx.settings.task_unready_s
     return ctx.supervisor.start_publishing()
 
 
