@@ -160,10 +160,18 @@ class NodeAuth(httpx.Auth):
     requires_request_body = True
     requires_response_body = True
 
-    def __init__(self, identity: Identity, *, node: str, token: str | None) -> None:
+    def __init__(
+        self,
+        identity: Identity,
+        *,
+        node: str,
+        token: str | None,
+        hash_key_id: str | None = None,
+    ) -> None:
         self.identity = identity
         self.node = node
         self.token = token
+        self.hash_key_id = hash_key_id  # told at enrolment: a parent with another key refuses
         self._key: NodeKey | None = None
         self._registered = identity.registered_with(token)
         self._retry_enrol_at = 0.0
@@ -219,6 +227,8 @@ class NodeAuth(httpx.Auth):
     def _enrol_request(self, request: httpx.Request) -> httpx.Request:
         body = {"node": self.node, "suite": self.identity.suite.name}
         body["public_key"] = b64(self.node_key().public)
+        if self.hash_key_id is not None:
+            body["hash_key_id"] = self.hash_key_id
         return httpx.Request(
             "POST",
             request.url.copy_with(path=ENROL_PATH, query=None),

@@ -163,6 +163,13 @@ class Settings(BaseSettings):
         description="a signed request created further than this from the parent's clock, or "
         "with a nonce seen within it, is refused",
     )
+    reveal_hold_s: float = Field(
+        86_400.0,
+        ge=0,
+        le=30 * 86_400,
+        description="how long an approved reveal request's answer stays readable at the "
+        "requester before it is purged (seconds, at most 30 days)",
+    )
     accept_child_tokens: bool = Field(
         True,
         description="serve children still on today's link (the enrolment code as a bearer "

@@ -43,10 +43,12 @@ from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
 from node.ops import node_routes
 from node.ops import routes as ops_routes
-from node.privacy import at_rest
+from node.privacy import at_rest, reproject
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
+from node.reveals import routes as reveal_routes
+from node.reveals.runner import reveal_hook
 from node.seams import PushSection, WriteHook
 from node.settings import Settings
 from node.supervisor import TASKS_FILE
@@ -82,6 +84,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     ops_routes.router,
     node_routes.router,  # ops: resync and bundle ack run by the serving node (ops.run)
     access_routes.router,  # access: sign-in, users, audit, reveal, the login page
+    reveal_routes.router,  # reveals: one record in full, asked of its owner
     metrics_routes.router,  # metrics: GET /metrics for Prometheus (right metrics.read)
 )
 
@@ -152,6 +155,8 @@ def open_node(
             units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
         else:
             db.check_identity(settings.code)
+        if writable:  # a changed policy: the kinds it changed leave again, re-projected
+            reproject.resend_changed(db, privacy.policy, settings.code)
     except BaseException:
         db.dispose()
         raise
@@ -161,6 +166,7 @@ def open_node(
         identity=NodeIdentity(code=settings.code, name=settings.name),
         push_sections=push_sections(settings.code, privacy.key_id),
         projection=privacy.projection,
+        hash_key_id=privacy.key_id,
         nonces=NonceStore(settings.replay_window_s),
         directive_progress=directive_progress.view_progress,
     )
@@ -181,6 +187,7 @@ def startup_hooks(
         directives_hook(run=run),
         live_hook,  # views: the live incident feed, woken by commits
         collector_hook(run=run),  # tombstones every ancestor holds (node/tombstones)
+        reveal_hook,  # reveals: answers held at the requester for a limited time
     ]
 
 
@@ -240,7 +247,9 @@ def parent_hook(*, transport: Any = None, observe: Observer | None = None) -> St
     def start(ctx: NodeContext) -> Stop | None:
         if not ctx.settings.parent_url:
             return None
-        parent = connect_parent(ctx.settings, transport=transport, observe=observe)
+        parent = connect_parent(
+            ctx.settings, transport=transport, observe=observe, hash_key_id=ctx.hash_key_id
+        )
         ctx.parent = parent
         return parent.aclose
 

@@ -91,7 +91,14 @@ async def enrol(request: Request, ctx: ContextDep) -> dict[str, Any]:
     settings = ctx.settings
     key = Identity.of(settings.data_dir, settings.crypto).key().public
     return await run_in_threadpool(
-        partial(child_trust(ctx).enrol, token, body, parent=settings.code, key=key)
+        partial(
+            child_trust(ctx).enrol,
+            token,
+            body,
+            parent=settings.code,
+            key=key,
+            hash_key_id=ctx.hash_key_id,
+        )
     )
 
 
