@@ -170,6 +170,9 @@ class WriteTxn:
         return ceiling(self.clock(), self.max_skew_ms)
 
 
+CHAIN_OPTION = "tiersync_chain_suite"
+"""The execution option naming the deployment's suite (TIERSYNC_CRYPTO) to the audit writer,
+which links the chain with that suite's hash (node/audit/repository.py)."""
 SEALER_OPTION = "tiersync_sealer"
 """The execution option that carries a node's sealer of sensitive fields to the records
 repository (node/privacy sets `Database.sealer`; the kernel only passes it on)."""
@@ -186,6 +189,7 @@ class Database:
         write_hooks: Sequence[Callable[..., None]] = (),
         synchronous: str = SQLITE_SYNCHRONOUS,  # SQLite only; bench/durability.py compares
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+        chain_suite: str = "default",
     ) -> None:
         self.url = url
         self.max_skew_ms = max_skew_ms
@@ -198,6 +202,7 @@ class Database:
         self._on_commit: list[Callable[[], None]] = []
         self._on_any_commit: list[Callable[[], None]] = []
         self.sealer: Any = None  # sensitive fields encrypted at rest (node/privacy/at_rest.py)
+        self.chain_suite = chain_suite  # the audit chain's hash (node/audit/chain.py)
 
     def on_commit(self, listener: Callable[[], None], *, bookkeeping: bool = False) -> None:
         """Call `listener` after every committed write that changed the log (e.g. to wake the
@@ -240,7 +245,10 @@ class Database:
         `notify=False` is for bookkeeping that adds nothing to the change log.
         """
         with self._write_lock, self.engine.connect() as conn:
-            conn.execution_options(tiersync_write=True, **{SEALER_OPTION: self.sealer})
+            conn.execution_options(
+                tiersync_write=True,
+                **{SEALER_OPTION: self.sealer, CHAIN_OPTION: self.chain_suite},
+            )
             with conn.begin():
                 last = conn.execute(
                     select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()

@@ -131,6 +131,7 @@ def open_node(
         clock=clock,
         write_hooks=write_hooks(settings.code),
         max_skew_ms=int(settings.max_clock_skew_s * 1000),
+        chain_suite=settings.crypto,
     )
     try:
         if writable:
