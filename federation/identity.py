@@ -167,6 +167,7 @@ class NodeAuth(httpx.Auth):
         self._key: NodeKey | None = None
         self._registered = identity.registered_with(token)
         self._retry_enrol_at = 0.0
+        self._marked_revoked = identity.revoked() is not None
 
     @property
     def link(self) -> int:
@@ -246,12 +247,23 @@ class NodeAuth(httpx.Auth):
         log.info("key registered at the parent; requests are signed from now on")
 
     def _note_refusal(self, response: httpx.Response) -> None:
-        if _error_code(response) == "revoked":
-            self.identity.mark_revoked(
-                str(response.json()["error"].get("message", "revoked"))[:300]
-            )
+        """Revocation travels down, any number of levels: a node revoked by its parent
+        (`revoked`), or whose parent says an ancestor of it was (`parent_revoked`), records it
+        and tells its own children in turn (node/sync/routes.py); the parent's next acceptance
+        clears the record (the node, or its ancestor, was enrolled again)."""
+        code = _error_code(response)
+        if code in ("revoked", PARENT_REVOKED):
+            message = str(response.json()["error"].get("message", code))[:300]
+            self.identity.mark_revoked(message)
+            self._marked_revoked = True
+        elif self._marked_revoked and response.is_success:
+            self.identity.clear_revoked()
+            self._marked_revoked = False
+            log.info("the parent accepts this node again: its revocation is lifted")
 
 
+PARENT_REVOKED = "parent_revoked"
+"""A parent's refusal when it, or one of its ancestors, was revoked above it."""
 KEY_NOT_REGISTERED = "key_not_registered"
 """The parent's refusal of a signed request whose key it does not hold (it was rebuilt)."""
 

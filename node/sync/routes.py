@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from federation.codec import BodyTooLarge, decode_body
 from federation.crypto import suite
-from federation.identity import Identity
+from federation.identity import PARENT_REVOKED, Identity
 from federation.signing import is_signed
 from node.audit import repository as audit_repository
 from node.context import NodeContext
@@ -30,7 +30,7 @@ from schemas.sync import CursorInfo, PushAck, PushBatch
 
 
 class ParentRevoked(Forbidden):
-    code = "parent_revoked"
+    code = PARENT_REVOKED
 
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=ERRORS | {401: {}, 400: {}})
@@ -75,8 +75,8 @@ async def authenticated_child(request: Request, ctx: ContextDep) -> str:
     revoked = Identity.of(ctx.settings.data_dir, ctx.settings.crypto).revoked()
     if revoked is not None:  # revocation travels down: this node's children are told
         raise ParentRevoked(
-            f"node {ctx.settings.code} was revoked by its own parent and can no longer vouch "
-            f"for its subtree: {revoked.get('reason', '')}"
+            f"node {ctx.settings.code} was revoked above it and can no longer vouch for its "
+            f"subtree: {revoked.get('reason', '')}"
         )
     return child
 

@@ -199,7 +199,9 @@ def revoke_child(db: Database, code: str) -> bool:
     with db.write() as txn:
         if repository.get_credential(txn.conn, code) is None:
             return False
-        repository.revoke_credential(txn.conn, code, at=txn.now)
+        seq = txn.tick()  # the revocation goes up with the next push (its enrolments)
+        repository.revoke_credential(txn.conn, code, at=txn.now, seq=seq)
+        repository.touch_unit(txn.conn, code, seq)
     return True
 
 
