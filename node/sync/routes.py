@@ -22,6 +22,7 @@ from node.records.routes import ERRORS
 from node.sync import repository
 from node.sync.intake import IncomingBatch, Refused, split_records
 from node.sync.receive import CursorGap, check_protocol, receiver
+from node.units.keys import trusted_ca
 from node.units.trust import ChildTrust
 from schemas.errors import details_from_validation_error
 from schemas.inspect import PAGE_DEFAULT, PAGE_MAX, ConflictPage, QuarantinePage
@@ -50,6 +51,7 @@ def child_trust(ctx: NodeContext) -> ChildTrust:
         window_s=settings.replay_window_s,
         accept_tokens=settings.accept_child_tokens,
         nonces=ctx.nonces,
+        ca=trusted_ca(settings.data_dir, settings.parent_ca),
     )
 
 
