@@ -139,7 +139,7 @@ class Identity:
             record = json.loads(given.read_text())
             _write_private(self.key_path, record, replace=False)
         cert_file = issued / KEY_CERT_FILE
-        if not cert_file.is_file() or (self.directory / KEY_CERT_FILE).exists():
+        if not cert_file.is_file():
             return
         try:
             cert = json.loads(cert_file.read_text())
@@ -147,7 +147,8 @@ class Identity:
             log.warning("the key certificate %s is unreadable: not adopted", cert_file)
             return
         if isinstance(cert, dict) and cert.get("public_key") == b64(self.key().public):
-            _write_private(self.directory / KEY_CERT_FILE, cert, replace=True)
+            if cert != self.certificate():  # certified again (a new CA): the newest counts
+                _write_private(self.directory / KEY_CERT_FILE, cert, replace=True)
         else:
             log.warning("the key certificate %s certifies another key: not adopted", cert_file)
 

@@ -12,6 +12,7 @@ both at its first start (federation.identity.Identity.adopt), so every ancestor 
 with the CA, whatever relays carried it. `certify` certifies a key made at the node instead.
 """
 
+import base64
 import datetime as dt
 import ipaddress
 import os
@@ -195,9 +196,11 @@ def issue(
     _write(issued.cert, cert.public_bytes(serialization.Encoding.PEM), secret=False)
     _write(issued.ca, cert_path.read_bytes(), secret=False)
     signing = directory / SIGNING_KEY
-    if not signing.exists():  # issued again (new hosts): the node keeps its signing key
+    if signing.exists():  # issued again (new hosts, a new CA): the node keeps its signing key
+        public = base64.b64decode(orjson.loads(signing.read_bytes())["public"])
+    else:
         pair = suite(suite_name).generate_signing_key()
-        record = key_file_record(pair, suite_name)
-        _write(signing, orjson.dumps(record), secret=True)
-        certify(data_dir, code=code, suite_name=suite_name, public_key=pair.public, out=directory)
+        _write(signing, orjson.dumps(key_file_record(pair, suite_name)), secret=True)
+        public = pair.public
+    certify(data_dir, code=code, suite_name=suite_name, public_key=public, out=directory)
     return issued
