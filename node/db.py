@@ -172,6 +172,9 @@ class WriteTxn:
         return ceiling(self.clock(), self.max_skew_ms)
 
 
+CHAIN_OPTION = "tiersync_chain_suite"
+"""The execution option naming the deployment's suite (TIERSYNC_CRYPTO) to the audit writer,
+which links the chain with that suite's hash (node/audit/repository.py)."""
 SEALER_OPTION = "tiersync_sealer"
 """The execution option that carries a node's sealer of sensitive fields to the records
 repository (node/privacy sets `Database.sealer`; the kernel only passes it on)."""
@@ -189,6 +192,7 @@ class Database:
         synchronous: str = SQLITE_SYNCHRONOUS,  # SQLite only; bench/durability.py compares
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
         busy_ms: int = SQLITE_BUSY_MS,
+        chain_suite: str = "default",
     ) -> None:
         self.url = url
         self.max_skew_ms = max_skew_ms
@@ -203,6 +207,7 @@ class Database:
         self._on_commit: list[Callable[[], None]] = []
         self._on_any_commit: list[Callable[[], None]] = []
         self.sealer: Any = None  # sensitive fields encrypted at rest (node/privacy/at_rest.py)
+        self.chain_suite = chain_suite  # the audit chain's hash (node/audit/chain.py)
 
     def on_commit(self, listener: Callable[[], None], *, bookkeeping: bool = False) -> None:
         """Call `listener` after every committed write that changed the log (e.g. to wake the
@@ -249,7 +254,10 @@ class Database:
         durable commit fsyncs it with its own.
         """
         with self._write_lock, self.engine.connect() as conn:
-            conn.execution_options(tiersync_write=True, **{SEALER_OPTION: self.sealer})
+            conn.execution_options(
+                tiersync_write=True,
+                **{SEALER_OPTION: self.sealer, CHAIN_OPTION: self.chain_suite},
+            )
             with self._relaxed(conn, relaxed=not durable), conn.begin():
                 last = conn.execute(
                     select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()

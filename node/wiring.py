@@ -13,11 +13,13 @@ node/access/rights.py does not list is refused to everyone.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
+from federation.identity import Identity
 from federation.observe import Observer
 from federation.signing import NonceStore
 from node import locate, migrate
@@ -61,6 +63,7 @@ from node.sync.runner import replication_hook
 from node.tombstones.runner import collector_hook
 from node.units import service as units_service
 from node.units.enrolments import EnrolmentSection
+from node.units.keys import KeySection, trusted_ca
 from node.uplink import connect_parent
 from node.views import routes as view_routes
 from node.views.freshness import FreshnessSection
@@ -106,7 +109,9 @@ def write_hooks(code: str) -> list[WriteHook]:
     ]
 
 
-def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
+def push_sections(
+    code: str, key_id: str | None = None, ca: bytes | None = None
+) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
     return [
         DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
@@ -114,6 +119,7 @@ def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
         EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild
+        KeySection(ca),  # units: the descendants' keys, checked against the CA above
         HashKeySection(key_id),  # privacy: a child with another hash key is refused
     ]
 
@@ -133,6 +139,8 @@ def open_node(
         raise NoNode(f"no tiersync node at {locate.where(settings)}; run `tiersync init` first")
     if create:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if writable and settings.tls_cert is not None:  # the key the CA issued with the certificate
+        Identity.of(settings.data_dir, settings.crypto).adopt(Path(settings.tls_cert).parent)
     privacy = privacy_setup.load(settings, create=create)  # a bad policy or key: nothing opened
     db = Database(
         settings.resolved_database_url,
@@ -140,6 +148,7 @@ def open_node(
         write_hooks=write_hooks(settings.code),
         max_skew_ms=int(settings.max_clock_skew_s * 1000),
         busy_ms=int(settings.sqlite_busy_timeout_s * 1000),
+        chain_suite=settings.crypto,
     )
     try:
         if writable:
@@ -164,7 +173,9 @@ def open_node(
         settings=settings,
         db=db,
         identity=NodeIdentity(code=settings.code, name=settings.name),
-        push_sections=push_sections(settings.code, privacy.key_id),
+        push_sections=push_sections(
+            settings.code, privacy.key_id, trusted_ca(settings.data_dir, settings.parent_ca)
+        ),
         projection=privacy.projection,
         hash_key_id=privacy.key_id,
         nonces=NonceStore(settings.replay_window_s),
