@@ -117,6 +117,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", f"{_DIRECTIVES}/{{directive_id}}/reject"): R.directives_respond,
     ("POST", f"{_DIRECTIVES}/{{directive_id}}/cancel"): R.directives_issue,
     ("POST", f"{_DIRECTIVES}/{{directive_id}}/supersede"): R.directives_issue,
+    ("POST", "/api/v1/node/resync"): R.ops_run,  # the CLI, while the node serves
+    ("POST", "/api/v1/node/receipt"): R.ops_run,
     ("GET", "/api/v1/sync/quarantine"): R.sync_inspect,
     ("GET", "/api/v1/sync/conflicts"): R.sync_inspect,
     ("POST", "/api/v1/sync/push"): Access.child,
