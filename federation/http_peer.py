@@ -57,6 +57,7 @@ class WireStats:
     records: int = 0
     raw_bytes: int = 0
     wire_bytes: int = 0
+    header_bytes: int = 0  # the push requests' header lines (credentials, signatures)
     pulls: int = 0
     pull_bytes: int = 0  # directive feed bytes received, as on the wire
 
@@ -128,6 +129,7 @@ class HttpPeer:
         self.stats.records += len(batch.records)
         self.stats.wire_bytes += len(encoded.body)
         self.stats.raw_bytes += encoded.raw_size
+        self.stats.header_bytes += sum(len(k) + len(v) + 4 for k, v in response.request.headers.raw)
         ack = _parse(PushAck, response)
         if ack.verify_requested:
             self.verify_requested = True

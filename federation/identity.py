@@ -201,10 +201,18 @@ class NodeAuth(httpx.Auth):
     requires_request_body = True
     requires_response_body = True
 
-    def __init__(self, identity: Identity, *, node: str, token: str | None) -> None:
+    def __init__(
+        self,
+        identity: Identity,
+        *,
+        node: str,
+        token: str | None,
+        hash_key_id: str | None = None,
+    ) -> None:
         self.identity = identity
         self.node = node
         self.token = token
+        self.hash_key_id = hash_key_id  # told at enrolment: a parent with another key refuses
         self._key: NodeKey | None = None
         self._registered = identity.registered_with(token)
         self._retry_enrol_at = 0.0
@@ -264,6 +272,8 @@ class NodeAuth(httpx.Auth):
         certificate = self.identity.certificate()
         if certificate is not None:  # the CA vouches for the key (federation/keycert.py)
             body["certificate"] = certificate
+        if self.hash_key_id is not None:
+            body["hash_key_id"] = self.hash_key_id
         return httpx.Request(
             "POST",
             request.url.copy_with(path=ENROL_PATH, query=None),

@@ -250,3 +250,19 @@ class ConflictEntry(Base):
     lost_deleted: Mapped[bool] = mapped_column(Boolean)
     lost_data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TombstoneHorizon(Base):
+    """Per origin, the highest HLC of a tombstone this node collected (docs/decisions/0702).
+
+    Raised in the transaction that deletes the tombstones: a version of `origin` at or below
+    `hlc` for an id this node does not hold is stale (a restored child cannot resurrect a
+    collected record), and the origin's standing (`issued`) is never reported below it.
+    """
+
+    __tablename__ = "tombstone_horizons"
+
+    origin: Mapped[str] = mapped_column(Code, primary_key=True)
+    hlc: Mapped[int] = mapped_column(BigInteger, default=0)
+    collected: Mapped[int] = mapped_column(BigInteger, default=0)  # tombstones dropped so far
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

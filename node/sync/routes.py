@@ -20,7 +20,7 @@ from node.errors import FieldError, Forbidden, Invalid, TooLarge
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
-from node.sync.intake import IncomingBatch, Refused, split_records
+from node.sync.intake import Refused, parse_push
 from node.sync.receive import CursorGap, check_protocol, receiver
 from node.units.keys import trusted_ca
 from node.units.trust import ChildTrust
@@ -93,7 +93,14 @@ async def enrol(request: Request, ctx: ContextDep) -> dict[str, Any]:
     settings = ctx.settings
     key = Identity.of(settings.data_dir, settings.crypto).key().public
     return await run_in_threadpool(
-        partial(child_trust(ctx).enrol, token, body, parent=settings.code, key=key)
+        partial(
+            child_trust(ctx).enrol,
+            token,
+            body,
+            parent=settings.code,
+            key=key,
+            hash_key_id=ctx.hash_key_id,
+        )
     )
 
 
@@ -149,7 +156,7 @@ def _parse_batch(
     """The batch (its envelope must be valid: else 422) and its records that do not parse."""
     try:
         decoded = decode_body(body, content_encoding, max_size=max_size)
-        return split_records(IncomingBatch.model_validate_json(decoded))
+        return parse_push(decoded)
     except BodyTooLarge as exc:
         raise TooLarge(f"push body: {exc}") from exc
     except ValueError as exc:

@@ -41,6 +41,10 @@ class SuiteMismatch(Conflict):
     code = "suite_mismatch"
 
 
+class HashKeyRefused(Conflict):
+    code = "hash_key_mismatch"
+
+
 def _revoked(code: str, at: datetime | None) -> Revoked:
     when = f" at {at.isoformat(timespec='seconds')}" if at else ""
     return Revoked(
@@ -116,8 +120,17 @@ class ChildTrust:
 
     # --- enrolment, rotation ------------------------------------------------------------------
 
-    def enrol(self, token: str | None, body: dict[str, Any], *, parent: str, key: bytes) -> dict:
-        """Exchange an enrolment code for the registration of the child's key (once)."""
+    def enrol(
+        self,
+        token: str | None,
+        body: dict[str, Any],
+        *,
+        parent: str,
+        key: bytes,
+        hash_key_id: str | None = None,
+    ) -> dict:
+        """Exchange an enrolment code for the registration of the child's key (once); a
+        child that tells another hash key than this node's (`hash_key_id`) is refused."""
         row = check_token(self.db, token)
         if row.revoked:
             raise _revoked(row.code, row.revoked_at)
@@ -132,6 +145,14 @@ class ChildTrust:
                 f"this prefecture uses the crypto suite {self.suite.name!r} but node {node} is "
                 f"set up with {suite_name!r}: set TIERSYNC_CRYPTO={self.suite.name} at the child",
                 [FieldError("suite", f"expected {self.suite.name}")],
+            )
+        theirs = body.get("hash_key_id")
+        if isinstance(theirs, str) and hash_key_id is not None and theirs != hash_key_id:
+            raise HashKeyRefused(
+                f"node {node} holds another hash key than this node ({parent}): its keyed "
+                "hashes would not match the prefecture's; give it the key `tiersync child add` "
+                "printed (TIERSYNC_HASH_KEY) and start it again",
+                [FieldError("hash_key_id", "differs from this node's")],
             )
         public = _public_key(body.get("public_key"))
         given = b64(public)
