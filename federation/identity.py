@@ -269,11 +269,11 @@ class NodeAuth(httpx.Auth):
     def _enrol_request(self, request: httpx.Request) -> httpx.Request:
         body: dict[str, Any] = {"node": self.node, "suite": self.identity.suite.name}
         body["public_key"] = b64(self.node_key().public)
+        if self.hash_key_id is not None:
+            body["hash_key_id"] = self.hash_key_id
         certificate = self.identity.certificate()
         if certificate is not None:  # the CA vouches for the key (federation/keycert.py)
             body["certificate"] = certificate
-        if self.hash_key_id is not None:
-            body["hash_key_id"] = self.hash_key_id
         return httpx.Request(
             "POST",
             request.url.copy_with(path=ENROL_PATH, query=None),

@@ -191,8 +191,8 @@ class Database:
         write_hooks: Sequence[Callable[..., None]] = (),
         synchronous: str = SQLITE_SYNCHRONOUS,  # SQLite only; bench/durability.py compares
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
-        chain_suite: str = "default",
         busy_ms: int = SQLITE_BUSY_MS,
+        chain_suite: str = "default",
     ) -> None:
         self.url = url
         self.max_skew_ms = max_skew_ms

@@ -147,8 +147,8 @@ def open_node(
         clock=clock,
         write_hooks=write_hooks(settings.code),
         max_skew_ms=int(settings.max_clock_skew_s * 1000),
-        chain_suite=settings.crypto,
         busy_ms=int(settings.sqlite_busy_timeout_s * 1000),
+        chain_suite=settings.crypto,
     )
     try:
         if writable:
