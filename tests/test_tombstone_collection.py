@@ -5,7 +5,7 @@ docs/decisions/0702)."""
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,10 @@ LEVELS = (VILLAGE, TOWNSHIP, COUNTY, PREFECTURE)
 
 def rows(node: Node, *, deleted: bool | None = None) -> int:
     """Rows of the records table (the change log), or only tombstones / only live ones."""
-    where = "" if deleted is None else f" WHERE deleted = {int(deleted)}"
+    where = "" if deleted is None else " WHERE deleted = :d"
     with node.ctx.db.read() as conn:
-        return int(conn.execute(text(f"SELECT count(*) FROM records{where}")).scalar_one())
+        found = conn.execute(text(f"SELECT count(*) FROM records{where}"), {"d": deleted})
+        return int(found.scalar_one())
 
 
 def horizon(node: Node, origin: str) -> int:
@@ -72,9 +73,22 @@ async def delete(node: Node, rid: str) -> None:
     assert response.status_code == 204, response.text
 
 
+@pytest.fixture
+async def on_engine(
+    tmp_path: Path, database_url_factory: Callable[[str], str]
+) -> AsyncIterator[Cluster]:
+    """A cluster whose nodes run on the engine the test is parametrised with."""
+    cluster = Cluster(tmp_path, database_url=database_url_factory)
+    try:
+        yield cluster
+    finally:
+        await cluster.close()
+
+
 async def test_tombstones_go_at_every_level_once_every_ancestor_holds_them(
-    cluster: Cluster,
+    on_engine: Cluster,
 ) -> None:
+    cluster = on_engine
     nodes = await chain(cluster)
     village = nodes[VILLAGE]
     doomed = [(await village.write(person()))["id"] for _ in range(3)]
