@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     parent_token: str | None = Field(None, description="this node's credential at its parent")
     push_delay_ms: int = Field(20, ge=0, description="batching window before a push")
     retry_max_s: float = Field(30.0, gt=0, description="cap of the backoff between failed pushes")
+    task_unready_s: float = Field(
+        30.0,
+        gt=0,
+        description="a background task failing this long makes /readyz 503 and status exit 1",
+    )
+    sqlite_busy_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="SQLite: a writer waits this long for another's lock before it fails",
+    )
     batch_max_records: int = Field(
         5000, ge=1, le=10_000, description="records per replication batch (1–10,000)"
     )
@@ -151,6 +162,13 @@ class Settings(BaseSettings):
         le=3600,
         description="a signed request created further than this from the parent's clock, or "
         "with a nonce seen within it, is refused",
+    )
+    reveal_hold_s: float = Field(
+        86_400.0,
+        ge=0,
+        le=30 * 86_400,
+        description="how long an approved reveal request's answer stays readable at the "
+        "requester before it is purged (seconds, at most 30 days)",
     )
     accept_child_tokens: bool = Field(
         True,

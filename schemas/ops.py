@@ -145,6 +145,11 @@ class ChildStatus(BaseModel):
         "today's release, its code as a bearer token (not upgraded yet); null: not enrolled",
     )
     clock_ahead: bool = Field(False, description="versions refused: its clock runs ahead")
+    key_certified: bool = Field(
+        False,
+        description="its signing key is certified by the prefecture's CA, checked here "
+        "(docs/protocol.md, Key certificates)",
+    )
 
 
 class TaskStatus(BaseModel):
@@ -305,3 +310,37 @@ class AuditRead(BaseModel):
     action: str
     outcome: str
     detail: str
+
+
+# --- an operator command run through the serving node (`/api/v1/node/...`) ----------------
+# `resync` and `bundle ack` move this node's own acked cursor: while `tiersync serve` runs, the
+# CLI asks the serving process to do it (docs/protocol.md, "One owner of the cursors").
+
+MAX_SINCE = 2**63 - 1
+
+
+class ResyncRequest(_Inbound):
+    since: int = Field(0, ge=0, le=MAX_SINCE, description="log position to resend from")
+    requested_by: str | None = Field(
+        None, max_length=128, description="who ran the command (the CLI's --actor), for the audit"
+    )
+
+
+class ResyncReport(BaseModel):
+    since: int
+    records: int
+    batches: int
+    bytes: int
+    acked: int
+    requests_done: list[str] = Field(default_factory=list)
+    via: str = Field("this process", description="`serving node` when run by the serving node")
+
+
+class ReceiptRequest(_Inbound):
+    file: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="a bundle's name in the node's `incoming/` directory (the CLI puts it there)",
+    )
+    requested_by: str | None = Field(None, max_length=128)

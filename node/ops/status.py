@@ -2,6 +2,7 @@
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, select
 
@@ -19,6 +20,7 @@ from node.supervisor import TASKS_FILE, TaskState, problems, read_published
 from node.sync import repository as sync_repo
 from node.sync.outbox import pending
 from node.sync.receive import CLOCK_AHEAD
+from node.units import keys as descendant_keys
 from node.units import repository as units_repo
 from node.units.trust import link_of
 from schemas.codes import NODE_LEVELS, level_of
@@ -41,7 +43,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         *_link_problems(upstream),
         *_child_problems(children),
         *_quarantine_problems(quarantined),
-        *_task_problems(tasks, now),
+        *task_problems(tasks, now),
     ]
     return StatusReport(
         node=settings.code,
@@ -101,7 +103,7 @@ def _quarantine_problems(quarantined: int) -> list[str]:
     ]
 
 
-def _task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:
+def task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:
     """Background tasks of the serving node that are dead or failing (what /readyz refuses
     for); a node that is not serving has no task to worry about."""
     if tasks is None or not tasks.serving:
@@ -111,8 +113,13 @@ def _task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:
 
 
 def _tasks(ctx: NodeContext, now: datetime) -> TasksStatus | None:
-    """What the serving node's supervisor last published (node/supervisor.py)."""
-    published = read_published(ctx.settings.data_dir / TASKS_FILE)
+    return published_tasks(ctx.settings.data_dir, now)
+
+
+def published_tasks(data_dir: Path, now: datetime) -> TasksStatus | None:
+    """What the serving node's supervisor last published (node/supervisor.py): also readable
+    when its database is not."""
+    published = read_published(data_dir / TASKS_FILE)
     if published is None:
         return None
     return TasksStatus(
@@ -157,6 +164,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
     syncs = {r.code: r for r in sync_repo.children_sync(conn)}
     reports = digests_repo.all_reports(conn)
     ahead = sync_repo.children_quarantined_for(conn, CLOCK_AHEAD)
+    certified = {r.code for r in descendant_keys.known_keys(conn) if r.certified}
     out: list[ChildStatus] = []
     for child in sorted(set(names) | set(syncs)):
         cred = units_repo.get_credential(conn, child)
@@ -189,6 +197,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
                 verify_requested=bool(report and report.verify_requested),
                 link=link_of(cred) if cred is not None else None,
                 clock_ahead=child in ahead,
+                key_certified=child in certified,
             )
         )
     return out

@@ -76,21 +76,24 @@ def _opened(conn: Connection, rows: list[Any], kind: str | None = None) -> list[
     sealer = _sealer(conn)
     if sealer is None or not rows:
         return rows
+    fields = tuple(rows[0]._fields)  # the rows of one query: one shape, read once
+    at_data, at_id = fields.index("data"), fields.index("id")
+    at_kind = None if kind else fields.index("kind")
+    opened_row = _row_type(fields)
     out = []
     for row in rows:
-        of = kind or row.kind
-        data = row.data
+        of = kind or row[at_kind]
+        data = row[at_data]
         if of not in sealer.kinds or (isinstance(data, str) and _SEALED_MARK not in data):
             out.append(row)
             continue
         if isinstance(data, str):
-            data = orjson.dumps(sealer.open(of, row.id, orjson.loads(data))).decode()
+            data = orjson.dumps(sealer.open(of, row[at_id], orjson.loads(data))).decode()
         else:
-            data = sealer.open(of, row.id, data)
-        fields = tuple(row._fields)
+            data = sealer.open(of, row[at_id], data)
         values = list(row)
-        values[fields.index("data")] = data
-        out.append(_row_type(fields)(*values))
+        values[at_data] = data
+        out.append(opened_row(*values))
     return out
 
 

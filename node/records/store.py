@@ -19,7 +19,7 @@ from federation.hlc import format_version
 from node.db import WriteTxn
 from node.records import horizons as horizons_repo
 from node.records import repository
-from schemas.kinds import RANKED_KINDS, precedence
+from schemas.kinds import FEDERATION_KINDS, RANKED_KINDS, precedence
 
 
 class Version(NamedTuple):
@@ -158,3 +158,52 @@ def _lost(txn: WriteTxn, *, kept: Any, loser: Any) -> dict[str, Any]:
         "lost_data": data,
         "at": txn.now,
     }
+
+
+def refresh_projections(
+    txn: WriteTxn, versions: list[Version], stale: list[uuid.UUID], heads: dict[uuid.UUID, Any]
+) -> list[uuid.UUID]:
+    """The pushed versions equal to the ones held whose data differ: the child re-projected
+    them under a changed privacy policy (docs/decisions/1001, Changing the policy). The
+    child's data replaces the held data under the same version, with a new log position so
+    that it moves on up (and each relay re-projects it in turn). A resent batch carries the
+    data held, and costs one read of its stale rows."""
+    if not stale:
+        return []
+    again = set(stale)
+    same = [
+        v
+        for v in versions
+        if v.id in again
+        and not v.deleted
+        and v.kind not in FEDERATION_KINDS
+        and (head := heads.get(v.id)) is not None
+        and (head.hlc, head.origin, head.deleted) == (v.hlc, v.origin, False)
+    ]
+    if not same:
+        return []
+    held = repository.rows_by_ids(txn.conn, [v.id for v in same])
+    changed: list[Change] = [
+        (v, held[v.id]) for v in same if v.id in held and held[v.id].data != v.data
+    ]
+    if not changed:
+        return []
+    rows = [
+        {
+            "id": v.id,
+            "kind": v.kind,
+            "unit": v.unit,
+            "data": v.data,
+            "hlc": v.hlc,
+            "origin": v.origin,
+            "deleted": False,
+            "schema_version": v.schema_version,
+            "seq": txn.tick(),
+            "updated_at": txn.now,
+        }
+        for v, _head in changed
+    ]
+    for hook in txn.write_hooks:
+        hook(txn, changed)
+    repository.save_rows(txn.conn, rows)
+    return [v.id for v, _head in changed]

@@ -17,7 +17,7 @@ from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
 from node.records import horizons as horizons_repo
 from node.records import repository as records_repo
-from node.records.store import Version, log_given_up
+from node.records.store import Version, log_given_up, refresh_projections
 from node.records.wire import to_change_record, version_of
 from node.seams import PushSection
 from node.sync import repository
@@ -108,6 +108,8 @@ class Receiver:
             log_given_up(txn, given_up, heads)
             quarantined += [refused_row(txn, child, r) for r in refused]
             result, failed = store_isolated(txn, versions, heads)
+            # A re-projection under a changed privacy policy: same versions, other data.
+            refresh_projections(txn, versions, result.stale, heads)
             quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
             apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
