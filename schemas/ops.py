@@ -145,6 +145,11 @@ class ChildStatus(BaseModel):
         "today's release, its code as a bearer token (not upgraded yet); null: not enrolled",
     )
     clock_ahead: bool = Field(False, description="versions refused: its clock runs ahead")
+    key_certified: bool = Field(
+        False,
+        description="its signing key is certified by the prefecture's CA, checked here "
+        "(docs/protocol.md, Key certificates)",
+    )
 
 
 class TaskStatus(BaseModel):

@@ -50,7 +50,7 @@ def _child(c: ChildStatus) -> str:
     if c.link == 1:
         flags.append("[yellow]link 1: today's release (bearer token), not upgraded yet[/]")
     elif c.link == 2:
-        flags.append("link 2: signed")
+        flags.append("link 2: signed" + ("，密钥经 CA 证明" if c.key_certified else ""))
     if c.clock_ahead:
         flags.append("[red]时钟超前：其版本被隔离[/]")
     if c.digest == "mismatch":

@@ -19,6 +19,7 @@ from node.supervisor import TASKS_FILE, TaskState, problems, read_published
 from node.sync import repository as sync_repo
 from node.sync.outbox import pending
 from node.sync.receive import CLOCK_AHEAD
+from node.units import keys as descendant_keys
 from node.units import repository as units_repo
 from node.units.trust import link_of
 from schemas.codes import NODE_LEVELS, level_of
@@ -159,6 +160,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
     syncs = {r.code: r for r in sync_repo.children_sync(conn)}
     reports = digests_repo.all_reports(conn)
     ahead = sync_repo.children_quarantined_for(conn, CLOCK_AHEAD)
+    certified = {r.code for r in descendant_keys.known_keys(conn) if r.certified}
     out: list[ChildStatus] = []
     for child in sorted(set(names) | set(syncs)):
         cred = units_repo.get_credential(conn, child)
@@ -191,6 +193,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
                 verify_requested=bool(report and report.verify_requested),
                 link=link_of(cred) if cred is not None else None,
                 clock_ahead=child in ahead,
+                key_certified=child in certified,
             )
         )
     return out
