@@ -163,9 +163,15 @@ class HttpPeer:
 
     # --- the link itself -------------------------------------------------------------------
 
-    async def rotate_key(self, public_key: str, endorsement: str) -> dict[str, Any]:
-        """Register this node's next key at the parent (signed with the current one)."""
-        body = encode({"public_key": public_key, "endorsement": endorsement})
+    async def rotate_key(
+        self, public_key: str, endorsement: str, certificate: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Register this node's next key at the parent (signed with the current one), or,
+        given this node's current key and a CA key certificate of it, have it certified."""
+        fields: dict[str, Any] = {"public_key": public_key, "endorsement": endorsement}
+        if certificate is not None:
+            fields["certificate"] = certificate
+        body = encode(fields)
         headers = {**body.headers, "Content-Type": "application/json"}
         response = await self._send("POST", KEY_PATH, content=body.body, headers=headers)
         return dict(response.json())

@@ -284,9 +284,11 @@ def live_page(conn: Connection, *, after: uuid.UUID | None, limit: int) -> list[
     return _opened(conn, list(conn.execute(stmt.order_by(records.c.id).limit(limit))))
 
 
-def scan_versions(conn: Connection) -> Iterator[tuple[Any, str, int, str]]:
-    """(id, kind, hlc, origin) of every record, streamed; id as the driver returns it."""
-    result = conn.exec_driver_sql("SELECT id, kind, hlc, origin FROM records")
+def scan_versions(conn: Connection, *, live: bool = False) -> Iterator[tuple[Any, str, int, str]]:
+    """(id, kind, hlc, origin) of every record (`live`: but tombstones), streamed; id as the
+    driver returns it."""
+    where = " WHERE NOT deleted" if live else ""
+    result = conn.exec_driver_sql(f"SELECT id, kind, hlc, origin FROM records{where}")
     while True:
         chunk = result.fetchmany(20_000)
         if not chunk:
@@ -297,10 +299,11 @@ def scan_versions(conn: Connection) -> Iterator[tuple[Any, str, int, str]]:
 def versions_in_range(
     conn: Connection, *, root: str, kind: str, lo: uuid.UUID, hi: uuid.UUID | None
 ) -> list[Row[Any]]:
-    """(id, hlc, origin) of records of `kind` made in `root`'s subtree with lo <= id < hi."""
+    """(id, hlc, origin, deleted) of records of `kind` made in `root`'s subtree with
+    lo <= id < hi."""
     # `kind || ''` keeps the planner on the primary key range: with a plain `kind = ?` SQLite
     # prefers the (kind, unit, id) index and reads every record of the kind.
-    stmt = select(records.c.id, records.c.hlc, records.c.origin).where(
+    stmt = select(records.c.id, records.c.hlc, records.c.origin, records.c.deleted).where(
         records.c.id >= lo, records.c.kind.concat("") == kind, in_subtree(records.c.origin, root)
     )
     if hi is not None:
