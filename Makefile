@@ -39,8 +39,12 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two workers, a test file per worker at a time (module fixtures such as the dashboard's network
+# are set up once): most of the suite waits on real processes, a browser or PostgreSQL rather than
+# on the CPU. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
 pytest: venv
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
 
 test: lint pytest
 
