@@ -235,8 +235,8 @@ def check(model: Model, paths: dict[str, Path], tasks: dict[str, list[str]]) -> 
                 and any(q == rid and r.startswith(CLOCK_AHEAD) for q, r in quarantined[up])
             ):
                 break  # the owner's clock ran ahead: held at this ancestor until its time
-            if at_owner is None and above is None:
-                continue
+            if at_owner is None and (above is None or above.deleted):
+                continue  # none, or a tombstone the owner collected (decision 0702)
             if above is None or at_owner is None or above.version != at_owner.version:
                 out.append(
                     Violation(
