@@ -335,7 +335,10 @@ class Player:
         if self.world.nodes[code].state == "offline":
             return
         self._lose(code, [])
-        await self.world.rebuild(code, force=False)
+        if await self.world.rebuild(code, force=False):
+            # It got the parent's copy as the parent held it when an attempt succeeded (a
+            # parent rebuilt meanwhile may hold more by then); nothing else changes what it owns.
+            self._lose(code, [])
         self.restored.add(code)
 
     async def do_rebuild_force(self, ev: Event) -> None:
