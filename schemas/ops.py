@@ -186,6 +186,10 @@ class StatusReport(BaseModel):
     last_hlc: int
     records: int
     quarantined: int
+    tombstones: int = Field(0, description="deletions held as tombstones (counted in records)")
+    tombstones_collected: int = Field(
+        0, description="tombstones collected here once every ancestor held them (decision 0702)"
+    )
     upstream: UpstreamStatus | None
     children: list[ChildStatus]
     tasks: TasksStatus | None = Field(

@@ -113,6 +113,10 @@ def render(report: StatusReport) -> Tree:
         f"[bold]{report.name}[/] ({report.node}, {report.level}): {report.records} "
         f"records held, {report.quarantined} quarantined, clock {report.last_hlc}"
     )
+    tree.add(
+        f"🗑 删除标记：保留 {report.tombstones} 条，已回收 {report.tombstones_collected} 条"
+        "（各上级均已持有后回收）"
+    )
     if report.upstream is not None:
         tree.add(_upstream(report.upstream))
     else:

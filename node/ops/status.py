@@ -16,6 +16,7 @@ from node.digests import repository as digests_repo
 from node.directives import repository as directives_repo
 from node.directives.seals import trusted_ca_of
 from node.models import NodeState, table
+from node.records import horizons
 from node.records import repository as records_repo
 from node.supervisor import TASKS_FILE, TaskState, problems, read_published
 from node.sync import repository as sync_repo
@@ -37,6 +38,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         upstream = _upstream(ctx, conn) if settings.parent_url else None
         children = _children(ctx, conn, now)
         quarantined = sync_repo.quarantined_count(conn)
+        tombstones = horizons.tombstones_held(conn), horizons.collected_total(conn)
         own = units_repo.get_unit(conn, settings.code)
     tasks = _tasks(ctx, now)
     problems = [
@@ -52,6 +54,8 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         last_hlc=last_hlc,
         records=count,
         quarantined=quarantined,
+        tombstones=tombstones[0],
+        tombstones_collected=tombstones[1],
         upstream=upstream,
         children=children,
         tasks=tasks,
