@@ -1,5 +1,6 @@
 """Origin seals: a node's signature over the records it originates, verifiable through relays
-(docs/decisions/0951-origin-seals-per-level.md; not yet carried on the wire, see there).
+(docs/decisions/0951-origin-seals-per-level.md; directive signatures travel in the directive
+feed, node/directives/seals.py; batch seals are not yet carried on the wire, see there).
 
 A relay re-projects personal data for its own parent (federation/privacy), so a signature over
 the record as first sent would not verify two levels up. Projections are deterministic and

@@ -174,6 +174,18 @@ class InboxPage(BaseModel):
     items: list[InboxItem]
 
 
+class DirectiveSeal(BaseModel):
+    """The issuer's signature over one directive version (`[id, version, deleted, data]`,
+    federation/origin.py) and the CA's certificate of the issuer's key (federation/keycert.py),
+    carried down unchanged by every relay (docs/decisions/0951)."""
+
+    version: str = Field(max_length=64, description="the directive version signed")
+    signature: str = Field(max_length=400, description="base64, the issuer's suite")
+    certificate: dict[str, str] | None = Field(
+        None, description="the issuer's key certificate; None where its node has none"
+    )
+
+
 class DirectiveFeed(BaseModel):
     """`GET /api/v1/sync/directives`: directive versions for the calling child's subtree.
 
@@ -189,4 +201,9 @@ class DirectiveFeed(BaseModel):
         None,
         description="the parent's cursor in the child's own log (its pushes): a child that "
         "acked more than this sees its parent went back (a restore) and resends at once",
+    )
+    seals: dict[str, DirectiveSeal] = Field(
+        default_factory=dict,
+        description="directive id → its issuer's signature and key certificate; an earlier "
+        "release sends none (accepted only by a node without a CA)",
     )

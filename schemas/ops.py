@@ -122,6 +122,13 @@ class UpstreamStatus(BaseModel):
         1, description="this node's link protocol at its parent: 2 = key registered, signed"
     )
     revoked: str | None = Field(None, description="why the parent revoked this node, if it did")
+    directive_signatures: Literal["required", "not checked"] = Field(
+        "not checked",
+        description="required: this node holds the prefecture's CA and stores only directives "
+        "its issuer signed; not checked: no CA, unsigned directives are accepted",
+    )
+    directives_refused: int = Field(0, description="directive versions the pull did not store")
+    directive_refused_last: str | None = Field(None, description="why the last one was refused")
 
 
 class ChildStatus(BaseModel):

@@ -21,6 +21,7 @@ from node.bundles.file import BundleRefused
 from node.context import NodeContext
 from node.directives.feed import read_feed
 from node.directives.runner import inbox
+from node.directives.seals import signer_of
 from node.errors import Forbidden
 from node.records import repository as records_repo
 from node.records.store import store_versions
@@ -239,7 +240,7 @@ def _directive_feeds(ctx: NodeContext, child: str) -> list[dict[str, Any]]:
     """Every directive feed slice the child would pull online, from the start (idempotent)."""
     feeds, since = [], 0
     while True:
-        feed = read_feed(ctx.db, child=child, since=since)
+        feed = read_feed(ctx.db, child=child, since=since, signer=signer_of(ctx))
         feeds.append(feed.model_dump(mode="json"))
         if not feed.more or feed.cursor <= since:
             return feeds

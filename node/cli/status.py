@@ -33,6 +33,13 @@ def _upstream(up: UpstreamStatus) -> str:
     line += ", signed with this node's key" if up.link == 2 else ", bearer token (link 1)"
     if up.bundles_awaiting_receipt:
         line += f", {up.bundles_awaiting_receipt} bundle(s) awaiting a receipt"
+    if up.directive_signatures == "required":
+        line += "\n  directives: only those signed by an ancestor (key certified by the CA)"
+    else:
+        line += "\n  directives: signatures not checked (no CA here: unsigned accepted)"
+    if up.directives_refused:
+        last = up.directive_refused_last
+        line += f"\n  [red]{up.directives_refused} directive(s) refused, last: {last}[/]"
     if up.last_error:
         line += f"\n  [red]last error ({_ago(up.last_error_at)}): {up.last_error}[/]"
     return line

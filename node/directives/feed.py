@@ -18,13 +18,14 @@ from collections.abc import Awaitable, Callable
 
 from node.db import Database
 from node.directives import repository
+from node.directives.seals import DirectiveSigner, stored
 from node.directives.versions import target_units
 from node.records import repository as records_repo
 from node.records.wire import record_to_wire
 from node.signals import CommitSignal
 from node.sync import repository as sync_repo
 from schemas.codes import is_within
-from schemas.directives import DirectiveFeed
+from schemas.directives import DirectiveFeed, DirectiveSeal
 from schemas.sync import ChangeRecord
 
 FEED_LIMIT = 100
@@ -39,24 +40,42 @@ def _addressed_to(child: str, origin: str, data: dict[str, object]) -> bool:
     return ancestor and any(is_within(u, child) for u in target_units(data))
 
 
-def read_feed(db: Database, *, child: str, since: int, limit: int = FEED_LIMIT) -> DirectiveFeed:
-    """The next directive versions for `child` after `since`, and the cursor to resume from."""
+def read_feed(
+    db: Database,
+    *,
+    child: str,
+    since: int,
+    limit: int = FEED_LIMIT,
+    signer: DirectiveSigner | None = None,
+) -> DirectiveFeed:
+    """The next directive versions for `child` after `since`, and the cursor to resume from,
+    each with its issuer's seal: `signer` signs this node's own, a relay's are as it got them."""
     with db.snapshot() as conn:
         entries = repository.entries_since(conn, since, limit)
         rows = records_repo.rows_by_ids(conn, [e.id for e in entries])
         push_cursor = sync_repo.child_cursor(conn, child)
-    records = [
-        ChangeRecord.model_validate(record_to_wire(row))
-        for row in (rows.get(e.id) for e in entries)
-        if row is not None
-        and row.kind == "directive"
-        and _addressed_to(child, row.origin, row.data)
-    ]
+    records: list[ChangeRecord] = []
+    seals: dict[str, DirectiveSeal] = {}
+    for entry in entries:
+        row = rows.get(entry.id)
+        if row is None or row.kind != "directive" or not _addressed_to(child, row.origin, row.data):
+            continue
+        record = ChangeRecord.model_validate(record_to_wire(row))
+        records.append(record)
+        kept = stored(entry)
+        if kept is not None:
+            seals[str(record.id)] = kept.model_copy(update={"version": record.version})
+        elif signer is not None and row.origin == signer.code:
+            seals[str(record.id)] = signer.seal(record)
     # Log positions are handed out in commit order, so nothing can later appear below the last
     # entry read: the child may skip past the entries that were not for it.
     cursor = max(since, entries[-1].seq) if entries else since
     return DirectiveFeed(
-        cursor=cursor, more=len(entries) == limit, records=records, push_cursor=push_cursor
+        cursor=cursor,
+        more=len(entries) == limit,
+        records=records,
+        push_cursor=push_cursor,
+        seals=seals,
     )
 
 
@@ -73,6 +92,7 @@ async def wait_for_feed(
     wait_s: float,
     limit: int = FEED_LIMIT,
     gone: Callable[[], Awaitable[bool]] = _never,
+    signer: DirectiveSigner | None = None,
 ) -> DirectiveFeed:
     """`read_feed`, held up to `wait_s` seconds until it has something for the child.
 
@@ -82,7 +102,9 @@ async def wait_for_feed(
     deadline = clock() + min(wait_s, MAX_WAIT_S)
     while True:
         event = signal.current() if signal is not None else None
-        feed = await asyncio.to_thread(read_feed, db, child=child, since=since, limit=limit)
+        feed = await asyncio.to_thread(
+            read_feed, db, child=child, since=since, limit=limit, signer=signer
+        )
         remaining = deadline - clock()
         closing = signal is not None and signal.closed
         if feed.records or feed.more or remaining <= 0 or closing or await gone():

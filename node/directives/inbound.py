@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from federation.hlc import parse_version
 from node.audit import service as audit
 from node.db import Database
-from node.directives import repository
+from node.directives import repository, seals
 from node.directives.feed import Wake
 from node.directives.versions import index_directive, receipts_due, target_units
 from node.records.store import Version, store_versions
@@ -58,6 +58,8 @@ class SqlDirectiveStore:
     db: Database
     node_code: str
     wake: Wake = None  # the node's directive signal (NodeContext.directive_signal.notify)
+    ca: bytes | None = None  # the prefecture's CA: with one, only signed directives are stored
+    suite: str = "default"
 
     def pull_cursor(self) -> int:
         with self.db.read() as conn:
@@ -74,24 +76,35 @@ class SqlDirectiveStore:
             current = repository.get_pull(txn.conn)
             accepted: list[Version] = []
             for record in feed.records:
-                reason = refusal(self.node_code, record)
+                seal = feed.seals.get(str(record.id))
+                reason = refusal(self.node_code, record) or seals.refusal(
+                    self.ca, self.suite, node_code=self.node_code, record=record, seal=seal
+                )
                 if reason:
                     refused.append(reason)
                     continue
                 accepted.append(to_version(record))
             directives = _latest(accepted)
+            kept_seals = {v.id: feed.seals.get(str(v.id)) for v in directives}
             # The receipts go in the same store call: one pass of the per-write bookkeeping.
             receipts = receipts_due(txn, [(v.id, v.data) for v in directives], self.node_code)
             kept = set(store_versions(txn, directives + receipts).stored)
             stored = [v.id for v in directives if v.id in kept]
             for directive_id in stored:
-                index_directive(txn, directive_id=directive_id, node_code=self.node_code)
+                index_directive(
+                    txn,
+                    directive_id=directive_id,
+                    node_code=self.node_code,
+                    seal=kept_seals.get(directive_id),
+                )
             for reason in refused:
                 audit.in_txn(
                     txn, actor="parent", action="directives.pull", outcome="refused", detail=reason
                 )
+            last_refused = {"last_refused": refused[-1]} if refused else {}
             repository.save_pull(
                 txn.conn,
+                **last_refused,
                 cursor=max(feed.cursor, int(current.cursor) if current else 0),
                 last_pull_at=txn.now,
                 received=(int(current.received) if current else 0) + len(stored),

@@ -33,6 +33,11 @@ class DirectiveEntry(Base):
     deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     for_me: Mapped[bool] = mapped_column(Boolean, index=True)
     requested: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc)
+    # The issuer's signature over the version held and its key certificate (JSON), as the
+    # feed brought them (docs/decisions/0951); None where the issuer is this node (it signs
+    # as it serves) or the parent sent none (no CA in the deployment).
+    signature: Mapped[str | None] = mapped_column(Text)
+    certificate: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -46,5 +51,6 @@ class DirectivePull(Base):
     last_pull_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     received: Mapped[int] = mapped_column(BigInteger, default=0)
     refused: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_refused: Mapped[str | None] = mapped_column(Text)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

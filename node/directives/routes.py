@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from federation.codec import encode
 from node.deps import ContextDep, PrincipalDep
-from node.directives import feed, service
+from node.directives import feed, seals, service
 from node.records.routes import ERRORS
 from node.sync.receive import check_protocol
 from node.sync.routes import ChildDep
@@ -143,6 +143,7 @@ async def pull(
         since=since,
         wait_s=wait,
         gone=request.is_disconnected,
+        signer=seals.signer_of(ctx),
     )
     encoded = encode(found.model_dump(mode="json"))
     if "Content-Encoding" in encoded.headers and "zstd" not in accept_encoding:

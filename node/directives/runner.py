@@ -7,6 +7,7 @@ from federation.peer import DirectiveSource
 from federation.puller import Puller, PullerConfig
 from node.context import NodeContext
 from node.directives.inbound import SqlDirectiveStore
+from node.directives.seals import trusted_ca_of
 from node.directives.service import wake_of
 from node.signals import CommitSignal
 from schemas.directives import DirectiveFeed
@@ -18,7 +19,13 @@ Stop = Callable[[], Awaitable[None]]
 
 def inbox(ctx: NodeContext) -> SqlDirectiveStore:
     """This node's store of directives from above, waking the children's polls as it stores."""
-    return SqlDirectiveStore(ctx.db, ctx.settings.code, wake=wake_of(ctx))
+    return SqlDirectiveStore(
+        ctx.db,
+        ctx.settings.code,
+        wake=wake_of(ctx),
+        ca=trusted_ca_of(ctx),
+        suite=ctx.settings.crypto,
+    )
 
 
 def build_puller(ctx: NodeContext, peer: DirectiveSource) -> Puller:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Row
 
 from federation.hlc import format_version
@@ -20,7 +21,7 @@ from node.records import repository as records_repo
 from node.records.store import Version, store_versions
 from node.units.holders import enrolled_children, held_here
 from schemas.codes import is_within
-from schemas.directives import receipt_id
+from schemas.directives import DirectiveSeal, receipt_id
 from schemas.kinds import SCHEMA_VERSION, Kind
 from schemas.kinds.receipt import Receipt, ReceiptState
 
@@ -78,8 +79,10 @@ def index_directive(
     directive_id: uuid.UUID,
     node_code: str,
     requested: dict[str, Any] | None = None,
+    seal: DirectiveSeal | None = None,
 ) -> None:
-    """Point the index at the directive version this node now holds (same transaction)."""
+    """Point the index at the directive version this node now holds (same transaction), with
+    its issuer's seal as the feed brought it (None for this node's own: signed as served)."""
     row = records_repo.get_row(txn.conn, directive_id)
     assert row is not None
     entry: dict[str, Any] = {
@@ -92,6 +95,10 @@ def index_directive(
         "deadline": parse_deadline(row.data),
         "for_me": bool(held_targets(txn.conn, row.data, node_code)),
         "received_at": txn.now,
+        "signature": seal.signature if seal is not None else None,
+        "certificate": (
+            orjson.dumps(seal.certificate).decode() if seal and seal.certificate else None
+        ),
     }
     if requested is not None:
         entry["requested"] = requested

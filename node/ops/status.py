@@ -13,6 +13,8 @@ from node.bundles import repository as bundles_repo
 from node.context import NodeContext
 from node.db import as_utc
 from node.digests import repository as digests_repo
+from node.directives import repository as directives_repo
+from node.directives.seals import trusted_ca_of
 from node.models import NodeState, table
 from node.records import horizons
 from node.records import repository as records_repo
@@ -142,6 +144,7 @@ def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:
     acked = int(row.acked_seq) if row else 0
     identity = Identity.of(ctx.settings.data_dir, ctx.settings.crypto)
     revoked = identity.revoked()
+    pull = directives_repo.get_pull(conn)
     return UpstreamStatus(
         parent_url=ctx.settings.parent_url,
         acked=acked,
@@ -153,6 +156,9 @@ def _upstream(ctx: NodeContext, conn: Connection) -> UpstreamStatus:
         bundles_awaiting_receipt=len(bundles_repo.pending_exports(conn)),
         link=LINK_SIGNED if identity.registered_with(ctx.settings.parent_token) else LINK_TOKEN,
         revoked=(revoked or {}).get("reason"),
+        directive_signatures="required" if trusted_ca_of(ctx) is not None else "not checked",
+        directives_refused=int(pull.refused) if pull is not None else 0,
+        directive_refused_last=pull.last_refused if pull is not None else None,
     )
 
 
