@@ -7,6 +7,10 @@ options of this launcher, not of the node:
   the log once (`Replicator.run_once()`) and answers with the time it took and the wire stats.
   This measures a push from its first request to the last ack, without process start-up.
 
+- `_privacy_off`: no sealing at rest and no projection for the parent (the node's sealer and
+  its replicator's projection removed at start): bench.replication --privacy-off, to measure
+  what issue 14's personal-data work costs a hop. Never a node setting.
+
 With `tls_cert` and `tls_key` in the settings it serves HTTPS (bench.replication --tls).
 
 `GET /bench/wire` answers with the replicator's `HttpPeer.stats` in either mode.
@@ -30,11 +34,19 @@ def _replicator(request: Request) -> Any:
     return request.app.state.ctx.replicator
 
 
+def privacy_off(ctx: Any) -> None:
+    """Nothing sealed at rest, nothing projected for the parent (see `_privacy_off`)."""
+    ctx.db.sealer = None
+    if ctx.replicator is not None:
+        ctx.replicator.store.projection = None
+
+
 def build(config: dict[str, Any]) -> FastAPI:
     manual = bool(config.pop("_manual_push", False))
-    app = create_app(
-        Settings(**config), run_replicator=not manual, background=[gc_tuning.startup_hook]
-    )
+    hooks: list[Any] = [gc_tuning.startup_hook]
+    if config.pop("_privacy_off", False):
+        hooks.insert(0, privacy_off)
+    app = create_app(Settings(**config), run_replicator=not manual, background=hooks)
 
     @app.post("/bench/push", include_in_schema=False)
     async def push(request: Request) -> dict[str, Any]:

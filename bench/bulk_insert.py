@@ -33,13 +33,18 @@ from bench.common import (
 GOAL_RATIO = 0.3
 
 
-def run_one(records: list[dict], batch: int, *, request_timeout_s: float) -> dict:
+def run_one(
+    records: list[dict], batch: int, *, request_timeout_s: float, privacy_off: bool = False
+) -> dict:
     """One fresh node; each batch is posted, then the same batch upserted raw (interleaved)."""
     chunks = list(batches(records, batch))
     bodies = [orjson.dumps(list(chunk)) for chunk in chunks]
     api_s = raw_s = 0.0
     with workdir("bulk") as tmp:
-        node = NodeProcess(VILLAGE, tmp / "node", {"name": "Dongmen Village"})
+        settings: dict = {"name": "Dongmen Village"}
+        if privacy_off:
+            settings["_privacy_off"] = True  # bench/_node.py: nothing sealed at rest
+        node = NodeProcess(VILLAGE, tmp / "node", settings)
         raw = RawSqlite(tmp / "raw.sqlite")
         try:
             with (
@@ -101,16 +106,24 @@ def main() -> None:
         help="records per request (repeatable; default 1000 and 5000)",
     )
     parser.add_argument("--request-timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--privacy-off",
+        action="store_true",
+        help="no sealing at rest (what issue 14 costs a bulk insert: compare with a run without)",
+    )
     args = parser.parse_args()
     sizes = args.batch or [1000, 5000]
 
-    print(f"bulk insert: {args.records:,} person records; {machine()}")
+    off = ", privacy off (nothing sealed)" if args.privacy_off else ""
+    print(f"bulk insert: {args.records:,} person records{off}; {machine()}")
     started = time.perf_counter()
     records = person_records(args.records, ids=args.ids)
     print(f"generated in {time.perf_counter() - started:.1f}s")
     results = []
     for size in sizes:
-        result = run_one(records, size, request_timeout_s=args.request_timeout)
+        result = run_one(
+            records, size, request_timeout_s=args.request_timeout, privacy_off=args.privacy_off
+        )
         results.append(result)
         print(
             f"batch {size}: {result['api_rate']:,.0f} records/s via API, "

@@ -65,14 +65,24 @@ PUSH_TIMEOUT_S = 900.0
 # --- setting nodes up (before their processes start) --------------------------------------
 
 
-def seed(data_dir: Path, code: str, records: list[dict[str, Any]], chunk: int = 5000) -> int:
-    """Store `records` at node `code` as its own versions (the owner's write path, no API)."""
+def seed(
+    data_dir: Path,
+    code: str,
+    records: list[dict[str, Any]],
+    chunk: int = 5000,
+    *,
+    privacy_off: bool = False,
+) -> int:
+    """Store `records` at node `code` as its own versions (the owner's write path, no API);
+    with `privacy_off` nothing is sealed (as the node runs with `_privacy_off`)."""
     from node.app import open_node
     from node.records.store import Version, store_versions
     from node.settings import Settings
     from schemas.kinds import SCHEMA_VERSION
 
     ctx = open_node(Settings(code=code, name=NAMES.get(code, code), data_dir=data_dir))
+    if privacy_off:
+        ctx.db.sealer = None
     try:
         for part in batches(records, chunk):
             with ctx.db.write(notify=False) as txn:
@@ -147,6 +157,8 @@ def pair(
     village always signs its requests with its key (registered at its first push); with `tls`
     the township serves HTTPS with a certificate of a CA made here, which the village pins."""
     township = NodeProcess(TOWNSHIP, tmp / TOWNSHIP, {"name": NAMES[TOWNSHIP]})
+    if village_settings.get("_privacy_off"):
+        township.settings["_privacy_off"] = True
     link = enrol(township.data_dir, TOWNSHIP, VILLAGE)
     settings = {"name": NAMES[VILLAGE], **link, "_manual_push": True}
     if tls:
@@ -180,7 +192,9 @@ def one_hop(
     with workdir("repl") as tmp:
         township, village = pair(tmp, tls=tls, **settings)
         started = time.perf_counter()
-        head = seed(village.data_dir, VILLAGE, records)
+        head = seed(
+            village.data_dir, VILLAGE, records, privacy_off=bool(settings.get("_privacy_off"))
+        )
         print(
             f"  seeded {len(records):,} records at the village in "
             f"{time.perf_counter() - started:.1f}s (head {head})",
@@ -258,12 +272,18 @@ def one_hop_in_process(records: list[dict[str, Any]], **village: Any) -> dict[st
 
 
 async def _one_hop_in_process(records: list[dict[str, Any]], **village: Any) -> dict[str, Any]:
+    from node.privacy.keys import ensure_hash_key, key_path, write_key_file
+    from node.settings import Settings
     from tests.cluster import Cluster
 
     with workdir("repl-inproc") as tmp:
         cluster = Cluster(tmp)
         try:
-            await cluster.add(TOWNSHIP, NAMES[TOWNSHIP])
+            township = await cluster.add(TOWNSHIP, NAMES[TOWNSHIP])
+            # The village holds the prefecture's hash key before it stores anything (as
+            # `child add` hands it over); with a key of its own it is refused (409).
+            key = ensure_hash_key(township.settings)
+            write_key_file(key_path(Settings(code=VILLAGE, data_dir=tmp / VILLAGE)), key.hex())
             await asyncio.to_thread(seed, tmp / VILLAGE, VILLAGE, records)
             node = await cluster.add(VILLAGE, NAMES[VILLAGE], parent=TOWNSHIP, **village)
             t0 = time.perf_counter()
@@ -405,9 +425,19 @@ def main() -> None:
         help="a) and b) over TLS (the township serves HTTPS with a CA made for the run, the "
         "village pins it); requests are signed with the village's key either way",
     )
+    parser.add_argument(
+        "--privacy-off",
+        action="store_true",
+        help="a) and b) without sealing at rest or projection at either node (what issue 14 "
+        "costs a hop: compare with a run without it)",
+    )
     args = parser.parse_args()
     parts = set(args.only.split(","))
-    village = {"batch_max_records": args.batch_records} if args.batch_records else {}
+    village: dict[str, Any] = (
+        {"batch_max_records": args.batch_records} if args.batch_records else {}
+    )
+    if args.privacy_off:
+        village["_privacy_off"] = True
 
     trust = "TLS + signed requests" if args.tls else "signed requests, plain HTTP"
     print(f"replication: {args.records:,} person records ({trust}); {machine()}")
@@ -453,7 +483,9 @@ def main() -> None:
         ]
         if not args.skip_in_process:
             print("a) one hop in-process", flush=True)
-            inproc = one_hop_in_process(records, **village)
+            inproc = one_hop_in_process(
+                records, **{k: v for k, v in village.items() if not k.startswith("_")}
+            )
             lines.append(
                 [
                     "a",
@@ -507,8 +539,11 @@ def main() -> None:
                     "d",
                     f"bytes/record, {w['records']:,} records in {w['batches']} pushes",
                     f"{w['raw_bytes'] / w['records']:.0f} raw, "
-                    f"{w['wire_bytes'] / w['records']:.0f} zstd "
-                    f"({w['raw_bytes'] / w['wire_bytes']:.1f}×)",
+                    f"{w['wire_bytes'] / w['records']:.1f} zstd "
+                    f"({w['raw_bytes'] / w['wire_bytes']:.1f}×); request headers "
+                    f"{w.get('header_bytes', 0) / max(1, w['batches']):.0f} bytes a push, "
+                    f"{(w['wire_bytes'] + w.get('header_bytes', 0)) / w['records']:.1f} "
+                    "bytes/record with them",
                     "measure",
                     "",
                 ]

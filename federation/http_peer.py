@@ -57,6 +57,7 @@ class WireStats:
     records: int = 0
     raw_bytes: int = 0
     wire_bytes: int = 0
+    header_bytes: int = 0  # the push requests' header lines (credentials, signatures)
     pulls: int = 0
     pull_bytes: int = 0  # directive feed bytes received, as on the wire
 
@@ -128,6 +129,7 @@ class HttpPeer:
         self.stats.records += len(batch.records)
         self.stats.wire_bytes += len(encoded.body)
         self.stats.raw_bytes += encoded.raw_size
+        self.stats.header_bytes += sum(len(k) + len(v) + 4 for k, v in response.request.headers.raw)
         ack = _parse(PushAck, response)
         if ack.verify_requested:
             self.verify_requested = True
@@ -161,9 +163,15 @@ class HttpPeer:
 
     # --- the link itself -------------------------------------------------------------------
 
-    async def rotate_key(self, public_key: str, endorsement: str) -> dict[str, Any]:
-        """Register this node's next key at the parent (signed with the current one)."""
-        body = encode({"public_key": public_key, "endorsement": endorsement})
+    async def rotate_key(
+        self, public_key: str, endorsement: str, certificate: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Register this node's next key at the parent (signed with the current one), or,
+        given this node's current key and a CA key certificate of it, have it certified."""
+        fields: dict[str, Any] = {"public_key": public_key, "endorsement": endorsement}
+        if certificate is not None:
+            fields["certificate"] = certificate
+        body = encode(fields)
         headers = {**body.headers, "Content-Type": "application/json"}
         response = await self._send("POST", KEY_PATH, content=body.body, headers=headers)
         return dict(response.json())

@@ -31,6 +31,8 @@ KEY_FILE = "node.key"
 NEXT_KEY_FILE = "node.key.next"
 REGISTRATION_FILE = "registration.json"
 REVOKED_FILE = "revoked.json"
+KEY_CERT_FILE = "key-cert.json"
+ISSUED_KEY_FILE = "identity.key"  # in a directory the CA issued (node/tls.py)
 RETRY_ENROL_S = 300.0
 ROTATION_CONTEXT = b"tiersync key rotation\n"
 log = logging.getLogger("tiersync.identity")
@@ -85,6 +87,11 @@ def _read_key(path: Path, expected: Suite) -> NodeKey:
     return NodeKey(expected, private, public)
 
 
+def key_file_record(key: KeyPair, suite_name: str) -> dict[str, Any]:
+    """A key file's content (identity/node.key; a CA-issued identity.key, node/tls.py)."""
+    return _key_record(key, suite_name)
+
+
 def _key_record(key: KeyPair, suite_name: str) -> dict[str, Any]:
     return {"suite": suite_name, "private": b64(key.private), "public": b64(key.public)}
 
@@ -121,6 +128,40 @@ class Identity:
 
     def finish_rotation(self) -> None:
         os.replace(self.directory / NEXT_KEY_FILE, self.key_path)
+        (self.directory / KEY_CERT_FILE).unlink(missing_ok=True)  # it certified the old key
+
+    def adopt(self, issued: Path) -> None:
+        """Take the signing key and key certificate the CA issued into `issued` (the directory
+        of TIERSYNC_TLS_CERT): the key only while this node has none, the certificate only when
+        it certifies this node's key (a rotated key needs `tiersync ca certify`)."""
+        given = issued / ISSUED_KEY_FILE
+        if not self.key_path.exists() and given.is_file():
+            record = json.loads(given.read_text())
+            _write_private(self.key_path, record, replace=False)
+        cert_file = issued / KEY_CERT_FILE
+        if not cert_file.is_file():
+            return
+        try:
+            cert = json.loads(cert_file.read_text())
+        except (OSError, ValueError):
+            log.warning("the key certificate %s is unreadable: not adopted", cert_file)
+            return
+        if isinstance(cert, dict) and cert.get("public_key") == b64(self.key().public):
+            if cert != self.certificate():  # certified again (a new CA): the newest counts
+                _write_private(self.directory / KEY_CERT_FILE, cert, replace=True)
+        else:
+            log.warning("the key certificate %s certifies another key: not adopted", cert_file)
+
+    def certificate(self) -> dict[str, Any] | None:
+        """The CA's certificate of this node's current key, if it has one."""
+        try:
+            data = json.loads((self.directory / KEY_CERT_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def save_certificate(self, cert: dict[str, Any]) -> None:
+        _write_private(self.directory / KEY_CERT_FILE, cert, replace=True)
 
     def registration(self) -> dict[str, Any] | None:
         try:
@@ -160,13 +201,22 @@ class NodeAuth(httpx.Auth):
     requires_request_body = True
     requires_response_body = True
 
-    def __init__(self, identity: Identity, *, node: str, token: str | None) -> None:
+    def __init__(
+        self,
+        identity: Identity,
+        *,
+        node: str,
+        token: str | None,
+        hash_key_id: str | None = None,
+    ) -> None:
         self.identity = identity
         self.node = node
         self.token = token
+        self.hash_key_id = hash_key_id  # told at enrolment: a parent with another key refuses
         self._key: NodeKey | None = None
         self._registered = identity.registered_with(token)
         self._retry_enrol_at = 0.0
+        self._marked_revoked = identity.revoked() is not None
 
     @property
     def link(self) -> int:
@@ -217,8 +267,13 @@ class NodeAuth(httpx.Auth):
         self._note_refusal(response)
 
     def _enrol_request(self, request: httpx.Request) -> httpx.Request:
-        body = {"node": self.node, "suite": self.identity.suite.name}
+        body: dict[str, Any] = {"node": self.node, "suite": self.identity.suite.name}
         body["public_key"] = b64(self.node_key().public)
+        if self.hash_key_id is not None:
+            body["hash_key_id"] = self.hash_key_id
+        certificate = self.identity.certificate()
+        if certificate is not None:  # the CA vouches for the key (federation/keycert.py)
+            body["certificate"] = certificate
         return httpx.Request(
             "POST",
             request.url.copy_with(path=ENROL_PATH, query=None),
@@ -246,12 +301,23 @@ class NodeAuth(httpx.Auth):
         log.info("key registered at the parent; requests are signed from now on")
 
     def _note_refusal(self, response: httpx.Response) -> None:
-        if _error_code(response) == "revoked":
-            self.identity.mark_revoked(
-                str(response.json()["error"].get("message", "revoked"))[:300]
-            )
+        """Revocation travels down, any number of levels: a node revoked by its parent
+        (`revoked`), or whose parent says an ancestor of it was (`parent_revoked`), records it
+        and tells its own children in turn (node/sync/routes.py); the parent's next acceptance
+        clears the record (the node, or its ancestor, was enrolled again)."""
+        code = _error_code(response)
+        if code in ("revoked", PARENT_REVOKED):
+            message = str(response.json()["error"].get("message", code))[:300]
+            self.identity.mark_revoked(message)
+            self._marked_revoked = True
+        elif self._marked_revoked and response.is_success:
+            self.identity.clear_revoked()
+            self._marked_revoked = False
+            log.info("the parent accepts this node again: its revocation is lifted")
 
 
+PARENT_REVOKED = "parent_revoked"
+"""A parent's refusal when it, or one of its ancestors, was revoked above it."""
 KEY_NOT_REGISTERED = "key_not_registered"
 """The parent's refusal of a signed request whose key it does not hold (it was rebuilt)."""
 

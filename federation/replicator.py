@@ -70,6 +70,9 @@ class Replicator:
     _loop: asyncio.AbstractEventLoop | None = None
     _standing_known: bool = False  # checked since the last (re)connect
     _acked: int | None = None  # the last cursor the parent acked (in memory)
+    # Held by each push round of run_forever and by `resend`: an operator's rewind never lands
+    # between a round's read and its ack (that ack would undo it).
+    _round: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def notify(self) -> None:
         """Something was committed locally: push soon. Safe to call from any thread."""
@@ -89,6 +92,21 @@ class Replicator:
         behind = push_cursor is not None and self._acked is not None and push_cursor < self._acked
         if reconnected or behind:
             self.reconnect()
+
+    async def resend(self, since: int) -> int:
+        """Rewind the acked cursor to `since` and push until the parent holds the whole log
+        (an operator's resync at a serving node), between two rounds of `run_forever`, never
+        beside one. Raises as `run_once` does; the rewind stands either way, so the next round
+        resends from there."""
+        async with self._round:
+            await self.blocking(self.store.rewind, since)
+            return await self.run_once()
+
+    async def exclusive(self, work: Callable[[], Any]) -> Any:
+        """Run `work` (blocking: it moves the acked cursor, e.g. a bundle's receipt) in a
+        thread between two push rounds."""
+        async with self._round:
+            return await self.blocking(work)
 
     async def _check_standing(self) -> None:
         standing = await self.peer.standing(source=self.config.source)
@@ -207,7 +225,8 @@ class Replicator:
         failures = 0
         while True:
             try:
-                await self.run_once(heartbeat=self.heartbeat_due())
+                async with self._round:
+                    await self.run_once(heartbeat=self.heartbeat_due())
             except FederationError as exc:
                 failures += 1
                 self._standing_known = False  # the next contact is a reconnect

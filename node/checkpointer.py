@@ -42,7 +42,8 @@ class WalCheckpointer:
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():  # a start that failed before it may stop it too
+            self._thread.join(timeout=10)
 
     def checkpoint(self) -> tuple[int, int, int]:
         """(busy, pages in the log, pages copied back), as SQLite reports them."""

@@ -40,6 +40,8 @@ class NodeContext:
     push_sections: Sequence[PushSection] = ()
     # What every record becomes before it leaves for the parent (node/privacy); None: as held.
     projection: RecordProjection | None = None
+    # The fingerprint of the prefecture's hash key this node holds (node/privacy), or None.
+    hash_key_id: str | None = None
     # At a parent: one child's pipelined pushes applied in log order (built once per node).
     push_sequencer: PushSequencer = field(default_factory=PushSequencer)
     # At a parent: nonces of the children's signed requests seen within the replay window.

@@ -87,17 +87,19 @@ def execute_many(conn: Connection, stmt: ClauseElement, rows: list[dict[str, Any
     conn.exec_driver_sql(compiled.string, params)
 
 
-def make_engine(url: str, *, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
+def make_engine(
+    url: str, *, synchronous: str = SQLITE_SYNCHRONOUS, busy_ms: int = SQLITE_BUSY_MS
+) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             url,
             json_serializer=_json_dumps,
             json_deserializer=orjson.loads,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
             hide_parameters=True,  # a failed statement's message must not carry record data
         )
-        _configure_sqlite(engine, synchronous=synchronous)
+        _configure_sqlite(engine, synchronous=synchronous, busy_ms=busy_ms)
         return engine
     # An unreachable server fails within seconds, not after the system's TCP timeout.
     connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
@@ -113,7 +115,7 @@ def make_engine(url: str, *, synchronous: str = SQLITE_SYNCHRONOUS) -> Engine:
     )
 
 
-def _configure_sqlite(engine: Engine, *, synchronous: str) -> None:
+def _configure_sqlite(engine: Engine, *, synchronous: str, busy_ms: int) -> None:
     if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
         raise ValueError(f"synchronous={synchronous!r}")
 
@@ -124,7 +126,7 @@ def _configure_sqlite(engine: Engine, *, synchronous: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # A running node checkpoints off the write path (node/checkpointer.py); this only bounds
         # the log should it fall behind, or in a process that runs none.
@@ -170,6 +172,9 @@ class WriteTxn:
         return ceiling(self.clock(), self.max_skew_ms)
 
 
+CHAIN_OPTION = "tiersync_chain_suite"
+"""The execution option naming the deployment's suite (TIERSYNC_CRYPTO) to the audit writer,
+which links the chain with that suite's hash (node/audit/repository.py)."""
 SEALER_OPTION = "tiersync_sealer"
 """The execution option that carries a node's sealer of sensitive fields to the records
 repository (node/privacy sets `Database.sealer`; the kernel only passes it on)."""
@@ -186,10 +191,14 @@ class Database:
         write_hooks: Sequence[Callable[..., None]] = (),
         synchronous: str = SQLITE_SYNCHRONOUS,  # SQLite only; bench/durability.py compares
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+        busy_ms: int = SQLITE_BUSY_MS,
+        chain_suite: str = "default",
     ) -> None:
         self.url = url
         self.max_skew_ms = max_skew_ms
-        self.engine = make_engine(url, synchronous=synchronous)
+        self.busy_ms = busy_ms
+        self.engine = make_engine(url, synchronous=synchronous, busy_ms=busy_ms)
+        self.synchronous = synchronous
         self.clock = clock
         # What each stored batch is shown to (node.seams.WriteHook), given by node/wiring.py.
         self.write_hooks = tuple(write_hooks)
@@ -198,6 +207,7 @@ class Database:
         self._on_commit: list[Callable[[], None]] = []
         self._on_any_commit: list[Callable[[], None]] = []
         self.sealer: Any = None  # sensitive fields encrypted at rest (node/privacy/at_rest.py)
+        self.chain_suite = chain_suite  # the audit chain's hash (node/audit/chain.py)
 
     def on_commit(self, listener: Callable[[], None], *, bookkeeping: bool = False) -> None:
         """Call `listener` after every committed write that changed the log (e.g. to wake the
@@ -234,14 +244,21 @@ class Database:
                 yield conn
 
     @contextmanager
-    def write(self, *, notify: bool = True) -> Iterator[WriteTxn]:
+    def write(self, *, notify: bool = True, durable: bool = True) -> Iterator[WriteTxn]:
         """One transaction holding the node_state row lock; commits on success, else rolls back.
 
-        `notify=False` is for bookkeeping that adds nothing to the change log.
+        `notify=False` is for bookkeeping that adds nothing to the change log. `durable=False`
+        (SQLite) commits without the fsync of `synchronous=FULL` (docs/decisions/0602): only
+        for bookkeeping whose loss in a power cut is repaired by itself (the cursor a parent
+        acked: the parent says where it stands, the child resends, idempotently); the next
+        durable commit fsyncs it with its own.
         """
         with self._write_lock, self.engine.connect() as conn:
-            conn.execution_options(tiersync_write=True, **{SEALER_OPTION: self.sealer})
-            with conn.begin():
+            conn.execution_options(
+                tiersync_write=True,
+                **{SEALER_OPTION: self.sealer, CHAIN_OPTION: self.chain_suite},
+            )
+            with self._relaxed(conn, relaxed=not durable), conn.begin():
                 last = conn.execute(
                     select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
                 ).scalar_one()
@@ -263,6 +280,24 @@ class Database:
         for listener in self._on_any_commit:
             listener()
 
+    @contextmanager
+    def _relaxed(self, conn: Connection, *, relaxed: bool) -> Iterator[None]:
+        """SQLite's `synchronous=NORMAL` on `conn` for one transaction, set back after it."""
+        if not relaxed or not self.is_sqlite or self.synchronous == "NORMAL":
+            yield
+            return
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA synchronous=NORMAL")  # outside a transaction: takes effect now
+        try:
+            yield
+        finally:
+            try:
+                raw.execute(f"PRAGMA synchronous={self.synchronous}")
+            except Exception:
+                conn.invalidate()  # never back in the pool with the relaxed setting
+                raise
+
     def probe_write(self, *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
         """Raise unless a write could be committed now (the database file writable and not
         locked for longer than `timeout_s`, a PostgreSQL server that is up and not read-only);
@@ -278,7 +313,7 @@ class Database:
                         conn.exec_driver_sql("UPDATE node_state SET id = id WHERE id = 1")
                         txn.rollback()
                 finally:
-                    raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+                    raw.execute(f"PRAGMA busy_timeout={self.busy_ms}")
             else:
                 ms = int(timeout_s * 1000)
                 with conn.begin() as txn:

@@ -136,6 +136,24 @@ class HeldEnrolment(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class DescendantKey(Base):
+    """Every descendant's signing key as this node knows it: a direct child's from its
+    enrolment, a grandchild's from the `keys` push section of the child between (`via`). With
+    the CA's key certificate (federation/keycert.py) `certified` says it was checked against
+    the prefecture's CA here, so no relay had to be trusted for it."""
+
+    __tablename__ = "descendant_keys"
+
+    code: Mapped[str] = mapped_column(Code, primary_key=True)
+    via: Mapped[str] = mapped_column(Code, index=True)
+    public_key: Mapped[str] = mapped_column(String(200))
+    suite: Mapped[str] = mapped_column(String(16))
+    certificate: Mapped[str | None] = mapped_column(Text, nullable=True)
+    certified: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)  # travels up in the slice holding it
+
+
 class AuditEntry(Base):
     """Who did what, when, with what outcome: operator actions and refused peers."""
 
@@ -231,4 +249,20 @@ class ConflictEntry(Base):
     lost_unit: Mapped[str] = mapped_column(Code)
     lost_deleted: Mapped[bool] = mapped_column(Boolean)
     lost_data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TombstoneHorizon(Base):
+    """Per origin, the highest HLC of a tombstone this node collected (docs/decisions/0702).
+
+    Raised in the transaction that deletes the tombstones: a version of `origin` at or below
+    `hlc` for an id this node does not hold is stale (a restored child cannot resurrect a
+    collected record), and the origin's standing (`issued`) is never reported below it.
+    """
+
+    __tablename__ = "tombstone_horizons"
+
+    origin: Mapped[str] = mapped_column(Code, primary_key=True)
+    hlc: Mapped[int] = mapped_column(BigInteger, default=0)
+    collected: Mapped[int] = mapped_column(BigInteger, default=0)  # tombstones dropped so far
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     parent_token: str | None = Field(None, description="this node's credential at its parent")
     push_delay_ms: int = Field(20, ge=0, description="batching window before a push")
     retry_max_s: float = Field(30.0, gt=0, description="cap of the backoff between failed pushes")
+    task_unready_s: float = Field(
+        30.0,
+        gt=0,
+        description="a background task failing this long makes /readyz 503 and status exit 1",
+    )
+    sqlite_busy_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="SQLite: a writer waits this long for another's lock before it fails",
+    )
     batch_max_records: int = Field(
         5000, ge=1, le=10_000, description="records per replication batch (1–10,000)"
     )
@@ -84,6 +95,17 @@ class Settings(BaseSettings):
         le=86_400 * 365,
         description="a version more than this far ahead of this node's clock is refused "
         "(quarantined, the sender flagged) and never moves this node's clock",
+    )
+    # Tombstone collection (docs/decisions/0702): below the top a tombstone goes once every
+    # ancestor holds it; the top, which has no ancestor, keeps it this long.
+    tombstone_retention_s: float = Field(
+        30 * 86_400.0,
+        ge=0,
+        description="at the top node (no parent), how long a tombstone is kept before it is "
+        "collected; 0: kept for ever. Below the top, tombstones go once every ancestor holds them",
+    )
+    tombstone_collect_s: float = Field(
+        600.0, ge=0, description="how often a serving node collects tombstones; 0: never"
     )
     log_format: Literal["auto", "json", "console"] = Field(
         "auto",
@@ -140,6 +162,13 @@ class Settings(BaseSettings):
         le=3600,
         description="a signed request created further than this from the parent's clock, or "
         "with a nonce seen within it, is refused",
+    )
+    reveal_hold_s: float = Field(
+        86_400.0,
+        ge=0,
+        le=30 * 86_400,
+        description="how long an approved reveal request's answer stays readable at the "
+        "requester before it is purged (seconds, at most 30 days)",
     )
     accept_child_tokens: bool = Field(
         True,

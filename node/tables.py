@@ -6,6 +6,7 @@ from node.bundles import models as bundle_models
 from node.digests import models as digest_models
 from node.directives import models as directive_models
 from node.privacy import models as privacy_models
+from node.reveals import models as reveal_models
 from node.views import models as view_models
 
 metadata = models.Base.metadata
@@ -16,5 +17,6 @@ __all__ = [
     "directive_models",
     "metadata",
     "privacy_models",
+    "reveal_models",
     "view_models",
 ]

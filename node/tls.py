@@ -5,23 +5,35 @@
 a node its server certificate for its host names and addresses, in a directory to hand to that
 node: `node.pem`, `node.key` (0600) and `ca.pem` — its TIERSYNC_TLS_CERT, TIERSYNC_TLS_KEY and,
 for its children, TIERSYNC_PARENT_CA. The CA key never leaves the top node.
+
+The same directory holds the node's signing key (`identity.key`, 0600, of the deployment's
+suite) and the CA's certificate of it (`key-cert.json`, federation/keycert.py): the node adopts
+both at its first start (federation.identity.Identity.adopt), so every ancestor can check its key
+with the CA, whatever relays carried it. `certify` certifies a key made at the node instead.
 """
 
+import base64
 import datetime as dt
 import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from federation import keycert
+from federation.crypto import suite
+from federation.identity import key_file_record
+
 CA_DIR = "tls"
 CA_CERT, CA_KEY = "ca.pem", "ca.key"
 NODE_CERT, NODE_KEY = "node.pem", "node.key"
 CA_YEARS, NODE_DAYS = 10, 825
+SIGNING_KEY, KEY_CERT = "identity.key", "key-cert.json"
 
 
 class CaError(Exception):
@@ -109,14 +121,44 @@ def _san(host: str) -> x509.GeneralName:
     return x509.DNSName(host.lower())
 
 
-def issue(data_dir: Path, *, code: str, hosts: list[str], out: Path | None = None) -> Issued:
-    """A server certificate for node `code` at `hosts`, signed by this node's CA."""
+def _need_ca(data_dir: Path) -> tuple[Path, Path]:
     cert_path, key_path = ca_paths(data_dir)
     if not key_path.exists():
         raise CaError(
             f"no CA at {cert_path}: certificates are issued by the node holding the CA; run "
             "`tiersync ca init` at the top node, and `tiersync ca issue` there"
         )
+    return cert_path, key_path
+
+
+def certify(
+    data_dir: Path, *, code: str, suite_name: str, public_key: bytes, out: Path | None = None
+) -> Path:
+    """The CA's key certificate for a signing key made elsewhere (`tiersync key show`)."""
+    cert_path, key_path = _need_ca(data_dir)
+    cert = keycert.certify(
+        key_path.read_bytes(),
+        cert_path.read_bytes(),
+        node=code,
+        suite=suite_name,
+        public_key=public_key,
+    )
+    target = (out or Path(data_dir) / CA_DIR / "issued" / code) / KEY_CERT
+    _write(target, orjson.dumps(cert.wire(), option=orjson.OPT_INDENT_2), secret=False)
+    return target
+
+
+def issue(
+    data_dir: Path,
+    *,
+    code: str,
+    hosts: list[str],
+    out: Path | None = None,
+    suite_name: str = "default",
+) -> Issued:
+    """A server certificate for node `code` at `hosts`, signed by this node's CA, and the
+    node's signing key with its key certificate (unless the directory holds one already)."""
+    cert_path, key_path = _need_ca(data_dir)
     if not hosts:
         raise CaError("name at least one --host (the name or address children reach it by)")
     names = [_san(h) for h in dict.fromkeys(hosts)]
@@ -153,4 +195,12 @@ def issue(data_dir: Path, *, code: str, hosts: list[str], out: Path | None = Non
     _write(issued.key, _key_pem(key), secret=True)
     _write(issued.cert, cert.public_bytes(serialization.Encoding.PEM), secret=False)
     _write(issued.ca, cert_path.read_bytes(), secret=False)
+    signing = directory / SIGNING_KEY
+    if signing.exists():  # issued again (new hosts, a new CA): the node keeps its signing key
+        public = base64.b64decode(orjson.loads(signing.read_bytes())["public"])
+    else:
+        pair = suite(suite_name).generate_signing_key()
+        _write(signing, orjson.dumps(key_file_record(pair, suite_name)), secret=True)
+        public = pair.public
+    certify(data_dir, code=code, suite_name=suite_name, public_key=public, out=directory)
     return issued

@@ -33,14 +33,21 @@ def parent_tls(ca: Path | None) -> ssl.SSLContext | bool:
     return context
 
 
-def node_auth(settings: Settings) -> NodeAuth:
-    """The child's credential at its parent: its key (registered once with the code)."""
+def node_auth(settings: Settings, hash_key_id: str | None = None) -> NodeAuth:
+    """The child's credential at its parent: its key (registered once with the code, with
+    the fingerprint of its hash key, `hash_key_id`, for the parent to compare)."""
     identity = Identity.of(settings.data_dir, settings.crypto)
-    return NodeAuth(identity, node=settings.code, token=settings.parent_token)
+    return NodeAuth(
+        identity, node=settings.code, token=settings.parent_token, hash_key_id=hash_key_id
+    )
 
 
 def connect_parent(
-    settings: Settings, *, transport: Any = None, observe: Observer | None = None
+    settings: Settings,
+    *,
+    transport: Any = None,
+    observe: Observer | None = None,
+    hash_key_id: str | None = None,
 ) -> HttpPeer:
     """The connection to this node's parent; raises NoParent when none is configured.
     `observe` is told of every request (the serving node's metrics)."""
@@ -52,7 +59,7 @@ def connect_parent(
         transport=transport,
         timeout_s=settings.parent_timeout_s,
         exchange_timeout_s=settings.parent_timeout_s,
-        auth=node_auth(settings),
+        auth=node_auth(settings, hash_key_id),
         verify=parent_tls(settings.parent_ca),
         observe=observe,
     )

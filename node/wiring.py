@@ -13,11 +13,13 @@ node/access/rights.py does not list is refused to everyone.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
 from federation.hlc import Clock, wall_ms
+from federation.identity import Identity
 from federation.observe import Observer
 from federation.signing import NonceStore
 from node import locate, migrate
@@ -41,20 +43,27 @@ from node.errors import NoNode, Unavailable
 from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
+from node.ops import node_routes
 from node.ops import routes as ops_routes
-from node.privacy import at_rest
+from node.privacy import at_rest, reproject
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
 from node.records import routes as record_routes
+from node.reveals import routes as reveal_routes
+from node.reveals.runner import reveal_hook
 from node.seams import PushSection, WriteHook
 from node.settings import Settings
 from node.supervisor import TASKS_FILE
 from node.sync import repository as sync_repo
 from node.sync import routes as sync_routes
+from node.sync.quarantine import TASK as QUARANTINE_TASK
+from node.sync.quarantine import QuarantineRetrier
 from node.sync.receive import receiver
 from node.sync.runner import replication_hook
+from node.tombstones.runner import collector_hook
 from node.units import service as units_service
 from node.units.enrolments import EnrolmentSection
+from node.units.keys import KeySection, trusted_ca
 from node.uplink import connect_parent
 from node.views import routes as view_routes
 from node.views.freshness import FreshnessSection
@@ -76,7 +85,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     directive_routes.router,
     digest_routes.router,
     ops_routes.router,
+    node_routes.router,  # ops: resync and bundle ack run by the serving node (ops.run)
     access_routes.router,  # access: sign-in, users, audit, reveal, the login page
+    reveal_routes.router,  # reveals: one record in full, asked of its owner
     metrics_routes.router,  # metrics: GET /metrics for Prometheus (right metrics.read)
 )
 
@@ -98,7 +109,9 @@ def write_hooks(code: str) -> list[WriteHook]:
     ]
 
 
-def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
+def push_sections(
+    code: str, key_id: str | None = None, ca: bytes | None = None
+) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
     return [
         DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
@@ -106,6 +119,7 @@ def push_sections(code: str, key_id: str | None = None) -> list[PushSection]:
         DigestSection(code),  # digests: the child's root digest, on the batch reaching head
         FreshnessSection(),  # views: when the nodes below last pushed
         EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild
+        KeySection(ca),  # units: the descendants' keys, checked against the CA above
         HashKeySection(key_id),  # privacy: a child with another hash key is refused
     ]
 
@@ -125,12 +139,16 @@ def open_node(
         raise NoNode(f"no tiersync node at {locate.where(settings)}; run `tiersync init` first")
     if create:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if writable and settings.tls_cert is not None:  # the key the CA issued with the certificate
+        Identity.of(settings.data_dir, settings.crypto).adopt(Path(settings.tls_cert).parent)
     privacy = privacy_setup.load(settings, create=create)  # a bad policy or key: nothing opened
     db = Database(
         settings.resolved_database_url,
         clock=clock,
         write_hooks=write_hooks(settings.code),
         max_skew_ms=int(settings.max_clock_skew_s * 1000),
+        busy_ms=int(settings.sqlite_busy_timeout_s * 1000),
+        chain_suite=settings.crypto,
     )
     try:
         if writable:
@@ -146,6 +164,8 @@ def open_node(
             units_service.ensure_own_unit(db, code=settings.code, name=settings.name)
         else:
             db.check_identity(settings.code)
+        if writable:  # a changed policy: the kinds it changed leave again, re-projected
+            reproject.resend_changed(db, privacy.policy, settings.code)
     except BaseException:
         db.dispose()
         raise
@@ -153,8 +173,11 @@ def open_node(
         settings=settings,
         db=db,
         identity=NodeIdentity(code=settings.code, name=settings.name),
-        push_sections=push_sections(settings.code, privacy.key_id),
+        push_sections=push_sections(
+            settings.code, privacy.key_id, trusted_ca(settings.data_dir, settings.parent_ca)
+        ),
         projection=privacy.projection,
+        hash_key_id=privacy.key_id,
         nonces=NonceStore(settings.replay_window_s),
         directive_progress=directive_progress.view_progress,
     )
@@ -170,9 +193,12 @@ def startup_hooks(
         start_checkpointer,
         parent_hook(transport=transport, observe=observe),
         retry_quarantine,
+        start_quarantine_retrier,
         replication_hook(run=run),
         directives_hook(run=run),
         live_hook,  # views: the live incident feed, woken by commits
+        collector_hook(run=run),  # tombstones every ancestor holds (node/tombstones)
+        reveal_hook,  # reveals: answers held at the requester for a limited time
     ]
 
 
@@ -181,6 +207,7 @@ def start_supervisor(ctx: NodeContext) -> Stop:
     their states for `tiersync status` in the data directory; stopped last."""
     ctx.supervisor.state_file = ctx.settings.data_dir / TASKS_FILE
     ctx.supervisor.retry_max_s = ctx.settings.retry_max_s
+    ctx.supervisor.unready_after_s = ctx.settings.task_unready_s
     return ctx.supervisor.start_publishing()
 
 
@@ -195,6 +222,18 @@ def retry_quarantine(ctx: NodeContext) -> None:
         log.info("quarantine retried at start: %s", result)
     except Exception:
         log.exception("could not retry the quarantine at start")
+
+
+def start_quarantine_retrier(ctx: NodeContext) -> Stop:
+    """While serving, apply again every RETRY_EVERY_S the quarantine entries whose cause went
+    away (a clock set right: node/sync/quarantine.py), under the supervisor."""
+    retrier = QuarantineRetrier(
+        ctx.db,
+        receiver(ctx),
+        health=ctx.supervisor.reporter(QUARANTINE_TASK),
+        retry_max_s=ctx.settings.retry_max_s,
+    )
+    return ctx.supervisor.spawn(QUARANTINE_TASK, retrier.run_forever)
 
 
 def start_checkpointer(ctx: NodeContext) -> Stop | None:
@@ -219,7 +258,9 @@ def parent_hook(*, transport: Any = None, observe: Observer | None = None) -> St
     def start(ctx: NodeContext) -> Stop | None:
         if not ctx.settings.parent_url:
             return None
-        parent = connect_parent(ctx.settings, transport=transport, observe=observe)
+        parent = connect_parent(
+            ctx.settings, transport=transport, observe=observe, hash_key_id=ctx.hash_key_id
+        )
         ctx.parent = parent
         return parent.aclose
 

@@ -63,11 +63,12 @@ class DirectiveCreate(_Inbound):
 
     @model_validator(mode="after")
     def _kind_rules(self) -> Self:
-        if self.kind == DirectiveKind.correction and self.record_id is None:
-            raise ValueError("a correction request names the record to correct (record_id)")
-        if self.kind != DirectiveKind.correction and self.record_id is not None:
-            raise ValueError("record_id belongs to correction requests only")
-        if self.kind != DirectiveKind.correction and self.target is None:
+        about_a_record = (DirectiveKind.correction, DirectiveKind.reveal)
+        if self.kind in about_a_record and self.record_id is None:
+            raise ValueError(f"a {self.kind} request names its record (record_id)")
+        if self.kind not in about_a_record and self.record_id is not None:
+            raise ValueError("record_id belongs to correction and reveal requests only")
+        if self.kind not in about_a_record and self.target is None:
             raise ValueError(
                 'target is required: {"level": L}, {"units": [...]} or {"subtree": true}'
             )

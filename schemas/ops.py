@@ -29,6 +29,12 @@ class DigestRoot(BaseModel):
     protocol: int = PROTOCOL_VERSION
     subtree: str
     kinds: dict[str, Digest] = Field(default_factory=dict)
+    horizons: dict[str, int] = Field(
+        default_factory=dict,
+        description="origin → HLC up to which the answering node collected that origin's "
+        "tombstones (docs/decisions/0702): an id it lacks whose version is at or below is "
+        "deleted there, not missing",
+    )
 
 
 class DigestQuery(_Inbound):
@@ -46,10 +52,12 @@ class DigestNodes(BaseModel):
 
 
 class DigestLeaves(BaseModel):
-    """For each asked prefix, id → version of every record version under it."""
+    """For each asked prefix, id → version of every record version under it (tombstones
+    included; `deleted` lists those, per prefix)."""
 
     kind: str
     leaves: dict[HexPrefix, dict[str, str]]
+    deleted: dict[HexPrefix, list[str]] = Field(default_factory=dict)
 
 
 class RecordsQuery(_Inbound):
@@ -184,7 +192,10 @@ class Difference(BaseModel):
     kind: str
     here: str | None = Field(description="version held by this node")
     there: str | None = Field(description="version held by the other side")
-    action: Literal["send", "fetch", "conflict"]
+    action: Literal["send", "fetch", "conflict", "collected"] = Field(
+        description="collected: alive here, deleted and collected there (this node was "
+        "restored from before the deletion); a repair deletes it here"
+    )
 
 
 class LinkVerify(BaseModel):
@@ -290,3 +301,37 @@ class AuditRead(BaseModel):
     action: str
     outcome: str
     detail: str
+
+
+# --- an operator command run through the serving node (`/api/v1/node/...`) ----------------
+# `resync` and `bundle ack` move this node's own acked cursor: while `tiersync serve` runs, the
+# CLI asks the serving process to do it (docs/protocol.md, "One owner of the cursors").
+
+MAX_SINCE = 2**63 - 1
+
+
+class ResyncRequest(_Inbound):
+    since: int = Field(0, ge=0, le=MAX_SINCE, description="log position to resend from")
+    requested_by: str | None = Field(
+        None, max_length=128, description="who ran the command (the CLI's --actor), for the audit"
+    )
+
+
+class ResyncReport(BaseModel):
+    since: int
+    records: int
+    batches: int
+    bytes: int
+    acked: int
+    requests_done: list[str] = Field(default_factory=list)
+    via: str = Field("this process", description="`serving node` when run by the serving node")
+
+
+class ReceiptRequest(_Inbound):
+    file: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="a bundle's name in the node's `incoming/` directory (the CLI puts it there)",
+    )
+    requested_by: str | None = Field(None, max_length=128)

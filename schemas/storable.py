@@ -53,8 +53,56 @@ def _number_problem(value: int | float) -> str | None:
     return None
 
 
+def _plainly_storable(value: Any, depth: int) -> bool:
+    """True when `value` is certainly storable (the common case, checked without building
+    paths); False when it may not be: `first_problem` then looks for the problem and its path.
+    Only exact built-in types are judged here; anything else is left to `first_problem`."""
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        try:
+            keys = "".join(value)  # every key at once; a key that is not a str: TypeError
+        except TypeError:
+            return False
+        if "\x00" in keys or not (keys.isascii() or _string_problem(keys) is None):
+            return False
+        items: Any = value.values()
+    elif kind is list:
+        if depth >= MAX_DEPTH:
+            return False
+        items = value
+    else:
+        return _plain_scalar(value, kind)
+    for inner in items:
+        kind = type(inner)
+        if kind is str:
+            if "\x00" in inner or not (inner.isascii() or _string_problem(inner) is None):
+                return False
+        elif kind is dict or kind is list:
+            if not _plainly_storable(inner, depth + 1):
+                return False
+        elif not _plain_scalar(inner, kind):
+            return False
+    return True
+
+
+def _plain_scalar(value: Any, kind: type) -> bool:
+    if kind is str:
+        return "\x00" not in value and (value.isascii() or _string_problem(value) is None)
+    if kind is int:
+        return INT64_MIN <= value <= INT64_MAX
+    if value is None or kind is bool:
+        return True
+    if kind is float:
+        return math.isfinite(value) and abs(value) <= INT64_MAX
+    return False
+
+
 def first_problem(value: Any, path: Path = ()) -> tuple[Path, str] | None:
     """The first unstorable value inside `value` (depth first), with its path; else None."""
+    if _plainly_storable(value, 0):
+        return None
     stack: list[tuple[Path, Any]] = [(path, value)]
     while stack:
         where, item = stack.pop()

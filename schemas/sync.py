@@ -69,6 +69,19 @@ class Enrolment(StorableInbound):
     revoked: bool = False
 
 
+class KeyWire(_Inbound):
+    """A descendant's signing key as the sender knows it, with the CA's certificate of it when
+    it has one (federation/keycert.py): the receiver checks that against its own CA."""
+
+    code: str = Field(max_length=32, description="the node: strictly below the sender")
+    public_key: str = Field(max_length=200, description="base64")
+    suite: str = Field(max_length=16)
+    certificate: dict[str, str] | None = Field(
+        None,
+        description="the CA's key certificate: node, suite, public_key, issued_at, ca, signature",
+    )
+
+
 class AuditHeadWire(_Inbound):
     """The head of the child's audit chain: its last entry's id and hash (hex)."""
 
@@ -110,6 +123,12 @@ class PushBatch(_Inbound):
         max_length=100_000,
         description="units: the sender's child enrolments changed in (since, until]; kept at "
         "the parent for a rebuild (docs/protocol.md, Rebuilding a middle node)",
+    )
+    keys: list[KeyWire] = Field(
+        default_factory=list,
+        max_length=100_000,
+        description="units: the signing keys of nodes below the sender changed in (since, "
+        "until], certified by the prefecture's CA (docs/protocol.md, Key certificates)",
     )
     audit: AuditHeadWire | None = Field(
         None,

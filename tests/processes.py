@@ -36,8 +36,17 @@ class Topology:
         self.specs: dict[str, NodeSpec] = {}
         self.procs: dict[str, NodeProcess] = {}
 
-    def add(self, code: str, name: str, parent: str | None = None) -> NodeSpec:
-        spec = NodeSpec(code, name, self.root / code, free_port(), extra_env=dict(self.env))
+    def add(
+        self, code: str, name: str, parent: str | None = None, database_url: str | None = None
+    ) -> NodeSpec:
+        spec = NodeSpec(
+            code,
+            name,
+            self.root / code,
+            free_port(),
+            database_url=database_url,
+            extra_env=dict(self.env),
+        )
         create(spec)
         if parent is not None:
             enrol(self.specs[parent], spec)

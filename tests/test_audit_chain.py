@@ -2,11 +2,21 @@
 with sqlite3 is found and named by `tiersync audit verify`; a truncated log is found against the
 head its parent keeps."""
 
+import hashlib
 import shutil
 import sqlite3
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
+import orjson
+import pytest
+from cryptography.hazmat.primitives import hashes
+
+from federation.crypto import suite
+from node.audit import chain
 from node.audit import service as audit_service
+from node.audit.chain import GENESIS, entry_hash
 from node.settings import Settings
 from node.wiring import open_node
 from tests.cli_support import isolated, run
@@ -101,3 +111,66 @@ def test_existing_entries_are_chained_at_migration(tmp_path: Path) -> None:
     count, breaks = audit_service.verify_log(db)
     db.dispose()
     assert (count, breaks) == (3, [])
+
+
+# --- the chain follows the deployment's suite (TIERSYNC_CRYPTO) ---------------------------------
+
+KAT_AT = datetime(2026, 1, 2, 3, 4, 5, 6)
+KAT_BYTES = b'["' + b"0" * 64 + b'","2026-01-02T03:04:05.000006","clerk","records.write","ok","#1"]'
+KAT_SM3 = "c66b1e0b7d7819770373edf7554a4feaaef169e8275c892b1e13c303fdbc10e1"
+KAT_SHA256 = "b542f68fff92c8f9fca21c88d4de5ca86718aa2b187c7d95bd6440c561f820bc"
+
+
+def kat_hash(name: str) -> str:
+    fields = {"actor": "clerk", "action": "records.write", "outcome": "ok", "detail": "#1"}
+    return entry_hash(GENESIS, at=KAT_AT, hasher=suite(name), **fields)
+
+
+def test_entry_hash_known_answers_for_both_suites() -> None:
+    sm3 = hashes.Hash(hashes.SM3())  # an SM3 independent of the suite's
+    sm3.update(KAT_BYTES)
+    assert kat_hash("sm") == KAT_SM3 == sm3.finalize().hex()
+    assert kat_hash("default") == KAT_SHA256 == hashlib.sha256(KAT_BYTES).hexdigest()
+
+
+def test_a_node_on_the_national_suite_chains_with_sm3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(code=VILLAGE, data_dir=tmp_path, crypto="sm")
+    ctx = open_node(settings)
+    try:
+        for i in range(3):
+            audit_service.record(
+                ctx.db, actor="clerk", action="records.write", outcome="ok", detail=f"#{i}"
+            )
+        count, breaks = audit_service.verify_log(ctx.db)
+    finally:
+        ctx.db.dispose()
+    assert count >= 3 and breaks == []
+    with sqlite3.connect(tmp_path / "tiersync.db") as db:
+        rows = db.execute(
+            "SELECT at, actor, action, outcome, detail, prev_hash, hash FROM audit_log ORDER BY id"
+        ).fetchall()
+    for at, actor, action, outcome, detail, prev, digest in rows:
+        payload = orjson.dumps([prev, at.replace(" ", "T"), actor, action, outcome, detail])
+        sm3 = hashes.Hash(hashes.SM3())
+        sm3.update(payload)
+        assert digest == sm3.finalize().hex() != hashlib.sha256(payload).hexdigest()
+    monkeypatch.setenv("TIERSYNC_CRYPTO", "sm")
+    code, output = verify(tmp_path)
+    assert code == 0 and "审计日志完好" in output, output
+
+
+def test_older_sha256_entries_pass_until_the_first_sm3_entry() -> None:
+    def row(i: int, prev: str, name: str) -> SimpleNamespace:
+        fields = {"at": KAT_AT, "actor": "a", "action": "b", "outcome": "ok", "detail": str(i)}
+        digest = entry_hash(prev, hasher=suite(name), **fields)
+        return SimpleNamespace(id=i, prev_hash=prev, hash=digest, **fields)
+
+    first = row(1, GENESIS, "default")  # chained at migration, before TIERSYNC_CRYPTO=sm
+    second = row(2, first.hash, "sm")
+    assert chain.verify([first, second], suite_name="sm") == []
+    late = row(3, second.hash, "default")  # a SHA-256 entry after the switch: forged
+    assert [(b.id, b.reason) for b in chain.verify([first, second, late], suite_name="sm")] == [
+        (3, "edited")
+    ]

@@ -138,3 +138,16 @@ def test_sign_verify_seal_open_round_trip(name: str) -> None:
 def test_unknown_suite_names_the_known_ones() -> None:
     with pytest.raises(ValueError, match="known: default, sm"):
         suite("rsa")
+
+
+def test_hmac_sha256_equals_the_standard_library_for_every_key_length() -> None:
+    """The default suite's HMAC keys its hashes once per key (federation/crypto/suites.py):
+    the result is RFC 2104's for short, block-sized and long keys, and the same on reuse."""
+    import hmac
+
+    crypto = suite("default")
+    for key in (b"", b"k", b"\x5e" * 32, b"b" * 64, b"L" * 65, bytes(range(200))):
+        for data in (b"", b"tiersync-id\x00632322195201205827", b"x" * 5000):
+            expected = hmac.digest(key, data, "sha256")
+            assert crypto.hmac(key, data) == expected
+            assert crypto.hmac(key, data) == expected  # the cached pads are not consumed

@@ -269,9 +269,15 @@ def test_assets_are_the_nodes_own(network: net.Network, tmp_path: Path) -> None:
 def test_the_wall_tours_its_units_when_left_alone(network: net.Network, browser: Any) -> None:
     open_page(browser, f"{network.url}/#unit={net.PREFECTURE}&mode=wall&rotate=1", WALL)
     wait_drawn(browser, net.PREFECTURE)
-    county = wait_until(
-        browser, "return document.body.dataset.drawn.length === 6 && document.body.dataset.drawn",
-        "the tour's first stop",
+    county, label, stops = wait_until(
+        browser,
+        "const d = document.body.dataset.drawn, s = TS.wall.state.stops,"
+        " l = document.getElementById('tour').textContent;"
+        " return d.length === 6 && l.includes(`${s.indexOf(d) + 1}/${s.length}`) && [d, l, s];",
+        "a county of the tour drawn under its own label",
     )  # fmt: skip
-    assert county == net.TONGREN  # the first child; the home unit stays the tour's home
-    assert "2/5" in browser.find_element("id", "tour").text
+    # The home unit stays the tour's home, its children follow in order. On a loaded machine the
+    # tour may move on before a poll sees its first stop, so the poll waits for a county drawn
+    # while the label names it, whichever it is, rather than for the first one.
+    assert stops[:2] == [net.PREFECTURE, net.TONGREN] and len(stops) == 5
+    assert f"{stops.index(county) + 1}/5" in label

@@ -6,6 +6,7 @@ import random
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -82,17 +83,30 @@ def test_demo_starts_the_network_loads_the_article_and_stops_cleanly(tmp_path: P
         assert demo.poll() is None, text()
         output = text()
         assert "the prefecture holds all" in output
-        assert f"http://127.0.0.1:{base}" in output and "Hazang Village" in output
-        top = f"http://127.0.0.1:{base}"
+        assert f"https://127.0.0.1:{base}" in output and "Hazang Village" in output
+        top = f"https://127.0.0.1:{base}"
+        cacert = re.search(r"curl --cacert (\S+) ", output)
+        assert cacert, output  # TLS by default, and the demo says how to trust its CA
+        ca = str(Path(cacert.group(1)).expanduser())
+        with pytest.raises(httpx.ConnectError):  # not trusted without the demo's CA
+            httpx.get(f"{top}/healthz")
         path, params = f"{top}/api/v1/views/summary", {"unit": HAZANG}
-        assert httpx.get(path, params=params).status_code == 401  # no token, no figures
+        assert httpx.get(path, params=params, verify=ca).status_code == 401  # no token
         token = re.search(r"export TOKEN=(\S+);", output)
         assert token, output  # the demo prints how to use the README's curl examples
         auth = {"Authorization": f"Bearer {token.group(1).rstrip(';')}"}
-        summary = httpx.get(path, params=params, headers=auth).json()
+        summary = httpx.get(path, params=params, headers=auth, verify=ca).json()
         assert summary["counts"]["person"] == 2223 and summary["counts"]["household"] == 583
         assert len(summary["children"]) == 10  # Hazang's grids, named by the registry
         operate_a_demo_node(tmp_path, output)
+
+        # Every node's signing key is known at the prefecture, certified by the demo's CA.
+        def keys() -> list[tuple[str, int]]:
+            with sqlite3.connect(tmp_path / "6323" / "tiersync.db") as db:
+                return db.execute("SELECT code, certified FROM descendant_keys").fetchall()
+
+        wait_for(lambda: len(keys()) == NODES - 1, 30, "every key at the prefecture")
+        assert all(certified for _, certified in keys()), keys()
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(60) == 0
         deadline = time.monotonic() + 10

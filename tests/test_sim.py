@@ -145,14 +145,6 @@ def test_ci_seeds_with_restores_and_rebuilds_pass(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=CI_SEEDS >= 100,  # a few seeds may all pass
-    reason="11 of ci seeds 1-100 fail on main ef5b68e (docs/reliability.md, Figures): versions "
-    "held as 'clock ahead' at a parent whose own clock ran behind (or whose child's clock "
-    "absorbed a skewed time) stay quarantined after the clocks heal (retried only at start or "
-    "by `tiersync quarantine retry`); ancestors missing writes after rebuild --force "
-    "(seeds 39, 60, 76, 92); receipts behind (50, 87). Not diagnosed further yet",
-)
 @pytest.mark.timeout(600)  # 130 seeds ≈ 4 min of two idle cores (docs/reliability.md)
 def test_the_ci_profile_passes_the_checker() -> None:
     """CI_SEEDS seeds of a village–township–county–prefecture tree under faults, on 2 cores."""

@@ -214,3 +214,37 @@ async def test_status_shows_each_childs_link(cluster: Cluster) -> None:
     assert links[TOWNSHIP] == 2 and links["632322102"] == 1
     up = node_status(township.ctx).upstream
     assert up is not None and up.link == 2 and up.revoked is None
+
+
+PREFECTURE, OTHER_TOWNSHIP = "6323", "632322102"
+
+
+async def test_revocation_travels_down_every_level_and_up_to_the_top(cluster: Cluster) -> None:
+    top = await cluster.add(PREFECTURE)
+    county = await cluster.add(COUNTY, parent=PREFECTURE)
+    township = await cluster.add(TOWNSHIP, parent=COUNTY)
+    village = await cluster.add(VILLAGE, parent=TOWNSHIP)
+    await cluster.add(OTHER_TOWNSHIP, parent=COUNTY)
+    await cluster.sync()
+    # Revoked at the county, a township is known revoked at the prefecture (its enrolments).
+    assert revoke_child(county.ctx.db, OTHER_TOWNSHIP)
+    await county.replicator.run_once()
+    with top.ctx.db.read() as conn:
+        held = {r.code: r.revoked for r in units_repository.held_via(conn, COUNTY)}
+    assert held == {TOWNSHIP: False, OTHER_TOWNSHIP: True}
+    # Revoked at the prefecture, a county's whole subtree is told, level after level.
+    assert revoke_child(top.ctx.db, COUNTY)
+    refused: dict[str, PeerRejected] = {}
+    for node in (county, township, village):
+        await node.write(person(unit=node.settings.code + "001"))
+        with pytest.raises(PeerRejected) as caught:
+            await node.replicator.run_once()
+        refused[node.settings.code] = caught.value
+    assert refused[COUNTY].status == 401
+    assert refused[TOWNSHIP].status == 403, refused[TOWNSHIP]
+    assert f"node {COUNTY} was revoked above it" in str(refused[TOWNSHIP])
+    assert refused[VILLAGE].status == 403, refused[VILLAGE]
+    assert f"node {TOWNSHIP} was revoked above it" in str(refused[VILLAGE])
+    for code in (COUNTY, TOWNSHIP):
+        assert Identity.of(cluster.tmp_path / code, "default").revoked() is not None
+    assert Identity.of(cluster.tmp_path / VILLAGE, "default").revoked() is not None

@@ -106,7 +106,12 @@ class DefaultSuite:
         return hashlib.sha256(data).digest()
 
     def hmac(self, key: bytes, data: bytes) -> bytes:
-        return std_hmac.new(key, data, hashlib.sha256).digest()
+        inner, outer = _hmac_sha256_pads(key)
+        hashed = inner.copy()
+        hashed.update(data)
+        mac = outer.copy()
+        mac.update(hashed.digest())
+        return mac.digest()
 
     def seal(self, key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -171,6 +176,20 @@ class SmSuite:
             return decryptor.update(body) + decryptor.finalize()
         except (InvalidTag, ValueError) as exc:
             raise DecryptionFailed("ciphertext does not open with this key") from exc
+
+
+@functools.lru_cache(maxsize=16)
+def _hmac_sha256_pads(key: bytes) -> tuple["hashlib._Hash", "hashlib._Hash"]:
+    """HMAC-SHA256 (RFC 2104) keyed once: the inner and outer hashes with the key's pads
+    absorbed, which each HMAC copies. OpenSSL 3's one-shot HMAC sets its context up on every
+    call: three times the cost of an ID number's hash (measured, 8 µs against 26 µs)."""
+    block = hashlib.sha256().block_size
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    return hashlib.sha256(key.translate(std_hmac.trans_36)), hashlib.sha256(
+        key.translate(std_hmac.trans_5C)
+    )
 
 
 @functools.lru_cache(maxsize=16)

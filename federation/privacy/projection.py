@@ -58,6 +58,15 @@ class Projector:
             kind: [(tuple(path.split(".")), self._op(t)) for path, t in fields.items()]
             for kind, fields in self.fields.items()
         }
+        # The plan of each kind, in the policy's order: a field at the top by its name (applied
+        # inline), a path through lists (name None) walked by _apply.
+        self._plans: dict[str, list[tuple[str | None, tuple[str, ...], Op]]] = {
+            kind: [
+                (steps[0] if len(steps) == 1 and "[]" not in steps[0] else None, steps, op)
+                for steps, op in ops
+            ]
+            for kind, ops in self._ops.items()
+        }
         self.kinds = frozenset(self._ops)
         self.needs_key = any(
             t in (Treatment.hash, Treatment.hash_last4)
@@ -68,12 +77,21 @@ class Projector:
         """False: this node lacks the hash key its policy needs, and sends nothing that does."""
 
     def project(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        ops = self._ops.get(kind)
-        if not ops or not isinstance(data, dict):
+        plan = self._plans.get(kind)
+        if not plan or not isinstance(data, dict):
             return data
         out = dict(data)
-        for steps, op in ops:
-            _apply(out, steps, op)
+        for name, steps, op in plan:
+            if name is None:
+                _apply(out, steps, op)
+            elif name in out:  # _apply's case of a field at the top, inline
+                value = out[name]
+                if value is not None:
+                    value = op(value)
+                    if value is _DROP:
+                        del out[name]
+                    else:
+                        out[name] = value
         return out
 
     def hash_of(self, value: str) -> str:

@@ -105,6 +105,11 @@ class Sealer:
 def _id_bytes(value: Any) -> bytes:
     if isinstance(value, uuid.UUID):
         return value.bytes
+    if isinstance(value, str) and len(value) == 32 and value.isalnum():
+        try:  # the 32 hex digits SQLite stores: as uuid.UUID reads them, ten times cheaper
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
     return uuid.UUID(str(value)).bytes
 
 

@@ -77,6 +77,7 @@ class Access(StrEnum):
 Rule = Right | Access
 _RECORDS = "/api/v1/records"
 _DIRECTIVES = "/api/v1/directives"
+_REVEALS = "/api/v1/reveals"
 
 ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): Access.open,
@@ -102,6 +103,12 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("DELETE", f"{_RECORDS}/{{record_id}}"): R.records_write,
     ("POST", f"{_RECORDS}/{{record_id}}/move"): R.records_write,
     ("POST", f"{_RECORDS}/{{record_id}}/reveal"): R.personal_reveal,
+    ("POST", f"{_RECORDS}/{{record_id}}/reveal-request"): R.personal_reveal,
+    ("GET", _REVEALS): R.personal_reveal,
+    ("GET", f"{_REVEALS}/inbox"): R.personal_reveal,
+    ("GET", f"{_REVEALS}/{{request_id}}"): R.personal_reveal,
+    ("POST", f"{_REVEALS}/{{request_id}}/approve"): R.personal_reveal,
+    ("POST", f"{_REVEALS}/{{request_id}}/refuse"): R.personal_reveal,
     ("POST", _DIRECTIVES): R.directives_issue,
     ("GET", _DIRECTIVES): R.directives_read,
     ("GET", f"{_DIRECTIVES}/{{directive_id}}"): R.directives_read,
@@ -110,6 +117,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", f"{_DIRECTIVES}/{{directive_id}}/reject"): R.directives_respond,
     ("POST", f"{_DIRECTIVES}/{{directive_id}}/cancel"): R.directives_issue,
     ("POST", f"{_DIRECTIVES}/{{directive_id}}/supersede"): R.directives_issue,
+    ("POST", "/api/v1/node/resync"): R.ops_run,  # the CLI, while the node serves
+    ("POST", "/api/v1/node/receipt"): R.ops_run,
     ("GET", "/api/v1/sync/quarantine"): R.sync_inspect,
     ("GET", "/api/v1/sync/conflicts"): R.sync_inspect,
     ("POST", "/api/v1/sync/push"): Access.child,

@@ -27,14 +27,24 @@ def healthz(ctx: ContextDep) -> dict[str, str]:
     "healthy; else 503 naming what is wrong",
 )
 def readyz(ctx: ContextDep) -> dict[str, object]:
-    current, heads = current_revisions(ctx.db.engine), head_revisions(ctx.db.engine)
-    if current != heads:
-        raise Unavailable(f"database at migration {sorted(current)}, code expects {sorted(heads)}")
+    # Every problem, not the first: a database that is locked or gone and the tasks it
+    # stalls all show (an operator sees which task fails, and for how long).
+    problems: list[str] = []
+    current: set[str] = set()
     try:
-        ctx.db.probe_write()
+        current, heads = current_revisions(ctx.db.engine), head_revisions(ctx.db.engine)
     except Exception as exc:
-        raise Unavailable(f"database not writable: {describe(exc)}") from exc
-    problems = ctx.supervisor.problems()
+        problems.append(f"database unreachable: {describe(exc)}")
+    else:
+        if current != heads:
+            problems.append(
+                f"database at migration {sorted(current)}, code expects {sorted(heads)}"
+            )
+        try:
+            ctx.db.probe_write()
+        except Exception as exc:
+            problems.append(f"database not writable: {describe(exc)}")
+    problems += ctx.supervisor.problems()
     if problems:
         raise Unavailable("; ".join(problems))
     tasks = [{"name": s.name, "state": s.state} for s in ctx.supervisor.states()]

@@ -20,7 +20,9 @@ from federation.crypto import Suite, suite
 GENESIS = "0" * 64
 """The `prev_hash` of the first entry."""
 CHAIN_SUITE = "default"
-"""The suite whose hash links the chain (SHA-256; SM3 in the sm suite, same length)."""
+"""The suite whose hash links a chain when none is named (SHA-256). A node links its chain
+with its deployment's suite (TIERSYNC_CRYPTO; SM3 under `sm`, same length): node.db's
+CHAIN_OPTION names it to the writer."""
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,18 @@ def entry_hash(
     return (hasher or suite(CHAIN_SUITE)).hash(fields).hex()
 
 
-def verify(rows: Iterable[Any], *, parent_head: Head | None = None) -> list[Break]:
-    """Every break in the chain of `rows` (in id order), then against the parent's head."""
+def verify(
+    rows: Iterable[Any], *, parent_head: Head | None = None, suite_name: str = CHAIN_SUITE
+) -> list[Break]:
+    """Every break in the chain of `rows` (in id order), then against the parent's head.
+
+    Under a suite other than the default, the entries written before the node used it (linked
+    with SHA-256, e.g. at the migration that chained an existing log) are accepted up to the
+    first entry linked with the suite's own hash, and never after it: a deployment switches
+    once, forwards."""
     breaks: list[Break] = []
-    prev, hasher = GENESIS, suite(CHAIN_SUITE)
+    prev, hasher = GENESIS, suite(suite_name)
+    legacy = suite(CHAIN_SUITE) if suite_name != CHAIN_SUITE else None
     held: dict[int, str] = {}
     last_id = 0
     for row in rows:
@@ -74,7 +84,12 @@ def verify(rows: Iterable[Any], *, parent_head: Head | None = None) -> list[Brea
             )
         fields = {k: getattr(row, k) for k in ("at", "actor", "action", "outcome", "detail")}
         if row.hash != entry_hash(row.prev_hash or "", hasher=hasher, **fields):
-            breaks.append(Break(row.id, "edited", "its content no longer matches its hash"))
+            if legacy is None or row.hash != entry_hash(
+                row.prev_hash or "", hasher=legacy, **fields
+            ):
+                breaks.append(Break(row.id, "edited", "its content no longer matches its hash"))
+        else:
+            legacy = None  # linked with the suite's hash: no older entry may follow
         held[row.id] = row.hash
         prev = row.hash
     if parent_head is not None and parent_head.id > 0:

@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, text, update
 
-from node.audit.chain import GENESIS, Head, entry_hash
+from federation.crypto import suite
+from node.audit.chain import CHAIN_SUITE, GENESIS, Head, entry_hash
+from node.db import CHAIN_OPTION
 from node.models import AuditEntry, AuditHead, table
 
 audit = table(AuditEntry)
@@ -21,7 +23,10 @@ def add_audit(
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     last = head(conn)
     prev = last.hash if last else GENESIS
-    digest = entry_hash(prev, at=at, actor=actor, action=action, outcome=outcome, detail=detail)
+    hasher = suite(conn.get_execution_options().get(CHAIN_OPTION, CHAIN_SUITE))
+    digest = entry_hash(
+        prev, at=at, actor=actor, action=action, outcome=outcome, detail=detail, hasher=hasher
+    )
     conn.execute(
         insert(audit).values(
             at=at,

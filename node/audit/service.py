@@ -60,4 +60,4 @@ def verify_log(db: Database, *, parent_head: Head | None = None) -> tuple[int, l
     """How many entries the chain holds, and every break in it (node/audit/chain.py)."""
     with db.read() as conn:
         rows = list(repository.chain_rows(conn))
-    return len(rows), chain.verify(rows, parent_head=parent_head)
+    return len(rows), chain.verify(rows, parent_head=parent_head, suite_name=db.chain_suite)

@@ -25,6 +25,18 @@ ActorOption = Annotated[
 ]
 
 
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="TIERSYNC_OPERATOR_TOKEN",
+        show_envvar=True,
+        help="While the node serves: an operator's API token (right ops.run); the serving "
+        "node then runs the command (it moves the sync cursor, which only the node may do).",
+    ),
+]
+
+
 def actor_of(given: str | None) -> str:
     return given or os_actor()
 

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from node.bundles.service import new_name
-from node.cli.audit import ActorOption, actor_of, ops_errors
+from node.cli.audit import ActorOption, TokenOption, actor_of, ops_errors
 from node.cli.common import JsonOption, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
 from node.ops import actions
@@ -82,6 +82,7 @@ def import_(
         ),
     ] = None,
     actor: ActorOption = None,
+    token: TokenOption = None,
     json: JsonOption = False,
 ) -> None:
     """Apply a bundle: a child's changes at its parent, or a receipt at the child.
@@ -92,18 +93,28 @@ def import_(
     """
     with node_context(config.settings()) as ctx, ops_errors():
         receipt = receipt_out or file.with_name(file.name + ".receipt")
-        report = actions.run_bundle_import(ctx, path=file, receipt=receipt, actor=actor_of(actor))
+        report = actions.run_bundle_import(
+            ctx, path=file, receipt=receipt, actor=actor_of(actor), token=token
+        )
     _show(report, "imported", json)
 
 
 @app.command("ack")
 @node_command()
 def ack(
-    config: NodeConfig, file: FileArg, actor: ActorOption = None, json: JsonOption = False
+    config: NodeConfig,
+    file: FileArg,
+    actor: ActorOption = None,
+    token: TokenOption = None,
+    json: JsonOption = False,
 ) -> None:
-    """At a child: take the receipt the parent wrote (advances the acked cursor)."""
+    """At a child: take the receipt the parent wrote (advances the acked cursor).
+
+    While the node serves, the serving node takes it (give --token); without one, refused."""
     with node_context(config.settings()) as ctx, ops_errors():
-        report = actions.run_bundle_import(ctx, path=file, receipt=None, actor=actor_of(actor))
+        report = actions.run_bundle_import(
+            ctx, path=file, receipt=None, actor=actor_of(actor), token=token
+        )
     _show(report, "took receipt", json)
 
 

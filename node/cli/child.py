@@ -59,7 +59,9 @@ def add(
             ctx.db, node_code=settings.code, code=code, name=name or _current_name(ctx, code)
         )
     key = keys.hash_key(settings)
-    issued = issue_and_report(settings.data_dir, code, host, json) if host else None
+    issued = (
+        issue_and_report(settings.data_dir, code, host, json, settings.crypto) if host else None
+    )
     if json:
         tls_dir = {"tls_dir": str(issued.directory)} if issued else {}
         hash_key = {"hash_key": key.hex() if key else None}

@@ -25,6 +25,8 @@ from node.launcher import stop_all
 from node.seed import PROFILES, build_topology
 from schemas.codes import level_of
 
+LOGIN = "/api/v1/auth/login"  # the dashboard's sign-in (node/access/routes.py)
+
 
 def _shown(path: Path) -> str:
     """`path` relative to the working directory when it lies below it (shorter to copy)."""
@@ -50,9 +52,11 @@ def demo(
     tls: Annotated[
         bool,
         typer.Option(
-            "--tls", help="Serve every node over HTTPS with a CA made for the run (ca init)."
+            "--tls/--no-tls",
+            help="Serve every node over HTTPS with a CA made for the run (ca init), each "
+            "node's signing key certified by it (the default); --no-tls for plain HTTP.",
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Start a prefecture, its counties, townships and villages as separate processes, load the
     article's figures where the article puts them, and show each node's URL."""
@@ -99,10 +103,19 @@ def demo(
         )
         if top.tls is not None:
             ca = _shown(top.tls.ca)
-            say(f"TLS: every node serves HTTPS with a certificate of the CA {ca}; for example")
+            say(
+                f"TLS: every node serves HTTPS with a certificate of the demo's CA {ca}, and "
+                "its signing key is certified by it (tiersync ca issue); for example"
+            )
             say(
                 f'  curl --cacert {ca} -H "Authorization: Bearer $TOKEN" '
                 f"{top.url}/api/v1/views/summary"
+            )
+            say(f"  the browser: import {ca} as a trusted authority, or accept the warning once")
+            say(
+                f"  sign in from a script: curl --cacert {ca} -c cookies.txt -H "
+                "'Content-Type: application/json' -d "
+                f'\'{{"name": "viewer", "password": "{password}"}}\' {top.url}{LOGIN}'
             )
         say("Ctrl+C stops every node")
         while all(proc.alive for proc in procs):

@@ -1,8 +1,10 @@
 """`tiersync key ...`: this node's signing key (docs/protocol.md, "Enrolment and keys")."""
 
 import asyncio
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
+import orjson
 import typer
 
 from federation.errors import PeerRejected, PeerUnavailable
@@ -52,6 +54,52 @@ def rotate(config: NodeConfig, json: JsonOption = False) -> None:
     say("运行中的节点重启后使用新密钥。")
 
 
+async def send_certificate(settings: Settings, *, transport: Any = None) -> dict[str, Any]:
+    """Hand this node's key certificate (identity/key-cert.json) to its parent."""
+    async with parent_connection(settings, transport=transport) as parent:
+        auth = parent.auth
+        assert isinstance(auth, NodeAuth)
+        certificate = auth.identity.certificate()
+        if certificate is None:
+            raise UsageError("this node holds no key certificate (tiersync ca certify)")
+        if not auth.identity.registered_with(settings.parent_token):
+            await parent.cursor(source=settings.code)  # enrols, certificate included
+            return {"node": settings.code, "certified": None, "enrolled": True}
+        public = b64(auth.node_key().public)
+        return await parent.rotate_key(public, "", certificate)
+
+
+@app.command()
+@node_command()
+def certify(
+    config: NodeConfig,
+    path: Annotated[Path, typer.Argument(help="The key-cert.json `tiersync ca certify` made.")],
+    json: JsonOption = False,
+) -> None:
+    """Take the CA's certificate of this node's key and hand it to the parent."""
+    settings = config.settings()
+    identity = Identity.of(settings.data_dir, settings.crypto)
+    try:
+        cert = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise UsageError(f"{path}: not a key certificate ({exc.__class__.__name__})") from None
+    if not isinstance(cert, dict) or cert.get("public_key") != b64(identity.key().public):
+        raise UsageError(f"{path} certifies another key than this node's (tiersync key show)")
+    identity.save_certificate(cert)
+    try:
+        report = asyncio.run(send_certificate(settings))
+    except NoParent:
+        report = {"node": settings.code, "certified": None}
+    except (PeerRejected, PeerUnavailable) as exc:
+        raise UsageError(f"the parent did not take the key certificate: {exc}") from None
+    if json:
+        print_json(report)
+        return
+    say(f"节点 {settings.code} 已保存其签名密钥的 CA 证明")
+    if report.get("certified") is not None or report.get("enrolled"):
+        say("已交上级核验登记")
+
+
 @app.command()
 @node_command()
 def show(config: NodeConfig, json: JsonOption = False) -> None:
@@ -65,6 +113,7 @@ def show(config: NodeConfig, json: JsonOption = False) -> None:
         "public_key": b64(key.public),
         "registered": identity.registered_with(settings.parent_token),
         "revoked": identity.revoked(),
+        "certified": identity.certificate() is not None,
     }
     if json:
         print_json(report)

@@ -22,6 +22,7 @@ from node.cli import (  # ops
     rebuild,
     records,
     resync,
+    reveal,  # privacy
     seed,  # views
     serve,
     status,
@@ -77,6 +78,7 @@ app.add_typer(keys.app, name="key")  # trust: this node's signing key
 app.add_typer(user.app, name="user")  # access
 app.add_typer(records.app, name="records")
 app.add_typer(persons.app, name="persons")  # privacy: duplicates by keyed hash
+app.add_typer(reveal.app, name="reveal")  # privacy: one record in full, asked of its owner
 app.add_typer(directive.app, name="directive")  # directives
 app.command()(status.status)  # ops
 app.command()(resync.resync)  # ops

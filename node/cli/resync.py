@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from node.cli.audit import ActorOption, actor_of, ops_errors
+from node.cli.audit import ActorOption, TokenOption, actor_of, ops_errors
 from node.cli.common import JsonOption, err_console, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
 from node.ops.actions import run_resync, run_resync_child
@@ -32,6 +32,7 @@ def resync(
         typer.Option("--child", callback=_code, help="At a parent: make this child resend."),
     ] = None,
     actor: ActorOption = None,
+    token: TokenOption = None,
     json: JsonOption = False,
 ) -> None:
     """Re-send this node's change log to its parent from the start (or --from CURSOR).
@@ -39,6 +40,7 @@ def resync(
     Idempotent: what the parent already holds is applied as stale. With --child CODE, run at
     a parent: lowers that child's cursor here, so its next push is answered 409 and it resends
     from there (and a resync directive is issued where the directives domain provides one).
+    While the node serves, the serving node resends (give --token); without one, refused.
     """
     who = actor_of(actor)
     with node_context(config.settings()) as ctx, ops_errors():
@@ -63,10 +65,14 @@ def resync(
             def advance(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            done = asyncio.run(run_resync(ctx, since=from_, actor=who, progress=advance))
+            done = asyncio.run(
+                run_resync(ctx, since=from_, actor=who, progress=advance, token=token)
+            )
     if json:
         print_json(done)
     else:
+        if done.get("via") == "serving node":
+            say("由运行中的节点执行（tiersync serve）")
         say(
             f"resent {done['records']} records in {done['batches']} batches "
             f"({done['bytes']} bytes); the parent holds the log up to {done['acked']}"

@@ -1,15 +1,17 @@
 """`tiersync status`: this node's link up and every unit below it, as a tree (reads the DB)."""
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 from rich.markup import escape
 from rich.text import Text
 from rich.tree import Tree
+from sqlalchemy.exc import OperationalError
 
 from node.cli.common import EXIT_FAILED, JsonOption, console, node_context, print_json
 from node.cli.options import NodeConfig, node_command
-from node.ops.status import node_status
+from node.ops.status import node_status, published_tasks, task_problems
 from schemas.ops import ChildStatus, StatusReport, TasksStatus, TaskStatus, UpstreamStatus
 
 
@@ -124,6 +126,25 @@ def render(report: StatusReport) -> Tree:
     return tree
 
 
+def _published_only(data_dir: Path, json: bool) -> None:
+    """The serving node's task states when its database cannot be read (it is locked, gone,
+    refusing connections): they say which task fails and for how long."""
+    now = datetime.now(UTC)
+    tasks = published_tasks(data_dir, now)
+    if tasks is None or not tasks.serving:
+        return
+    problems = task_problems(tasks, now)
+    if json:
+        print_json({"ok": False, "problems": problems, "tasks": tasks.model_dump(mode="json")})
+        return
+    tree = Tree(f"⚙ 数据库无法读取；运行中节点发布的后台任务（{len(tasks.tasks)} 个）")
+    for task in tasks.tasks:
+        tree.add(_task(task))
+    for problem in problems:
+        tree.add(Text(problem, style="red"))
+    console.print(tree)
+
+
 @node_command()
 def status(config: NodeConfig, json: JsonOption = False) -> None:
     """Show this node's link up and every unit below it.
@@ -136,8 +157,13 @@ def status(config: NodeConfig, json: JsonOption = False) -> None:
     quarantined records, a background task of the serving node dead or failing): fit for
     cron and monitoring. `--json` lists them under `problems`.
     """
-    with node_context(config.settings(), writable=False) as ctx:
-        report = node_status(ctx)
+    settings = config.settings()
+    try:
+        with node_context(settings, writable=False) as ctx:
+            report = node_status(ctx)
+    except OperationalError:  # the database cannot be read: what the node published can
+        _published_only(settings.data_dir, json)
+        raise
     if json:
         print_json(report)
     else:

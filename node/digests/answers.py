@@ -6,6 +6,7 @@ Every function takes the authenticated child's code and answers only about that 
 from node.db import Database
 from node.digests import reads as digests
 from node.errors import FieldError, Invalid
+from node.records import horizons
 from schemas.ops import DigestLeaves, DigestNodes, DigestQuery, DigestRoot
 
 
@@ -19,8 +20,12 @@ def _check_prefixes(query: DigestQuery) -> None:
 
 
 def digest_root(db: Database, *, child: str) -> DigestRoot:
-    with db.read() as conn:
-        return DigestRoot(subtree=child, kinds=digests.root(conn, child))
+    with db.snapshot() as conn:
+        return DigestRoot(
+            subtree=child,
+            kinds=digests.root(conn, child),
+            horizons=horizons.horizons_in(conn, child),
+        )
 
 
 def digest_nodes(db: Database, *, child: str, query: DigestQuery) -> DigestNodes:
@@ -34,4 +39,8 @@ def digest_leaves(db: Database, *, child: str, query: DigestQuery) -> DigestLeav
     _check_prefixes(query)
     with db.snapshot() as conn:
         found = {p: digests.leaves(conn, child, query.kind, p) for p in query.prefixes}
-    return DigestLeaves(kind=query.kind, leaves=found)
+    return DigestLeaves(
+        kind=query.kind,
+        leaves={p: versions for p, (versions, _dead) in found.items()},
+        deleted={p: dead for p, (_versions, dead) in found.items() if dead},
+    )

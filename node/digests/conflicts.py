@@ -73,16 +73,16 @@ def held_below_only(conn: Connection, child: str) -> dict[str, tuple[int, int]]:
     """Per kind, the [count, sum] of the versions `child`'s subtree holds that lost here to a
     version from outside it: the child keeps its own (it may store nothing from outside), so
     the parent's digest of the child's subtree adds them to compare with the child's report."""
-    best: dict[uuid.UUID, tuple[int, str]] = {}
-    for rid, hlc, origin, _row in _losers(conn):
-        if is_within(origin, child) and (rid not in best or (hlc, origin) > best[rid]):
-            best[rid] = (hlc, origin)
+    best: dict[uuid.UUID, tuple[int, str, bool]] = {}
+    for rid, hlc, origin, row in _losers(conn):
+        if is_within(origin, child) and (rid not in best or (hlc, origin) > best[rid][:2]):
+            best[rid] = (hlc, origin, bool(row.lost_deleted))
     heads = records_repo.rows_by_ids(conn, list(best)) if best else {}
     out: dict[str, tuple[int, int]] = {}
-    for rid, (hlc, origin) in best.items():
+    for rid, (hlc, origin, deleted) in best.items():
         head = heads.get(rid)
-        if head is None or is_within(head.origin, child):
-            continue
+        if head is None or is_within(head.origin, child) or deleted:
+            continue  # a tombstone the child holds is no part of its digest either
         count, total = out.get(head.kind, (0, 0))
         h = digest_tree.version_hash(digest_tree.id_bytes(rid), hlc, origin)
         out[head.kind] = (count + 1, (total + h) % digest_tree.MOD)

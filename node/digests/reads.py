@@ -13,6 +13,7 @@ from node.records import repository as records_repo
 
 BUCKETS = 4096  # kept rows per (origin, kind): the first three hex digits of the id
 HEX = "0123456789abcdef"
+Leaves = tuple[dict[str, str], list[str]]  # id → version, and the tombstones' ids
 
 
 def root(conn: Connection, subtree: str) -> dict[str, Digest]:
@@ -30,7 +31,9 @@ def children(conn: Connection, subtree: str, kind: str, prefix: str) -> dict[str
         rows = repository.digest_by_bucket(conn, subtree, kind, shift=0, lo=lo, hi=lo + 16)
         return {f"{bucket:03x}": digest for bucket, digest in rows.items()}
     sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for rid, hlc, origin in _versions(conn, subtree, kind, prefix):
+    for rid, hlc, origin, deleted in _versions(conn, subtree, kind, prefix):
+        if deleted:  # the sums leave tombstones out (node/digests/tree.py)
+            continue
         hex_id = rid.hex
         cell = sums[hex_id[: len(prefix) + 1]]
         cell[0] += 1
@@ -38,20 +41,24 @@ def children(conn: Connection, subtree: str, kind: str, prefix: str) -> dict[str
     return {p: (c, s % MOD) for p, (c, s) in sums.items()}
 
 
-def leaves(conn: Connection, subtree: str, kind: str, prefix: str) -> dict[str, str]:
-    """id → version of every record version under tree node `prefix`."""
-    return {
-        str(rid): format_version(int(hlc), origin)
-        for rid, hlc, origin in _versions(conn, subtree, kind, prefix)
-    }
+def leaves(conn: Connection, subtree: str, kind: str, prefix: str) -> Leaves:
+    """id → version of every record version under tree node `prefix`, tombstones included,
+    and the ids of the tombstones among them."""
+    versions: dict[str, str] = {}
+    dead: list[str] = []
+    for rid, hlc, origin, deleted in _versions(conn, subtree, kind, prefix):
+        versions[str(rid)] = format_version(int(hlc), origin)
+        if deleted:
+            dead.append(str(rid))
+    return versions, dead
 
 
 def _versions(
     conn: Connection, subtree: str, kind: str, prefix: str
-) -> list[tuple[uuid.UUID, int, str]]:
+) -> list[tuple[uuid.UUID, int, str, bool]]:
     lo, hi = prefix_bounds(prefix)
     rows = records_repo.versions_in_range(conn, root=subtree, kind=kind, lo=lo, hi=hi)
-    return [(r.id, r.hlc, r.origin) for r in rows]
+    return [(r.id, r.hlc, r.origin, bool(r.deleted)) for r in rows]
 
 
 def is_valid_prefix(prefix: str) -> bool:

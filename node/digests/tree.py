@@ -1,11 +1,15 @@
 """The digest tree: what lets two nodes prove they hold the same versions by a few requests.
 
-Every record version contributes a 40-bit hash of (id, version) to the row (origin, kind,
+Every live record version contributes a 40-bit hash of (id, version) to the row (origin, kind,
 bucket) of `ops_digests`, where bucket is the id's first 12 bits. Rows hold the count and the
 sum of the hashes modulo 2**40, so a subtree's digest is a range-sum of rows (origins are unit
 codes: a subtree is a prefix range) and stays exact under SQLite's integer SUM. Below a bucket
 the tree goes on by further hex digits of the id, computed on the fly from the records' primary
-key range. `record_changes` is a write hook (node/seams.py): it runs in every writing transaction.
+key range. Tombstones are left out of the sums (docs/decisions/0702): a tombstone held on one
+side and collected on the other is no difference, while a deletion one side lacks still is (the
+other side counts the live version). The leaves list them, so a walk still tells a deletion
+from a missing record. `record_changes` is a write hook (node/seams.py): it runs in every
+writing transaction.
 """
 
 import hashlib
@@ -52,25 +56,26 @@ def record_changes(txn: WriteTxn, changes: Sequence[tuple[Any, Any]]) -> None:
     deltas: repository.Delta = defaultdict(lambda: [0, 0])
     for version, head in changes:
         raw = version.id.bytes
-        if head is not None:
+        if head is not None and not head.deleted:
             old = deltas[(head.origin, head.kind, bucket_of(raw))]
             old[0] -= 1
             old[1] -= version_hash(raw, head.hlc, head.origin)
-        new = deltas[(version.origin, version.kind, bucket_of(raw))]
-        new[0] += 1
-        new[1] += version_hash(raw, version.hlc, version.origin)
+        if not version.deleted:
+            new = deltas[(version.origin, version.kind, bucket_of(raw))]
+            new[0] += 1
+            new[1] += version_hash(raw, version.hlc, version.origin)
     repository.add_digest_deltas(txn.conn, deltas)
 
 
 def compute_rows(conn: Connection) -> dict[tuple[str, str, int], tuple[int, int]]:
-    """The digest rows recomputed from the records themselves (a full scan).
+    """The digest rows recomputed from the live records themselves (a full scan).
 
     The hash of `version_hash`, inlined: this loop runs once per record.
     """
     sums: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     origins: dict[str, bytes] = {}
     blake2b = hashlib.blake2b
-    for rid, kind, hlc, origin in records_repo.scan_versions(conn):
+    for rid, kind, hlc, origin in records_repo.scan_versions(conn, live=True):
         raw = rid.bytes if isinstance(rid, uuid.UUID) else bytes.fromhex(rid)
         tail = origins.get(origin) or origins.setdefault(origin, origin.encode())
         digest = blake2b(raw + int(hlc).to_bytes(8, "big") + tail, digest_size=5).digest()

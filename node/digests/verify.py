@@ -10,7 +10,7 @@ through store_versions with origin and version unchanged; the HLC moves past the
 """
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from federation.hlc import parse_version
 from federation.http_peer import ExchangeStats
@@ -20,7 +20,7 @@ from node.digests import reads as digests
 from node.digests import reports
 from node.digests import tree as digest_tree
 from node.records import repository as records_repo
-from node.records.store import store_versions
+from node.records.store import Version, store_versions
 from node.records.wire import projected_wire, to_version
 from schemas.codes import is_within
 from schemas.kinds import RANKED_KINDS
@@ -44,12 +44,13 @@ async def find_differences(
     code = ctx.settings.code
     with ctx.db.read() as conn:
         here = digests.root(conn, code)
-    there = (await client.digest_root()).kinds
+    answer = await client.digest_root()
+    there = answer.kinds
     kinds = sorted(k for k in set(here) | set(there) if here.get(k) != tuple(there.get(k) or ()))
     differences: list[Difference] = []
     for kind in kinds:
         leaves = await _narrow(ctx, client, kind)
-        differences += await _compare_leaves(ctx, client, kind, leaves)
+        differences += await _compare_leaves(ctx, client, kind, leaves, answer.horizons)
     await _mark_conflicts(client, differences)
     return len(set(here) | set(there)), differences
 
@@ -74,28 +75,51 @@ async def _narrow(ctx: NodeContext, client: OperatorExchanges, kind: str) -> lis
 
 
 async def _compare_leaves(
-    ctx: NodeContext, client: OperatorExchanges, kind: str, prefixes: list[str]
+    ctx: NodeContext,
+    client: OperatorExchanges,
+    kind: str,
+    prefixes: list[str],
+    horizons: dict[str, int],
 ) -> list[Difference]:
     code = ctx.settings.code
     out: list[Difference] = []
     for start in range(0, len(prefixes), 2000):
         chunk = prefixes[start : start + 2000]
-        there = (await client.digest_leaves(kind, chunk)).leaves
+        answer = await client.digest_leaves(kind, chunk)
         with ctx.db.read() as conn:
             here = {p: digests.leaves(conn, code, kind, p) for p in chunk}
         for prefix in chunk:
-            mine, theirs = here[prefix], there.get(prefix, {})
+            (mine, my_dead), theirs = here[prefix], answer.leaves.get(prefix, {})
+            dead = {*my_dead, *answer.deleted.get(prefix, ())}
             for rid in sorted(set(mine) | set(theirs)):
                 a, b = mine.get(rid), theirs.get(rid)
                 if a == b:
                     continue
-                newer_here = b is None or (a is not None and parse_version(a) > parse_version(b))
-                out.append(
-                    Difference(
-                        id=rid, kind=kind, here=a, there=b, action="send" if newer_here else "fetch"
-                    )
-                )
+                alive = (a is not None and rid not in dead, b is not None and rid not in dead)
+                action = _action(a, b, alive=alive, horizons=horizons)
+                if action is not None:
+                    out.append(Difference(id=rid, kind=kind, here=a, there=b, action=action))
     return out
+
+
+def _action(
+    here: str | None,
+    there: str | None,
+    *,
+    alive: tuple[bool, bool],  # here, there
+    horizons: dict[str, int],
+) -> Literal["send", "fetch", "collected"] | None:
+    """What repairs the difference of one id, None when none is needed: a tombstone on one
+    side and nothing (collected) or another tombstone on the other holds the same live data."""
+    if not any(alive):
+        return None
+    if there is None and here is not None:
+        hlc, origin = parse_version(here)
+        # The parent lacks it, and collected that origin's tombstones up to a later version:
+        # this node was restored from before the deletion (docs/decisions/0702).
+        return "collected" if hlc <= horizons.get(origin, -1) else "send"
+    newer_here = there is None or (here is not None and parse_version(here) > parse_version(there))
+    return "send" if newer_here else "fetch"
 
 
 async def _mark_conflicts(client: OperatorExchanges, differences: list[Difference]) -> None:
@@ -139,6 +163,24 @@ async def fetch_down(ctx: NodeContext, client: OperatorExchanges, ids: list[str]
     return stored
 
 
+def delete_collected(ctx: NodeContext, ids: list[str]) -> int:
+    """Delete here what the parent deleted and collected: each a tombstone of this node, newer
+    than the copy held, so it also goes up (and is stale or collected in its turn)."""
+    stored = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = [uuid.UUID(i) for i in ids[start : start + CHUNK]]
+        with ctx.db.write() as txn:
+            me = ctx.settings.code
+            rows = records_repo.rows_by_ids(txn.conn, chunk)
+            versions = [
+                Version(r.id, r.kind, r.unit, {}, txn.tick(), me, True, r.schema_version)
+                for r in rows.values()
+                if not r.deleted
+            ]
+            stored += len(store_versions(txn, versions).stored)
+    return stored
+
+
 def _ours(record: ChangeRecord, code: str) -> bool:
     origin = record.version.partition(".")[2]
     return is_within(record.unit, code) and is_within(origin, code)
@@ -175,6 +217,7 @@ async def verify_upstream(
         report.sent = await send_up(ctx, client, sends)
         fetches = [d.id for d in movable if d.action == "fetch" or d.id in both]
         report.fetched = await fetch_down(ctx, client, fetches)
+        report.fetched += delete_collected(ctx, [d.id for d in movable if d.action == "collected"])
         _, after = await find_differences(ctx, client)
         report.remaining = sum(1 for d in after if d.action != "conflict")
     else:

@@ -103,9 +103,19 @@ def _audit(txn: WriteTxn, actor: str | None, action: str, detail: str) -> None:
 
 
 def _issue(
-    txn: WriteTxn, node: NodeIdentity, body: DirectiveCreate, actor: str | None
+    txn: WriteTxn,
+    node: NodeIdentity,
+    body: DirectiveCreate,
+    actor: str | None,
+    reveal_key: str | None = None,
 ) -> uuid.UUID:
-    if body.kind == DirectiveKind.correction:
+    if body.kind == DirectiveKind.reveal and reveal_key is None:
+        raise Invalid(
+            "a reveal request is made with POST /api/v1/records/{id}/reveal-request "
+            "(or `tiersync reveal request`), which gives it its one-time key",
+            [FieldError("kind", "reveal requests are not issued here")],
+        )
+    if body.kind in (DirectiveKind.correction, DirectiveKind.reveal):
         target = _correction_target(txn.conn, node.code, body)
     else:
         assert body.target is not None
@@ -119,6 +129,7 @@ def _issue(
         target=Target(units=units),
         deadline=body.deadline,
         record_id=body.record_id,
+        reveal_key=reveal_key,
     )
     directive_id = uuid.uuid4()
     directive_data = directive.model_dump(mode="json", exclude_none=True)
@@ -133,6 +144,19 @@ def _issue(
     store_versions(txn, receipts_due(txn, [(directive_id, directive_data)], node.code))
     _audit(txn, actor, "directive.issue", f"{directive_id} ({body.kind}) to {len(units)} unit(s)")
     return directive_id
+
+
+def issue_in_txn(
+    txn: WriteTxn,
+    *,
+    node: NodeIdentity,
+    body: DirectiveCreate,
+    actor: str | None,
+    reveal_key: str | None = None,
+) -> uuid.UUID:
+    """Issue inside the caller's transaction (a reveal request stores its key beside it);
+    the caller wakes the children's polls after its commit."""
+    return _issue(txn, node, body, actor, reveal_key)
 
 
 def issue_directive(

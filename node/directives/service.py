@@ -55,7 +55,7 @@ __all__ = [
     "supersede_directive",
     "wake_of",
 ]
-_REFUSABLE = (DirectiveKind.correction, DirectiveKind.resync)
+_REFUSABLE = (DirectiveKind.correction, DirectiveKind.resync, DirectiveKind.reveal)
 
 
 def _directive_row(conn: Connection, directive_id: uuid.UUID) -> Row[Any]:
@@ -220,7 +220,7 @@ def _report(
         if entry.status != DirectiveStatus.active:
             raise Conflict(f"directive {directive_id} is {entry.status}")
         if refusal and entry.directive_kind not in _REFUSABLE:
-            raise Conflict("only correction and resync requests can be refused")
+            raise Conflict("only correction, resync and reveal requests can be refused")
         for unit in answered:
             _report_unit(txn, node, unit, directive_id, state, note, refusal, actor)
         item = _inbox_item(txn.conn, node.code, entry)

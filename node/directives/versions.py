@@ -139,12 +139,13 @@ def receipt_version(
     state: ReceiptState,
     note: str | None = None,
     unit: str | None = None,
+    sealed: str | None = None,
 ) -> Version:
     """A new version of the receipt of `unit` (default: this node's own) for a directive,
-    written by this node: its own, or one for a unit it holds."""
+    written by this node: its own, or one for a unit it holds (`sealed`: a reveal's answer)."""
     unit = unit or node_code
     data = Receipt(
-        directive_id=directive_id, unit=unit, state=state, note=note, at=now_of(txn)
+        directive_id=directive_id, unit=unit, state=state, note=note, at=now_of(txn), sealed=sealed
     ).model_dump(mode="json", exclude_none=True)
     rid = receipt_id(directive_id, unit)
     return Version(rid, Kind.receipt, unit, data, txn.tick(), node_code, False, SCHEMA_VERSION)

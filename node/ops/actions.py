@@ -1,6 +1,7 @@
 """Operator actions as the CLI runs them: each one does its work and leaves an audit entry
 with who, what and the outcome — also when it fails."""
 
+import asyncio
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,11 +13,11 @@ from node.bundles import service as bundles
 from node.bundles.file import read_header
 from node.context import NodeContext
 from node.digests import conflicts, reports, verify
-from node.ops import rebuild, resync
-from node.servelock import owning
+from node.ops import rebuild, resync, via_serving
+from node.servelock import NodeBusy, owning
 from node.uplink import parent_connection
 from node.views import recount
-from schemas.ops import BundleReport, RebuildReport, VerifyReport
+from schemas.ops import BundleReport, RebuildReport, ResyncReport, VerifyReport
 
 
 class Outcome:
@@ -43,6 +44,20 @@ def audited(ctx: NodeContext, *, actor: str, action: str, what: str) -> Iterator
 def _owning(ctx: NodeContext, what: str) -> Any:
     """Commands that save this node's upstream cursors refuse while it serves (node/servelock)."""
     return owning(ctx.settings.data_dir, what=what, node=ctx.settings.code)
+
+
+def _delegable(
+    ctx: NodeContext, busy: NodeBusy, *, actor: str, action: str, what: str, token: str | None
+) -> str:
+    """The token to hand the command to the serving node with; else the refusal, audited."""
+    refusal: Exception = busy
+    if via_serving.serving_url(busy) is not None:
+        if token:
+            return token
+        refusal = via_serving.need_token(busy, command=what, node=ctx.settings.code)
+    detail = f"{what}: {refusal.__class__.__name__}: {refusal}"
+    audit.record(ctx.db, actor=actor, action=action, outcome="failed", detail=detail)
+    raise refusal from None
 
 
 async def run_verify(
@@ -106,14 +121,28 @@ async def run_resync(
     actor: str,
     transport: Any = None,
     progress: resync.Progress | None = None,
+    token: str | None = None,
 ) -> dict[str, Any]:
-    with (
-        audited(ctx, actor=actor, action="ops.resync", what=f"resync from {since}") as outcome,
-        _owning(ctx, "tiersync resync"),
-    ):
-        result = await resync.resync_up(ctx, since=since, transport=transport, progress=progress)
-        outcome.detail = f"{result['records']} records in {result['batches']} batches"
-    return result
+    """Resend the log from `since`; while the node serves, the serving node does it (with an
+    operator's `token`), else the command refuses."""
+    what = f"resync from {since}"
+    try:
+        with (
+            _owning(ctx, "tiersync resync"),
+            audited(ctx, actor=actor, action="ops.resync", what=what) as outcome,
+        ):
+            result = await resync.resync_up(
+                ctx, since=since, transport=transport, progress=progress
+            )
+            outcome.detail = f"{result['records']} records in {result['batches']} batches"
+        return result
+    except NodeBusy as busy:
+        key = _delegable(ctx, busy, actor=actor, action="ops.resync", what=what, token=token)
+        body = {"since": since, "requested_by": actor}
+        answer = await asyncio.to_thread(
+            via_serving.post, ctx.settings, busy, path="/api/v1/node/resync", body=body, token=key
+        )
+        return ResyncReport.model_validate(answer).model_dump()
 
 
 def run_resync_child(ctx: NodeContext, *, child: str, since: int, actor: str) -> dict[str, Any]:
@@ -159,21 +188,56 @@ def run_bundle_export_down(ctx: NodeContext, *, child: str, out: Path, actor: st
     return report
 
 
-def run_bundle_import(
-    ctx: NodeContext, *, path: Path, receipt: Path | None, actor: str
+def _receipt_by_serving(
+    ctx: NodeContext, busy: NodeBusy, *, path: Path, actor: str, token: str | None
 ) -> BundleReport:
-    """Import an up-bundle (at the parent) or a down-bundle / receipt (at the child)."""
-    with audited(ctx, actor=actor, action="ops.bundle_import", what=str(path)) as outcome:
-        header, _ = read_header(path)
-        if header.get("direction") == "down":
-            with _owning(ctx, "tiersync bundle ack"):  # it moves the acked cursor
+    what = f"bundle ack {path}"
+    key = _delegable(ctx, busy, actor=actor, action="ops.bundle_import", what=what, token=token)
+    name = via_serving.hand_over(ctx.settings, path)
+    try:
+        body = {"file": name, "requested_by": f"{actor}, {path}"}
+        answer = via_serving.post(
+            ctx.settings, busy, path="/api/v1/node/receipt", body=body, token=key
+        )
+    finally:  # the serving node removes what it took; this, what it never got
+        (via_serving.incoming_dir(ctx.settings.data_dir) / name).unlink(missing_ok=True)
+    return BundleReport.model_validate(answer)
+
+
+def run_bundle_import(
+    ctx: NodeContext, *, path: Path, receipt: Path | None, actor: str, token: str | None = None
+) -> BundleReport:
+    """Import an up-bundle (at the parent) or a down-bundle / receipt (at the child); a
+    receipt while the node serves is taken by the serving node (with an operator's `token`)."""
+    if _direction(ctx, path=path, actor=actor) == "down":
+        try:
+            with (
+                _owning(ctx, "tiersync bundle ack"),  # it moves the acked cursor
+                audited(ctx, actor=actor, action="ops.bundle_import", what=str(path)) as outcome,
+            ):
                 report = bundles.import_down(ctx, path=path)
-            outcome.detail = f"receipt: cursor {report.cursor}; {report.applied} records stored"
-        else:
-            report = bundles.import_up(ctx, path=path, receipt=receipt)
-            outcome.status = "no-op" if report.applied == 0 and report.already_imported else "ok"
-            outcome.detail = (
-                f"from {report.source}: {report.applied} applied, {report.stale} "
-                f"stale, {report.quarantined} quarantined; cursor {report.cursor}"
-            )
+                outcome.detail = f"receipt: cursor {report.cursor}; {report.applied} records stored"
+            return report
+        except NodeBusy as busy:
+            return _receipt_by_serving(ctx, busy, path=path, actor=actor, token=token)
+    with audited(ctx, actor=actor, action="ops.bundle_import", what=str(path)) as outcome:
+        report = bundles.import_up(ctx, path=path, receipt=receipt)
+        outcome.status = "no-op" if report.applied == 0 and report.already_imported else "ok"
+        outcome.detail = (
+            f"from {report.source}: {report.applied} applied, {report.stale} "
+            f"stale, {report.quarantined} quarantined; cursor {report.cursor}"
+        )
     return report
+
+
+def _direction(ctx: NodeContext, *, path: Path, actor: str) -> str:
+    """The bundle's direction (`up` or `down`); an unreadable file is audited as failed."""
+    try:
+        header, _ = read_header(path)
+    except Exception as exc:
+        detail = f"{path}: {exc.__class__.__name__}: {exc}"
+        audit.record(
+            ctx.db, actor=actor, action="ops.bundle_import", outcome="failed", detail=detail
+        )
+        raise
+    return str(header.get("direction"))

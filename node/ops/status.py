@@ -2,6 +2,7 @@
 
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import Connection, select
 
@@ -39,7 +40,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         *_link_problems(upstream),
         *_child_problems(children),
         *_quarantine_problems(quarantined),
-        *_task_problems(tasks, now),
+        *task_problems(tasks, now),
     ]
     return StatusReport(
         node=settings.code,
@@ -97,7 +98,7 @@ def _quarantine_problems(quarantined: int) -> list[str]:
     ]
 
 
-def _task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:
+def task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:
     """Background tasks of the serving node that are dead or failing (what /readyz refuses
     for); a node that is not serving has no task to worry about."""
     if tasks is None or not tasks.serving:
@@ -107,8 +108,13 @@ def _task_problems(tasks: TasksStatus | None, now: datetime) -> list[str]:
 
 
 def _tasks(ctx: NodeContext, now: datetime) -> TasksStatus | None:
-    """What the serving node's supervisor last published (node/supervisor.py)."""
-    published = read_published(ctx.settings.data_dir / TASKS_FILE)
+    return published_tasks(ctx.settings.data_dir, now)
+
+
+def published_tasks(data_dir: Path, now: datetime) -> TasksStatus | None:
+    """What the serving node's supervisor last published (node/supervisor.py): also readable
+    when its database is not."""
+    published = read_published(data_dir / TASKS_FILE)
     if published is None:
         return None
     return TasksStatus(

@@ -16,7 +16,7 @@ from federation.privacy.sealing import Sealer
 from node.db import Database
 from node.errors import Unavailable
 from node.models import table
-from node.privacy import keys
+from node.privacy import backfill, keys
 from node.privacy.models import PrivacyState
 from node.settings import Settings
 
@@ -76,3 +76,5 @@ def install(db: Database, settings: Settings, *, writable: bool, hash_key: bytes
             "different TIERSYNC_DATA_KEY): nothing was written"
         )
     db.sealer = sealer
+    if writable:
+        backfill.seal_old_rows(db, sealer)

@@ -76,21 +76,24 @@ def _opened(conn: Connection, rows: list[Any], kind: str | None = None) -> list[
     sealer = _sealer(conn)
     if sealer is None or not rows:
         return rows
+    fields = tuple(rows[0]._fields)  # the rows of one query: one shape, read once
+    at_data, at_id = fields.index("data"), fields.index("id")
+    at_kind = None if kind else fields.index("kind")
+    opened_row = _row_type(fields)
     out = []
     for row in rows:
-        of = kind or row.kind
-        data = row.data
+        of = kind or row[at_kind]
+        data = row[at_data]
         if of not in sealer.kinds or (isinstance(data, str) and _SEALED_MARK not in data):
             out.append(row)
             continue
         if isinstance(data, str):
-            data = orjson.dumps(sealer.open(of, row.id, orjson.loads(data))).decode()
+            data = orjson.dumps(sealer.open(of, row[at_id], orjson.loads(data))).decode()
         else:
-            data = sealer.open(of, row.id, data)
-        fields = tuple(row._fields)
+            data = sealer.open(of, row[at_id], data)
         values = list(row)
-        values[fields.index("data")] = data
-        out.append(_row_type(fields)(*values))
+        values[at_data] = data
+        out.append(opened_row(*values))
     return out
 
 
@@ -281,9 +284,11 @@ def live_page(conn: Connection, *, after: uuid.UUID | None, limit: int) -> list[
     return _opened(conn, list(conn.execute(stmt.order_by(records.c.id).limit(limit))))
 
 
-def scan_versions(conn: Connection) -> Iterator[tuple[Any, str, int, str]]:
-    """(id, kind, hlc, origin) of every record, streamed; id as the driver returns it."""
-    result = conn.exec_driver_sql("SELECT id, kind, hlc, origin FROM records")
+def scan_versions(conn: Connection, *, live: bool = False) -> Iterator[tuple[Any, str, int, str]]:
+    """(id, kind, hlc, origin) of every record (`live`: but tombstones), streamed; id as the
+    driver returns it."""
+    where = " WHERE NOT deleted" if live else ""
+    result = conn.exec_driver_sql(f"SELECT id, kind, hlc, origin FROM records{where}")
     while True:
         chunk = result.fetchmany(20_000)
         if not chunk:
@@ -294,10 +299,11 @@ def scan_versions(conn: Connection) -> Iterator[tuple[Any, str, int, str]]:
 def versions_in_range(
     conn: Connection, *, root: str, kind: str, lo: uuid.UUID, hi: uuid.UUID | None
 ) -> list[Row[Any]]:
-    """(id, hlc, origin) of records of `kind` made in `root`'s subtree with lo <= id < hi."""
+    """(id, hlc, origin, deleted) of records of `kind` made in `root`'s subtree with
+    lo <= id < hi."""
     # `kind || ''` keeps the planner on the primary key range: with a plain `kind = ?` SQLite
     # prefers the (kind, unit, id) index and reads every record of the kind.
-    stmt = select(records.c.id, records.c.hlc, records.c.origin).where(
+    stmt = select(records.c.id, records.c.hlc, records.c.origin, records.c.deleted).where(
         records.c.id >= lo, records.c.kind.concat("") == kind, in_subtree(records.c.origin, root)
     )
     if hi is not None:

@@ -3,10 +3,12 @@
 A version is kept only if it is newer than the one held, ordered by (precedence, HLC, origin
 node) — the precedence is 0 but for receipts, whose state only moves forward
 (schemas.kinds.precedence): applying the same or an older version again is a no-op, which makes
-every receiver idempotent. Each kept
-version gets a fresh log position (`seq`), so it moves on up the tree. The features that keep
-tables in step with the records (views' roll-ups, the digest tree) see each batch through the
-write hooks the node was wired with (node/seams.py, node/wiring.py), in the same transaction.
+every receiver idempotent. A version of an id not held, at or below its origin's collection
+horizon, is stale too: its id may be one whose tombstone was collected here (docs/decisions/0702),
+so a node restored from before the deletion cannot bring it back. Each kept version gets a
+fresh log position (`seq`), so it moves on up the tree. The features that keep tables in step
+with the records (views' roll-ups, the digest tree) see each batch through the write hooks
+the node was wired with (node/seams.py, node/wiring.py), in the same transaction.
 """
 
 import uuid
@@ -15,8 +17,9 @@ from typing import Any, NamedTuple
 
 from federation.hlc import format_version
 from node.db import WriteTxn
+from node.records import horizons as horizons_repo
 from node.records import repository
-from schemas.kinds import RANKED_KINDS, precedence
+from schemas.kinds import FEDERATION_KINDS, RANKED_KINDS, precedence
 
 
 class Version(NamedTuple):
@@ -62,8 +65,12 @@ def store_versions(
     lost: list[dict[str, Any]] = []
     txn.observe(max((v.hlc for v in versions), default=0))  # seqs below come after every one
     ranks = _head_ranks(txn, versions, heads)
+    horizons = _horizons_of_new(txn, versions, heads)
     for version in versions:
         head = heads.get(version.id)
+        if head is None and version.hlc <= horizons.get(version.origin, -1):
+            stale.append(version.id)  # collected here: a restored node's old copy comes back
+            continue
         if head is not None and (ranks.get(version.id, 0), head.hlc, head.origin) >= (
             version.order_key()
         ):
@@ -93,6 +100,15 @@ def store_versions(
     repository.save_rows(txn.conn, rows)
     repository.add_conflicts(txn.conn, lost)
     return StoreResult(stored=[version.id for version, _head in kept], stale=stale)
+
+
+def _horizons_of_new(
+    txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]
+) -> dict[str, int]:
+    """The collection horizons (docs/decisions/0702) of the origins of ids not held here: a
+    version at or below its origin's horizon is stale, for its id may have been collected."""
+    origins = {v.origin for v in versions if v.id not in heads}
+    return horizons_repo.horizons_of(txn.conn, origins) if origins else {}
 
 
 def _head_ranks(
@@ -135,3 +151,52 @@ def _lost(txn: WriteTxn, *, kept: Any, loser: Any) -> dict[str, Any]:
         "lost_data": data,
         "at": txn.now,
     }
+
+
+def refresh_projections(
+    txn: WriteTxn, versions: list[Version], stale: list[uuid.UUID], heads: dict[uuid.UUID, Any]
+) -> list[uuid.UUID]:
+    """The pushed versions equal to the ones held whose data differ: the child re-projected
+    them under a changed privacy policy (docs/decisions/1001, Changing the policy). The
+    child's data replaces the held data under the same version, with a new log position so
+    that it moves on up (and each relay re-projects it in turn). A resent batch carries the
+    data held, and costs one read of its stale rows."""
+    if not stale:
+        return []
+    again = set(stale)
+    same = [
+        v
+        for v in versions
+        if v.id in again
+        and not v.deleted
+        and v.kind not in FEDERATION_KINDS
+        and (head := heads.get(v.id)) is not None
+        and (head.hlc, head.origin, head.deleted) == (v.hlc, v.origin, False)
+    ]
+    if not same:
+        return []
+    held = repository.rows_by_ids(txn.conn, [v.id for v in same])
+    changed: list[Change] = [
+        (v, held[v.id]) for v in same if v.id in held and held[v.id].data != v.data
+    ]
+    if not changed:
+        return []
+    rows = [
+        {
+            "id": v.id,
+            "kind": v.kind,
+            "unit": v.unit,
+            "data": v.data,
+            "hlc": v.hlc,
+            "origin": v.origin,
+            "deleted": False,
+            "schema_version": v.schema_version,
+            "seq": txn.tick(),
+            "updated_at": txn.now,
+        }
+        for v, _head in changed
+    ]
+    for hook in txn.write_hooks:
+        hook(txn, changed)
+    repository.save_rows(txn.conn, rows)
+    return [v.id for v, _head in changed]

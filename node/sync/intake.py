@@ -1,10 +1,10 @@
 """Poison isolation at a parent (issue 10, defect 2): no record a child sends can block the
 records behind it, nor make the parent answer 500 for ever.
 
-- Parsing: the batch's envelope is checked as a whole (a bad `since` is the batch's fault:
-  422), each record on its own. A record that is not a valid ChangeRecord (U+0000, NaN, an
-  integer beyond 64 bits, a missing field) is *refused*: quarantined with its reason, the
-  rest applied.
+- Parsing: the batch is validated whole; if that fails, its envelope is checked on its own
+  (a bad `since` is the batch's fault: 422), then each record on its own. A record that is
+  not a valid ChangeRecord (U+0000, NaN, an integer beyond 64 bits, a missing field) is
+  *refused*: quarantined with its reason, the rest applied.
 - Storing: the batch is stored under a savepoint; if that fails for a reason other than the
   database itself (an engine refusing a value, a roll-up overflowing), the savepoint is rolled
   back and the versions stored one by one, each under its own savepoint, all in the one
@@ -46,6 +46,16 @@ class Refused:
 
     raw: Any
     reason: str
+
+
+def parse_push(body: bytes) -> tuple[PushBatch, list[Refused]]:
+    """A push body as (the batch with the records that parse, those that do not). The whole
+    batch is validated at once, the common case; only when that fails are the envelope and
+    then each record read on its own, to isolate the records that do not parse."""
+    try:
+        return PushBatch.model_validate_json(body), []
+    except ValidationError:
+        return split_records(IncomingBatch.model_validate_json(body))
 
 
 def split_records(batch: IncomingBatch) -> tuple[PushBatch, list[Refused]]:

@@ -109,7 +109,10 @@ class SqlChangeStore:
         return OutgoingBatch(since, until, head, out_records, out_units)
 
     def save_ack(self, *, until: int, durable: int) -> None:
-        with self.db.write(notify=False) as txn:
+        # Not fsynced (durable=False): an ack cursor lost in a power cut only makes this node
+        # resend what the parent holds, which it applies as a no-op (its standing is asked
+        # at every reconnect).
+        with self.db.write(notify=False, durable=False) as txn:
             current = repository.get_upstream(txn.conn)
             repository.save_upstream(
                 txn.conn,

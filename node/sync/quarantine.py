@@ -1,12 +1,29 @@
 """What an operator does with the quarantine (`tiersync quarantine`, issue 10, defect 9):
 list it, apply it again (`Receiver.retry_quarantined`, also run when a node starts), or
-release entries that will never apply (dropped, with an audit entry)."""
+release entries that will never apply (dropped, with an audit entry).
 
+A serving node also retries on its own (`QuarantineRetrier`, a task under the supervisor):
+every `RETRY_EVERY_S` it applies again the entries held as `clock ahead` whose version this
+node's clock now accepts (the writer's clock, or this node's own, was set right), so nothing
+stays held once the clocks heal.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from federation.hlc import ceiling as hlc_ceiling
+from federation.hlc import parse_version
+from federation.retry import Health, Unwatched, backoff_delay
 from node.audit import service as audit
 from node.db import Database
 from node.sync import repository
+from node.sync.receive import CLOCK_AHEAD, Receiver
+
+log = logging.getLogger("tiersync.quarantine")
+RETRY_EVERY_S = 60.0  # how often a serving node looks for entries whose cause went away
+TASK = "quarantine-retry"
 
 
 def list_entries(db: Database, *, offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
@@ -45,3 +62,71 @@ def release(db: Database, *, ids: list[int], actor: str) -> int:
             detail=f"{dropped} entr{'y' if dropped == 1 else 'ies'} dropped: {ids[:20]}",
         )
     return dropped
+
+
+def due_clock_ahead(db: Database) -> list[int]:
+    """The entries held as `clock ahead` whose version this node's clock accepts now."""
+    with db.read() as conn:
+        rows = repository.quarantined_for(conn, CLOCK_AHEAD)
+    ceiling = hlc_ceiling(db.clock(), db.max_skew_ms)
+    due = []
+    for qid, version in rows:
+        try:
+            hlc, _origin = parse_version(version)
+        except ValueError:
+            continue
+        if hlc <= ceiling:
+            due.append(qid)
+    return due
+
+
+class QuarantineRetrier:
+    """Every `every_s`, apply again what the quarantine holds for a cause that went away.
+    An iteration that raises (a local database error) is reported and retried with backoff;
+    the loop itself never ends (and the supervisor restarts it if it did)."""
+
+    def __init__(
+        self,
+        db: Database,
+        receiver: Receiver,
+        *,
+        health: Health | None = None,
+        every_s: float = RETRY_EVERY_S,
+        retry_max_s: float = 30.0,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.db = db
+        self.receiver = receiver
+        self.health = health or Unwatched()
+        self.every_s = every_s
+        self.retry_max_s = retry_max_s
+        self.sleep = sleep
+        self.applied = 0  # entries that left the quarantine through this task
+
+    def run_once(self) -> int:
+        """One look; returns how many entries left the quarantine."""
+        due = due_clock_ahead(self.db)
+        if not due:
+            return 0
+        result = self.receiver.retry_quarantined(due)
+        left = result.tried - result.left
+        self.applied += left
+        log.info("quarantine retried (clock now within bound): %s", result)
+        return left
+
+    async def run_forever(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await asyncio.to_thread(self.run_once)
+            except Exception as exc:
+                failures += 1
+                self.health.failed(exc)
+                log.warning("quarantine retry failed: %s", exc)
+                await self.sleep(
+                    backoff_delay(failures, low=1.0, cap=self.retry_max_s, rejected=False)
+                )
+                continue
+            failures = 0
+            self.health.ok()
+            await self.sleep(self.every_s)

@@ -15,8 +15,9 @@ from node.audit import service as audit
 from node.context import NodeContext
 from node.db import Database, WriteTxn
 from node.errors import Conflict, FieldError, Forbidden, TiersyncError
+from node.records import horizons as horizons_repo
 from node.records import repository as records_repo
-from node.records.store import Version, log_given_up
+from node.records.store import Version, log_given_up, refresh_projections
 from node.records.wire import to_change_record, version_of
 from node.seams import PushSection
 from node.sync import repository
@@ -107,6 +108,8 @@ class Receiver:
             log_given_up(txn, given_up, heads)
             quarantined += [refused_row(txn, child, r) for r in refused]
             result, failed = store_isolated(txn, versions, heads)
+            # A re-projection under a changed privacy policy: same versions, other data.
+            refresh_projections(txn, versions, result.stale, heads)
             quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
             apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
@@ -177,10 +180,13 @@ class Receiver:
             return repository.child_cursor(conn, child)
 
     def standing_of(self, child: str) -> CursorInfo:
-        """The child's cursor here and the highest version it issued that this node holds."""
+        """The child's cursor here and the highest version it issued that this node holds, or
+        collected (its horizon: a restored child's new versions must sort above that too)."""
         with self.db.read() as conn:
             cursor = repository.child_cursor(conn, child)
-            issued = records_repo.max_hlc_of_origin(conn, origin=child)
+            held = records_repo.max_hlc_of_origin(conn, origin=child)
+            horizon = horizons_repo.horizons_of(conn, [child]).get(child, 0)
+        issued = max(held, horizon)
         return CursorInfo(cursor=cursor, issued=issued)
 
     def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:

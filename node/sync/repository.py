@@ -115,6 +115,14 @@ def children_quarantined_for(conn: Connection, reason_prefix: str) -> set[str]:
     return set(conn.execute(stmt.distinct()).scalars())
 
 
+def quarantined_for(conn: Connection, reason_prefix: str) -> list[tuple[int, str]]:
+    """(id, version) of every entry whose reason starts with `reason_prefix`."""
+    stmt = select(quarantine.c.id, quarantine.c.version).where(
+        quarantine.c.reason.startswith(reason_prefix)
+    )
+    return [(int(r.id), str(r.version)) for r in conn.execute(stmt.order_by(quarantine.c.id))]
+
+
 def quarantined_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(quarantine)).scalar_one())
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from federation.codec import BodyTooLarge, decode_body
 from federation.crypto import suite
-from federation.identity import Identity
+from federation.identity import PARENT_REVOKED, Identity
 from federation.signing import is_signed
 from node.audit import repository as audit_repository
 from node.context import NodeContext
@@ -20,8 +20,9 @@ from node.errors import FieldError, Forbidden, Invalid, TooLarge
 from node.records import repository as records_repository
 from node.records.routes import ERRORS
 from node.sync import repository
-from node.sync.intake import IncomingBatch, Refused, split_records
+from node.sync.intake import Refused, parse_push
 from node.sync.receive import CursorGap, check_protocol, receiver
+from node.units.keys import trusted_ca
 from node.units.trust import ChildTrust
 from schemas.errors import details_from_validation_error
 from schemas.inspect import PAGE_DEFAULT, PAGE_MAX, ConflictPage, QuarantinePage
@@ -30,7 +31,7 @@ from schemas.sync import CursorInfo, PushAck, PushBatch
 
 
 class ParentRevoked(Forbidden):
-    code = "parent_revoked"
+    code = PARENT_REVOKED
 
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=ERRORS | {401: {}, 400: {}})
@@ -50,6 +51,7 @@ def child_trust(ctx: NodeContext) -> ChildTrust:
         window_s=settings.replay_window_s,
         accept_tokens=settings.accept_child_tokens,
         nonces=ctx.nonces,
+        ca=trusted_ca(settings.data_dir, settings.parent_ca),
     )
 
 
@@ -75,8 +77,8 @@ async def authenticated_child(request: Request, ctx: ContextDep) -> str:
     revoked = Identity.of(ctx.settings.data_dir, ctx.settings.crypto).revoked()
     if revoked is not None:  # revocation travels down: this node's children are told
         raise ParentRevoked(
-            f"node {ctx.settings.code} was revoked by its own parent and can no longer vouch "
-            f"for its subtree: {revoked.get('reason', '')}"
+            f"node {ctx.settings.code} was revoked above it and can no longer vouch for its "
+            f"subtree: {revoked.get('reason', '')}"
         )
     return child
 
@@ -91,7 +93,14 @@ async def enrol(request: Request, ctx: ContextDep) -> dict[str, Any]:
     settings = ctx.settings
     key = Identity.of(settings.data_dir, settings.crypto).key().public
     return await run_in_threadpool(
-        partial(child_trust(ctx).enrol, token, body, parent=settings.code, key=key)
+        partial(
+            child_trust(ctx).enrol,
+            token,
+            body,
+            parent=settings.code,
+            key=key,
+            hash_key_id=ctx.hash_key_id,
+        )
     )
 
 
@@ -147,7 +156,7 @@ def _parse_batch(
     """The batch (its envelope must be valid: else 422) and its records that do not parse."""
     try:
         decoded = decode_body(body, content_encoding, max_size=max_size)
-        return split_records(IncomingBatch.model_validate_json(decoded))
+        return parse_push(decoded)
     except BodyTooLarge as exc:
         raise TooLarge(f"push body: {exc}") from exc
     except ValueError as exc:

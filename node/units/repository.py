@@ -20,6 +20,12 @@ def upsert_unit(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(stmt.on_conflict_do_update(index_elements=[units.c.code], set_=changed))
 
 
+def touch_unit(conn: Connection, code: str, seq: int) -> None:
+    """Move a unit to log position `seq` (unchanged otherwise): the next push carries it, and
+    with it the sections of that slice (a revocation in the enrolments)."""
+    conn.execute(update(units).where(units.c.code == code).values(seq=seq))
+
+
 def count_changed_since(conn: Connection, seq: int) -> int:
     stmt = select(func.count()).where(units.c.seq > seq)
     return int(conn.execute(stmt).scalar_one())
@@ -106,9 +112,15 @@ def get_credential(conn: Connection, code: str) -> Row[Any] | None:
     return conn.execute(select(credentials).where(credentials.c.code == code)).first()
 
 
-def revoke_credential(conn: Connection, code: str, at: datetime | None = None) -> None:
-    stmt = update(credentials).where(credentials.c.code == code)
-    conn.execute(stmt.values(revoked=True, revoked_at=at))
+def revoke_credential(
+    conn: Connection, code: str, at: datetime | None = None, seq: int | None = None
+) -> None:
+    """Mark a child revoked; with `seq` (a log position) the change goes up in the next push's
+    enrolments, so every ancestor learns of it (docs/protocol.md, Revocation)."""
+    values: dict[str, Any] = {"revoked": True, "revoked_at": at}
+    if seq is not None:
+        values["seq"] = seq
+    conn.execute(update(credentials).where(credentials.c.code == code).values(**values))
 
 
 def register_key(conn: Connection, *, code: str, public_key: str, suite: str, at: datetime) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from federation.crypto import Suite
 from federation.identity import KEY_NOT_REGISTERED, rotation_message
+from federation.keycert import KeyCertRefused
 from federation.signing import (
     LINK_SIGNED,
     LINK_TOKEN,
@@ -25,8 +26,9 @@ from federation.signing import (
     unb64,
     verify_request,
 )
-from node.db import Database
-from node.errors import Conflict, FieldError, Invalid, Unauthorized
+from node.db import Database, WriteTxn
+from node.errors import Conflict, FieldError, Forbidden, Invalid, Unauthorized
+from node.units import keys as descendant_keys
 from node.units import repository
 from node.units.service import check_token
 
@@ -37,6 +39,10 @@ class Revoked(Unauthorized):
 
 class SuiteMismatch(Conflict):
     code = "suite_mismatch"
+
+
+class HashKeyRefused(Conflict):
+    code = "hash_key_mismatch"
 
 
 def _revoked(code: str, at: datetime | None) -> Revoked:
@@ -56,6 +62,7 @@ class ChildTrust:
     window_s: float
     accept_tokens: bool
     nonces: NonceStore  # the node's one store (NodeContext.nonces)
+    ca: bytes | None = None  # the prefecture's CA certificate, to check key certificates
 
     # --- every request ------------------------------------------------------------------------
 
@@ -113,8 +120,17 @@ class ChildTrust:
 
     # --- enrolment, rotation ------------------------------------------------------------------
 
-    def enrol(self, token: str | None, body: dict[str, Any], *, parent: str, key: bytes) -> dict:
-        """Exchange an enrolment code for the registration of the child's key (once)."""
+    def enrol(
+        self,
+        token: str | None,
+        body: dict[str, Any],
+        *,
+        parent: str,
+        key: bytes,
+        hash_key_id: str | None = None,
+    ) -> dict:
+        """Exchange an enrolment code for the registration of the child's key (once); a
+        child that tells another hash key than this node's (`hash_key_id`) is refused."""
         row = check_token(self.db, token)
         if row.revoked:
             raise _revoked(row.code, row.revoked_at)
@@ -130,9 +146,18 @@ class ChildTrust:
                 f"set up with {suite_name!r}: set TIERSYNC_CRYPTO={self.suite.name} at the child",
                 [FieldError("suite", f"expected {self.suite.name}")],
             )
+        theirs = body.get("hash_key_id")
+        if isinstance(theirs, str) and hash_key_id is not None and theirs != hash_key_id:
+            raise HashKeyRefused(
+                f"node {node} holds another hash key than this node ({parent}): its keyed "
+                "hashes would not match the prefecture's; give it the key `tiersync child add` "
+                "printed (TIERSYNC_HASH_KEY) and start it again",
+                [FieldError("hash_key_id", "differs from this node's")],
+            )
         public = _public_key(body.get("public_key"))
         given = b64(public)
-        with self.db.write(notify=False) as txn:
+        cert, certified = self._certificate(row.code, given, body.get("certificate"))
+        with self.db.write() as txn:
             current = repository.get_credential(txn.conn, row.code)
             if current is None or current.token_hash != row.token_hash:
                 raise Unauthorized("unknown, wrong or revoked credential")
@@ -145,6 +170,7 @@ class ChildTrust:
                 repository.register_key(
                     txn.conn, code=row.code, public_key=given, suite=self.suite.name, at=txn.now
                 )
+            self._remember(txn, row.code, given, cert, certified)
         return {
             "node": row.code,
             "suite": self.suite.name,
@@ -161,12 +187,15 @@ class ChildTrust:
             endorsement = unb64(str(body.get("endorsement", "")))
         except ValueError:
             endorsement = b""
-        with self.db.write(notify=False) as txn:
+        cert, certified = self._certificate(child, b64(public), body.get("certificate"))
+        with self.db.write() as txn:
             current = repository.get_credential(txn.conn, child)
             if current is None or not current.public_key:
                 raise Unauthorized(f"node {child} has no key registered here")
-            if current.public_key == b64(public):
-                return {"node": child, "rotated": False}  # a rotation retried after success
+            if current.public_key == b64(public):  # retried after success, or certified now
+                if cert is not None:
+                    self._remember(txn, child, b64(public), cert, certified)
+                return {"node": child, "rotated": False, "certified": certified}
             old = unb64(current.public_key)
             if not self.suite.verify(old, rotation_message(child, public), endorsement):
                 raise Invalid(
@@ -176,7 +205,34 @@ class ChildTrust:
             repository.register_key(
                 txn.conn, code=child, public_key=b64(public), suite=self.suite.name, at=txn.now
             )
-        return {"node": child, "rotated": True}
+            self._remember(txn, child, b64(public), cert, certified)
+        return {"node": child, "rotated": True, "certified": certified}
+
+    # --- key certificates (node/units/keys.py) ------------------------------------------------
+
+    def _certificate(self, child: str, public: str, given: Any) -> tuple[str | None, bool]:
+        try:
+            return descendant_keys.check_key(
+                self.ca, code=child, suite=self.suite.name, public_key=public, certificate=given
+            )
+        except KeyCertRefused as exc:
+            raise Forbidden(
+                f"key certificate refused: {exc.reason}",
+                [FieldError("certificate", "does not verify with the prefecture's CA")],
+            ) from None
+
+    def _remember(
+        self, txn: WriteTxn, child: str, public: str, cert: str | None, certified: bool
+    ) -> None:
+        descendant_keys.remember(
+            txn,
+            code=child,
+            via=child,
+            public_key=public,
+            suite=self.suite.name,
+            certificate=cert,
+            certified=certified,
+        )
 
 
 def _public_key(value: Any) -> bytes:
@@ -199,7 +255,9 @@ def revoke_child(db: Database, code: str) -> bool:
     with db.write() as txn:
         if repository.get_credential(txn.conn, code) is None:
             return False
-        repository.revoke_credential(txn.conn, code, at=txn.now)
+        seq = txn.tick()  # the revocation goes up with the next push (its enrolments)
+        repository.revoke_credential(txn.conn, code, at=txn.now, seq=seq)
+        repository.touch_unit(txn.conn, code, seq)
     return True
 
 

@@ -26,6 +26,7 @@ class DirectiveKind(StrEnum):
     screening = "screening"
     correction = "correction"
     resync = "resync"
+    reveal = "reveal"  # one record in full, asked of its owner (docs/decisions/1001)
 
 
 class DirectiveStatus(StrEnum):
@@ -86,6 +87,7 @@ class Target(KindModel):
         return {key: value for key, value in handler(self).items() if value is not None}
 
 
+RevealKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}=$")]
 Body = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 
 
@@ -110,7 +112,8 @@ class Directive(KindModel):
     body: Body = Field(default="", description="Text of the directive (up to 20,000 characters)")
     directive_kind: DirectiveKind = Field(
         default=DirectiveKind.notice,
-        description="notice, task, screening, correction (of record_id) or resync",
+        description="notice, task, screening, correction (of record_id), resync or reveal "
+        "(of record_id)",
     )
     issuer: UnitCode = Field(description="Code of the issuing unit")
     target: Target = Field(
@@ -124,7 +127,12 @@ class Directive(KindModel):
         default=None, description="Id of the directive that replaced this one"
     )
     record_id: UUID | None = Field(
-        default=None, description="Record to correct (directive_kind correction)"
+        default=None, description="Record to correct or reveal (directive_kind correction, reveal)"
+    )
+    reveal_key: RevealKey | None = Field(
+        default=None,
+        description="A reveal request's one-time X25519 public key (base64url): the owner "
+        "seals its answer to it, so only the requester can read it",
     )
 
     @field_validator("target")

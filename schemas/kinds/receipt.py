@@ -2,13 +2,17 @@
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 from schemas.codes import UnitCode
 from schemas.common import KindModel, LongText
+
+SealedAnswer = Annotated[
+    str, StringConstraints(pattern=r"^x25519:[A-Za-z0-9_=-]+$", max_length=400_000)
+]
 
 
 class ReceiptState(StrEnum):
@@ -61,3 +65,8 @@ class Receipt(KindModel):
     state: ReceiptState = Field(description="delivered, acknowledged or done")
     note: LongText | None = Field(default=None, description="Note, up to 2,000 characters")
     at: AwareDatetime = Field(description="When the unit reached this state")
+    sealed: SealedAnswer | None = Field(
+        default=None,
+        description="An approved reveal request's answer, encrypted to the requester's one-time "
+        "key (`x25519:` + base64url): the tiers it passes cannot read it",
+    )

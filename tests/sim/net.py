@@ -72,14 +72,13 @@ class Link(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(f"{self.parent} is down", request=request)
         try:
             response = await node.transport.handle_async_request(request)
-            await response.aread()
+            # The bytes as sent (a zstd body stays compressed: the client decodes it once).
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
         except SimCrash:
             raise httpx.ReadError(f"{self.parent} died mid-request", request=request) from None
         if not node.alive:  # killed while answering: the answer dies with it
             raise httpx.ReadError(f"{self.parent} died mid-request", request=request)
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=response.content
-        )
+        return httpx.Response(response.status_code, headers=response.headers, content=raw)
 
     async def _replay(self, request: httpx.Request, after: float) -> None:
         await asyncio.sleep(after)

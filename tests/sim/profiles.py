@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from tests.sim.run import run_seed
 from tests.sim.workload import profile_named
 
-OPEN_DEFECTS: set[int] = {1, 6}
+OPEN_DEFECTS: set[int] = set()
 """Defects of issue 10 not yet fixed on main: the profiles leave out what reaches them (see
 Profile.safe) and tests/test_sim.py holds each one's seed as a known failure. Take a number
 out when its fix lands: its faults join the profiles and its seed test must pass."""

@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from federation.hlc import physical_ms
 from node import migrate
 from node.directives import service as directives
 from node.directives.issue import cancel_directive, issue_directive
 from node.directives.service import wake_of
+from node.models import NodeState, table
 from node.records import service as records
 from node.records.store import Version, store_versions
 from node.units.service import register_unit
-from schemas.directives import DirectiveCreate
+from schemas.directives import DirectiveCreate, receipt_id
 from schemas.records import RecordIn
 from tests.sim import checker
 from tests.sim.checker import Model, Violation
@@ -124,8 +127,17 @@ class Player:
             await handler(ev)
 
     def _mark_ahead(self, code: str, rids: list[str]) -> None:
+        """The versions about to be written lie beyond the parent's clock bound: the node's
+        clock runs ahead, or its HLC still holds a time from when it did (versions never go
+        back, so they stay ahead until its clock catches up)."""
         node = self.world.nodes[code]
-        if node.skew_ms > node.ctx.settings.max_clock_skew_s * 1000:
+        bound = node.ctx.settings.max_clock_skew_s * 1000
+        with node.ctx.db.read() as conn:
+            last = int(conn.execute(select(table(NodeState).c.last_hlc)).scalar_one())
+        if (
+            node.skew_ms > bound
+            or physical_ms(last) > self.world.wall_ms(code) - node.skew_ms + bound
+        ):
             self.model.ahead.update(checker.key(r) for r in rids)
 
     def _write(self, code: str, rid: str, body: dict[str, Any]) -> None:
@@ -225,6 +237,7 @@ class Player:
         code = ev["node"]
         node = self.world.nodes[code]
         report = directives.complete if ev["state"] == "done" else directives.acknowledge
+        self._mark_ahead(code, [receipt_id(uuid.UUID(did), code).hex])
         try:
             report(node.ctx.db, node=node.ctx.identity, directive_id=uuid.UUID(did))
         except SimCrash:

@@ -36,6 +36,7 @@ from tests.sim.net import Link, SimCrash
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: simulated time 0 on every correct clock
 ACTOR = "sim-operator"
 REBUILD_ATTEMPTS, REBUILD_RETRY_S = 20, 30.0
+START_RETRY_S = 5.0  # a node whose start failed is started again (systemd's RestartSec)
 
 
 @dataclass
@@ -207,7 +208,15 @@ class World:
         node.lock = contextlib.ExitStack()  # as `tiersync serve` holds it
         node.lock.enter_context(owning(node.settings.data_dir, what="tiersync serve", node=code))
         manager = LifespanManager(app, startup_timeout=None, shutdown_timeout=None)
-        await manager.__aenter__()
+        try:
+            await manager.__aenter__()
+        except Exception:  # its start wrote on a full disk: the service manager starts it again
+            node.lock.close()
+            node.lock, node.state = None, "down"
+            self.count("start refused")
+            await asyncio.sleep(START_RETRY_S)
+            await self.start(code)
+            return
         node.manager, node.app = manager, app
         node.transport = httpx.ASGITransport(app=manager.app)
 
@@ -289,15 +298,17 @@ class World:
         self.count("rebuild.force" if force else "rebuild")
         ok = False
         for _attempt in range(REBUILD_ATTEMPTS):  # the operator runs it again until it works
-            ctx = open_node(node.settings, clock=lambda: self.wall_ms(code))
+            ctx = None
             try:
+                ctx = open_node(node.settings, clock=lambda: self.wall_ms(code))
                 await actions.run_rebuild(ctx, actor=ACTOR, force=force, transport=self.links[code])
                 ok = True
             except Exception:
                 force = True  # what the failed attempt stored stays: the next one merges
                 await asyncio.sleep(REBUILD_RETRY_S)
             finally:
-                ctx.db.dispose()
+                if ctx is not None:
+                    ctx.db.dispose()
             if ok:
                 break
         await self.start(code)

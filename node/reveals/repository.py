@@ -1,0 +1,38 @@
+"""SQL of reveal requests (node/reveals/models.py)."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from node.models import table
+from node.reveals.models import RevealRequest
+
+_requests = table(RevealRequest)
+
+
+def add(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(_requests.insert().values(**row))
+
+
+def get(conn: Connection, request_id: uuid.UUID) -> Row[Any] | None:
+    return conn.execute(select(_requests).where(_requests.c.id == request_id)).first()
+
+
+def newest(conn: Connection, limit: int) -> list[Row[Any]]:
+    query = select(_requests).order_by(_requests.c.requested_at.desc()).limit(limit)
+    return list(conn.execute(query))
+
+
+def with_status(conn: Connection, status: str) -> list[Row[Any]]:
+    return list(conn.execute(select(_requests).where(_requests.c.status == status)))
+
+
+def expired(conn: Connection, now: datetime) -> list[Row[Any]]:
+    query = select(_requests).where(_requests.c.status == "approved", _requests.c.expires_at <= now)
+    return list(conn.execute(query))
+
+
+def set_values(conn: Connection, request_id: uuid.UUID, **values: Any) -> None:
+    conn.execute(update(_requests).where(_requests.c.id == request_id).values(**values))
