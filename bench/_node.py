@@ -11,6 +11,10 @@ options of this launcher, not of the node:
   its replicator's projection removed at start): bench.replication --privacy-off, to measure
   what issue 14's personal-data work costs a hop. Never a node setting.
 
+- `_sqlite_normal`: SQLite with `synchronous=NORMAL` (no fsync at commit, as before issue 10):
+  bench.replication --sqlite-normal, to measure what an acknowledged write's durability costs
+  a hop (docs/decisions/0602). Never a node setting.
+
 With `tls_cert` and `tls_key` in the settings it serves HTTPS (bench.replication --tls).
 
 `GET /bench/wire` answers with the replicator's `HttpPeer.stats` in either mode.
@@ -46,6 +50,11 @@ def build(config: dict[str, Any]) -> FastAPI:
     hooks: list[Any] = [gc_tuning.startup_hook]
     if config.pop("_privacy_off", False):
         hooks.insert(0, privacy_off)
+    if config.pop("_sqlite_normal", False):
+        from node.db import Database
+
+        assert Database.__init__.__kwdefaults__ is not None
+        Database.__init__.__kwdefaults__["synchronous"] = "NORMAL"  # this process only
     app = create_app(Settings(**config), run_replicator=not manual, background=hooks)
 
     @app.post("/bench/push", include_in_schema=False)

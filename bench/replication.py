@@ -157,8 +157,9 @@ def pair(
     village always signs its requests with its key (registered at its first push); with `tls`
     the township serves HTTPS with a certificate of a CA made here, which the village pins."""
     township = NodeProcess(TOWNSHIP, tmp / TOWNSHIP, {"name": NAMES[TOWNSHIP]})
-    if village_settings.get("_privacy_off"):
-        township.settings["_privacy_off"] = True
+    for option in ("_privacy_off", "_sqlite_normal"):  # launcher options of both nodes
+        if village_settings.get(option):
+            township.settings[option] = True
     link = enrol(township.data_dir, TOWNSHIP, VILLAGE)
     settings = {"name": NAMES[VILLAGE], **link, "_manual_push": True}
     if tls:
@@ -431,6 +432,12 @@ def main() -> None:
         help="a) and b) without sealing at rest or projection at either node (what issue 14 "
         "costs a hop: compare with a run without it)",
     )
+    parser.add_argument(
+        "--sqlite-normal",
+        action="store_true",
+        help="a) and b) with SQLite's synchronous=NORMAL at both nodes (no fsync at commit): "
+        "what durability (docs/decisions/0602) costs a hop; never a node setting",
+    )
     args = parser.parse_args()
     parts = set(args.only.split(","))
     village: dict[str, Any] = (
@@ -438,6 +445,8 @@ def main() -> None:
     )
     if args.privacy_off:
         village["_privacy_off"] = True
+    if args.sqlite_normal:
+        village["_sqlite_normal"] = True
 
     trust = "TLS + signed requests" if args.tls else "signed requests, plain HTTP"
     print(f"replication: {args.records:,} person records ({trust}); {machine()}")

@@ -18,6 +18,9 @@ WRITTEN = (
     "parent_url",
     "parent_token",
     "hash_key",
+    "tls_cert",
+    "tls_key",
+    "parent_ca",
 )
 """The node's identity and links, written as set; every other setting is listed, commented out,
 with its default."""

@@ -145,6 +145,11 @@ class ChildStatus(BaseModel):
         "today's release, its code as a bearer token (not upgraded yet); null: not enrolled",
     )
     clock_ahead: bool = Field(False, description="versions refused: its clock runs ahead")
+    key_certified: bool = Field(
+        False,
+        description="its signing key is certified by the prefecture's CA, checked here "
+        "(docs/protocol.md, Key certificates)",
+    )
 
 
 class TaskStatus(BaseModel):
@@ -174,6 +179,10 @@ class StatusReport(BaseModel):
     last_hlc: int
     records: int
     quarantined: int
+    tombstones: int = Field(0, description="deletions held as tombstones (counted in records)")
+    tombstones_collected: int = Field(
+        0, description="tombstones collected here once every ancestor held them (decision 0702)"
+    )
     upstream: UpstreamStatus | None
     children: list[ChildStatus]
     tasks: TasksStatus | None = Field(

@@ -15,6 +15,7 @@ from federation.errors import PeerRejected
 from federation.identity import Identity
 from federation.signing import b64
 from node import tls
+from node.ops.status import node_status
 from node.units import keys as descendant_keys
 from node.units.service import enrol_child
 from tests.cli_support import run
@@ -75,6 +76,21 @@ async def test_every_ancestor_knows_every_descendants_certified_key(
         VILLAGE: (TOWNSHIP, public_of(cluster, VILLAGE), True),  # relayed, checked with the CA
     }
     assert key_rows(nodes[TOWNSHIP]) == {VILLAGE: (VILLAGE, public_of(cluster, VILLAGE), True)}
+    children = {c.code: c for c in node_status(nodes[COUNTY].ctx).children}
+    assert children[TOWNSHIP].key_certified and children[TOWNSHIP].link == 2
+
+
+async def test_without_a_ca_keys_still_travel_up_uncertified(cluster: Cluster) -> None:
+    county = await cluster.add(COUNTY)
+    await cluster.add(TOWNSHIP, parent=COUNTY)
+    await cluster.add(VILLAGE, parent=TOWNSHIP)
+    await cluster.sync(rounds=2)
+    assert key_rows(county) == {
+        TOWNSHIP: (TOWNSHIP, public_of(cluster, TOWNSHIP), False),
+        VILLAGE: (TOWNSHIP, public_of(cluster, VILLAGE), False),
+    }
+    children = {c.code: c for c in node_status(county.ctx).children}
+    assert not children[TOWNSHIP].key_certified
 
 
 async def test_a_township_cannot_pass_off_its_own_key_as_a_villages(

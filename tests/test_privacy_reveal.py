@@ -96,6 +96,9 @@ async def _the_county_gets_the_record(chain: Cluster) -> None:
     assert shown["record"]["data"]["phone"] == "13912345678"
     assert shown["note"] == "已批准：仅限本次核查使用"
     assert shown["expires_at"] is not None
+    colleague = bearer(grant(county.ctx.db, COUNTY, "operator"))
+    other = await county.client.get(f"/api/v1/reveals/{asked['id']}", headers=colleague)
+    assert other.status_code == 403, other.text  # the answer is for the one who asked
 
     # The township passed the answer on and holds only ciphertext; nor does the county's
     # database hold the clear number (the answer is opened on read, the key sealed at rest).

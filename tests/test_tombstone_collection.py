@@ -5,7 +5,7 @@ docs/decisions/0702)."""
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from federation.hlc import parse_version
+from node.ops.status import node_status
 from node.records.store import Version, store_versions
 from node.sync.receive import receiver
 from node.tombstones import runner
@@ -21,16 +23,17 @@ from tests.cluster import Cluster, Node
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
 from tests.factories import person
 from tests.restore_support import backed_up, restored
-from tests.test_ops_support import verify
+from tests.test_ops_support import sql, verify
 
 LEVELS = (VILLAGE, TOWNSHIP, COUNTY, PREFECTURE)
 
 
 def rows(node: Node, *, deleted: bool | None = None) -> int:
     """Rows of the records table (the change log), or only tombstones / only live ones."""
-    where = "" if deleted is None else f" WHERE deleted = {int(deleted)}"
+    where = "" if deleted is None else " WHERE deleted = :d"
     with node.ctx.db.read() as conn:
-        return int(conn.execute(text(f"SELECT count(*) FROM records{where}")).scalar_one())
+        found = conn.execute(text(f"SELECT count(*) FROM records{where}"), {"d": deleted})
+        return int(found.scalar_one())
 
 
 def horizon(node: Node, origin: str) -> int:
@@ -72,9 +75,22 @@ async def delete(node: Node, rid: str) -> None:
     assert response.status_code == 204, response.text
 
 
+@pytest.fixture
+async def on_engine(
+    tmp_path: Path, database_url_factory: Callable[[str], str]
+) -> AsyncIterator[Cluster]:
+    """A cluster whose nodes run on the engine the test is parametrised with."""
+    cluster = Cluster(tmp_path, database_url=database_url_factory)
+    try:
+        yield cluster
+    finally:
+        await cluster.close()
+
+
 async def test_tombstones_go_at_every_level_once_every_ancestor_holds_them(
-    cluster: Cluster,
+    on_engine: Cluster,
 ) -> None:
+    cluster = on_engine
     nodes = await chain(cluster)
     village = nodes[VILLAGE]
     doomed = [(await village.write(person()))["id"] for _ in range(3)]
@@ -99,6 +115,8 @@ async def test_tombstones_go_at_every_level_once_every_ancestor_holds_them(
         # The change log shrinks by the tombstones (the settling writes added 4 live rows).
         assert rows(nodes[code]) == logged[code] + 4 - 3, code
         assert horizon(nodes[code], VILLAGE) > 0, code
+        status = node_status(nodes[code].ctx)  # what `tiersync status` shows
+        assert (status.tombstones, status.tombstones_collected) == (0, 3), code
     # The prefecture keeps them (retention 0: for ever); the figures never counted them.
     assert collect_here(nodes[PREFECTURE].ctx).tombstones == 0
     assert rows(nodes[PREFECTURE], deleted=True) == 3
@@ -236,3 +254,29 @@ async def until(check: Callable[[], bool], what: str, timeout: float = 10) -> No
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.02)
+
+
+async def test_rows_lost_by_hand_come_back_from_above_past_the_horizon(cluster: Cluster) -> None:
+    """The horizon guards against copies from below; the parent's copy (a repair fetch, a
+    rebuild) holds nothing deleted below, so a node gets back what it lost."""
+    nodes = await chain(cluster)
+    village, township = nodes[VILLAGE], nodes[TOWNSHIP]
+    lost = (await village.write(person()))["id"]
+    doomed = (await village.write(person()))["id"]
+    await cluster.sync()
+    await delete(village, doomed)
+    await settle(cluster)
+    assert collect_here(township.ctx).tombstones == 1
+    assert horizon(township, VILLAGE) > int(parse_version(await version_at(township, lost))[0])
+    sql(township, "DELETE FROM records WHERE id = :i", i=uuid.UUID(lost).hex)
+
+    report = await verify(cluster, township, repair=True, deep=True)
+    assert report.ok, report.model_dump_json(indent=1)
+    assert (await township.client.get(f"/api/v1/records/{lost}")).status_code == 200
+    assert await persons(township) == await persons(village) == rows(village, deleted=False)
+
+
+async def version_at(node: Node, rid: str) -> str:
+    response = await node.client.get(f"/api/v1/records/{rid}")
+    assert response.status_code == 200, response.text
+    return str(response.json()["version"])

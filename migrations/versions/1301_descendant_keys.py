@@ -2,7 +2,7 @@
 (docs/decisions/0951, issue 13)
 
 Revision ID: 1301_descendant_keys
-Revises: 0901_node_keys
+Revises: 1401_reveals
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1301_descendant_keys"
-down_revision: str | None = "0901_node_keys"
+down_revision: str | None = "1401_reveals"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

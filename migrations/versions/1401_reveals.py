@@ -1,7 +1,7 @@
 """privacy: reveal requests; how far old rows were sealed; the projection last sent (issue 14)
 
 Revision ID: 1401_reveals
-Revises: 0901_node_keys
+Revises: 1101_tombstone_horizons
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1401_reveals"
-down_revision: str | None = "0901_node_keys"
+down_revision: str | None = "1101_tombstone_horizons"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

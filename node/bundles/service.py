@@ -288,7 +288,7 @@ def import_down(ctx: NodeContext, *, path: Path) -> BundleReport:
     cursor, durable = int(receipt.get("cursor", 0)), int(receipt.get("durable", 0))
     store = outbox(ctx)
     with ctx.db.write() as txn:
-        applied = len(store_versions(txn, versions).stored)
+        applied = len(store_versions(txn, versions, from_above=True).stored)
     directives = inbox(ctx)
     for feed in bundle.content.get("directives", []):
         applied += directives.apply_feed(DirectiveFeed.model_validate(feed), since=0)

@@ -50,7 +50,7 @@ def _child(c: ChildStatus) -> str:
     if c.link == 1:
         flags.append("[yellow]link 1: today's release (bearer token), not upgraded yet[/]")
     elif c.link == 2:
-        flags.append("link 2: signed")
+        flags.append("link 2: signed" + ("，密钥经 CA 证明" if c.key_certified else ""))
     if c.clock_ahead:
         flags.append("[red]时钟超前：其版本被隔离[/]")
     if c.digest == "mismatch":
@@ -105,6 +105,10 @@ def render(report: StatusReport) -> Tree:
     tree = Tree(
         f"[bold]{report.name}[/] ({report.node}, {report.level}): {report.records} "
         f"records held, {report.quarantined} quarantined, clock {report.last_hlc}"
+    )
+    tree.add(
+        f"🗑 删除标记：保留 {report.tombstones} 条，已回收 {report.tombstones_collected} 条"
+        "（各上级均已持有后回收）"
     )
     if report.upstream is not None:
         tree.add(_upstream(report.upstream))

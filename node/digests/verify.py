@@ -155,7 +155,7 @@ async def fetch_down(ctx: NodeContext, client: OperatorExchanges, ids: list[str]
         found = await client.records(ids[start : start + CHUNK], data=True)
         versions = [to_version(r) for r in found.records if _ours(r, code)]
         with ctx.db.write() as txn:
-            kept = set(store_versions(txn, versions).stored)
+            kept = set(store_versions(txn, versions, from_above=True).stored)
             reports.superseded(
                 txn.conn, node_code=code, units=[v.unit for v in versions if v.id in kept]
             )

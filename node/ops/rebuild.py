@@ -94,7 +94,7 @@ async def _rebuild(
             units += apply_units(txn, page.units)
             enrolled += enrolments.restore(txn, page.enrolments)
             versions = [to_version(r) for r in page.records]
-            stored = store_versions(txn, versions).stored
+            stored = store_versions(txn, versions, from_above=True).stored
             _index_directives(txn, settings.code, versions, stored)
             records += len(stored)
         if progress:

@@ -48,16 +48,15 @@ async def resync(ctx: NodeContext, *, since: int) -> ResyncReport:
             f"parent: {exc}; the acked cursor is at {since} now: this node resends from there "
             "on its own once the parent answers"
         ) from None
-    done = (
-        complete_requests(ctx, note=f"resent {pushed} records from {since}") if since == 0 else []
-    )
+    note = f"resent {pushed} records from {since}"
+    done = await asyncio.to_thread(complete_requests, ctx, note=note) if since == 0 else []
     after_batches, after_wire = _stats(ctx)
     return ResyncReport(
         since=since,
         records=pushed,
         batches=after_batches - batches,
         bytes=after_wire - wire,
-        acked=replicator.store.acked(),
+        acked=await asyncio.to_thread(replicator.store.acked),
         requests_done=done,
         via="serving node",
     )

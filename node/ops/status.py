@@ -14,11 +14,13 @@ from node.context import NodeContext
 from node.db import as_utc
 from node.digests import repository as digests_repo
 from node.models import NodeState, table
+from node.records import horizons
 from node.records import repository as records_repo
 from node.supervisor import TASKS_FILE, TaskState, problems, read_published
 from node.sync import repository as sync_repo
 from node.sync.outbox import pending
 from node.sync.receive import CLOCK_AHEAD
+from node.units import keys as descendant_keys
 from node.units import repository as units_repo
 from node.units.trust import link_of
 from schemas.codes import NODE_LEVELS, level_of
@@ -34,6 +36,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         upstream = _upstream(ctx, conn) if settings.parent_url else None
         children = _children(ctx, conn, now)
         quarantined = sync_repo.quarantined_count(conn)
+        tombstones = horizons.tombstones_held(conn), horizons.collected_total(conn)
         own = units_repo.get_unit(conn, settings.code)
     tasks = _tasks(ctx, now)
     problems = [
@@ -49,6 +52,8 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         last_hlc=last_hlc,
         records=count,
         quarantined=quarantined,
+        tombstones=tombstones[0],
+        tombstones_collected=tombstones[1],
         upstream=upstream,
         children=children,
         tasks=tasks,
@@ -159,6 +164,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
     syncs = {r.code: r for r in sync_repo.children_sync(conn)}
     reports = digests_repo.all_reports(conn)
     ahead = sync_repo.children_quarantined_for(conn, CLOCK_AHEAD)
+    certified = {r.code for r in descendant_keys.known_keys(conn) if r.certified}
     out: list[ChildStatus] = []
     for child in sorted(set(names) | set(syncs)):
         cred = units_repo.get_credential(conn, child)
@@ -191,6 +197,7 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
                 verify_requested=bool(report and report.verify_requested),
                 link=link_of(cred) if cred is not None else None,
                 clock_ahead=child in ahead,
+                key_certified=child in certified,
             )
         )
     return out

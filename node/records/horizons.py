@@ -92,3 +92,8 @@ def raise_horizons(conn: Connection, raised: dict[str, tuple[int, int]], at: dat
 def tombstones_held(conn: Connection) -> int:
     stmt = select(func.count()).select_from(records).where(records.c.deleted.is_(True))
     return int(conn.execute(stmt).scalar_one())
+
+
+def collected_total(conn: Connection) -> int:
+    """How many tombstones this node has collected, over all origins."""
+    return int(conn.execute(select(func.sum(horizons.c.collected))).scalar() or 0)

@@ -50,12 +50,19 @@ class StoreResult:
 
 
 def store_versions(
-    txn: WriteTxn, versions: list[Version], *, heads: dict[uuid.UUID, Any] | None = None
+    txn: WriteTxn,
+    versions: list[Version],
+    *,
+    heads: dict[uuid.UUID, Any] | None = None,
+    from_above: bool = False,
 ) -> StoreResult:
     """Keep each version that is newer than what this node holds; return which were kept.
 
     Callers pass at most one version per id (the latest they have). A caller that has just
     read the heads of these ids in the same transaction may pass them (`fetch_heads`).
+    `from_above`: the versions are the parent's copy (a repair fetch, a rebuild, a down
+    bundle), which holds no record deleted below, so the collection horizons do not apply:
+    a node that lost rows gets them back even when it collected later tombstones.
     """
     if heads is None:
         heads = repository.fetch_heads(txn.conn, [v.id for v in versions])
@@ -65,7 +72,7 @@ def store_versions(
     lost: list[dict[str, Any]] = []
     txn.observe(max((v.hlc for v in versions), default=0))  # seqs below come after every one
     ranks = _head_ranks(txn, versions, heads)
-    horizons = _horizons_of_new(txn, versions, heads)
+    horizons = {} if from_above else _horizons_of_new(txn, versions, heads)
     for version in versions:
         head = heads.get(version.id)
         if head is None and version.hlc <= horizons.get(version.origin, -1):

@@ -25,7 +25,7 @@ from node.directives import repository as directives_repo
 from node.directives import service as directives
 from node.directives.issue import issue_in_txn
 from node.directives.versions import ms_to_datetime, receipt_of, receipt_version
-from node.errors import Conflict, FieldError, Invalid, NotFound
+from node.errors import Conflict, FieldError, Forbidden, Invalid, NotFound
 from node.principal import Principal, local
 from node.records import repository as records_repo
 from node.records.service import to_read
@@ -180,7 +180,8 @@ def _opened(db: Database, conn: Connection, entry: Row[Any]) -> dict[str, Any] |
 def show(
     ctx: NodeContext, *, request_id: uuid.UUID, by: Principal | None = None, read: bool = True
 ) -> RevealRead:
-    """A request as it stands; approved and held, with the record in full (the read audited)."""
+    """A request as it stands; approved and held, with the record in full for the operator
+    who asked (the read audited; anyone else: 403)."""
     db = ctx.db
     actor = (by or local()).actor
     now = _now(db)
@@ -194,6 +195,11 @@ def show(
             entry = _purge(txn, entry)
         record = None
         if read and entry.status == RevealStatus.approved:
+            if actor != entry.requested_by:
+                raise Forbidden(
+                    f"reveal request {request_id} was made by {entry.requested_by}: only they "
+                    "read its answer"
+                )
             record = _opened(db, txn.conn, entry)
             audit.in_txn(
                 txn,

@@ -190,6 +190,10 @@ def recount(path: Path, floor: int) -> list[Violation]:
     return out[:5]
 
 
+def _dead(row: Row | None) -> bool:
+    return row is None or row.deleted
+
+
 def quarantine_reasons(path: Path) -> list[tuple[str, str]]:
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
         return [
@@ -237,6 +241,16 @@ def check(model: Model, paths: dict[str, Path], tasks: dict[str, list[str]]) -> 
                 break  # the owner's clock ran ahead: held at this ancestor until its time
             if at_owner is None and above is None:
                 continue
+            if _dead(at_owner) and _dead(above):
+                continue  # a tombstone collected on one side, kept on the other (decision 0702)
+            if (
+                at_owner is None
+                and rid in model.ahead
+                and any(q == rid and r.startswith(CLOCK_AHEAD) for q, r in quarantined[up])
+            ):
+                # The owner's clock ran ahead: its deletion is quarantined at this ancestor
+                # until its time (and the owner, whose push was acked, collected it).
+                break
             if above is None or at_owner is None or above.version != at_owner.version:
                 out.append(
                     Violation(

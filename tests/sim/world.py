@@ -178,6 +178,9 @@ class World:
                 allowed_hosts=[code],
                 heartbeat_s=self.heartbeat_s,
                 hash_key=hash_key,
+                # Collect often, and at the top soon, so restores meet collected tombstones.
+                tombstone_collect_s=20.0,
+                tombstone_retention_s=60.0,
                 **extra,
             )
             node = self.nodes[code] = SimNode(code, parent, settings, path)
