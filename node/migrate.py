@@ -1,5 +1,6 @@
 """Apply and inspect Alembic migrations programmatically (no alembic.ini needed)."""
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -19,7 +20,11 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Migrate to every head: domains may add migration branches side by side."""
+    """Migrate to every head: domains may add migration branches side by side. A database
+    already at them is left as it is without starting Alembic's environment (every start of a
+    node and every CLI command opens the database: issue 16 measured 50 ms a time)."""
+    if current_revisions(engine) == head_revisions():
+        return
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
@@ -28,7 +33,13 @@ def upgrade(engine: Engine) -> None:
 
 def head_revisions(engine: Engine | None = None) -> set[str]:
     """The revisions the code expects (the script directory's heads; the engine is not needed)."""
-    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    return set(_heads())
+
+
+@cache
+def _heads() -> frozenset[str]:
+    """Read once a process: the scripts are the installed code's."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 def current_revisions(engine: Engine) -> set[str]:

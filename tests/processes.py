@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,28 @@ class Topology:
         give_operator(spec)
         self.specs[code] = spec
         return spec
+
+    def add_tree(self, tree: dict[str, str | None]) -> None:
+        """`add` for a whole tree (parents first), the `tiersync init`s side by side: each is a
+        process that spends seconds importing."""
+        specs = {
+            code: NodeSpec(code, code, self.root / code, free_port(), extra_env=dict(self.env))
+            for code in tree
+        }
+        children = [(specs[p], specs[c]) for c, p in tree.items() if p is not None]
+        with ThreadPoolExecutor(len(specs)) as pool:
+            list(pool.map(create, specs.values()))
+            list(pool.map(lambda pair: enrol(*pair), children))
+        for spec in specs.values():
+            give_operator(spec)
+        self.specs.update(specs)
+
+    def start_all(self, codes: list[str]) -> None:
+        """`start` for several nodes, started side by side, then each waited for."""
+        for code in codes:
+            self.procs[code] = NodeProcess(self.specs[code]).start()
+        for code in codes:
+            self.procs[code].wait_healthy()
 
     def start(self, code: str) -> NodeProcess:
         proc = NodeProcess(self.specs[code]).start()

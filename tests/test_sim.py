@@ -146,9 +146,12 @@ def test_ci_seeds_with_restores_and_rebuilds_pass(
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # 130 seeds ≈ 4 min of two idle cores (docs/reliability.md)
-def test_the_ci_profile_passes_the_checker() -> None:
-    """CI_SEEDS seeds of a village–township–county–prefecture tree under faults, on 2 cores."""
+def test_the_ci_profile_passes_the_checker(capsys: pytest.CaptureFixture[str]) -> None:
+    """CI_SEEDS seeds of a village–township–county–prefecture tree under faults, on 2 cores;
+    the CI log shows the seeds run, simulated hours, faults injected and violations."""
     summary = run_many(range(1, CI_SEEDS + 1), "ci", workers=2)
+    with capsys.disabled():
+        print(f"\n{summary.text()}")
     assert summary.seeds == CI_SEEDS
     assert not summary.failures, "\n".join(
         f"seed {seed}: {violations[0]}\n  replay: {replay_command(seed, 'ci')}"

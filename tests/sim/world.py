@@ -19,7 +19,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy.exc import OperationalError
 
 import federation.retry
-from node import faults, migrate
+from node import faults, migrate, supervisor
 from node.app import create_app
 from node.checkpointer import WalCheckpointer
 from node.context import NodeContext
@@ -54,6 +54,7 @@ class SimNode:
     crash_after: tuple[int, str] | None = None  # (commits to let through, point) then die
     disk_full_until: float = 0.0
     epoch: int = 0  # incremented on every restore or rebuild (its history restarts)
+    built: Any = None  # its app, built once: a restart runs its lifespan again
 
     @property
     def alive(self) -> bool:
@@ -111,10 +112,13 @@ class World:
         inline threads, no checkpointer thread."""
         saved_uuid4, saved_random = uuid.uuid4, federation.retry.random
         saved_start, saved_stop = WalCheckpointer.start, WalCheckpointer.stop
-        saved_recheck = feed.RECHECK_S
+        saved_recheck, saved_publish = feed.RECHECK_S, supervisor.PUBLISH_S
         # A held long poll re-reads every second to notice another process's commits; here
         # every commit signals it, so it re-reads only at the end of its wait.
         feed.RECHECK_S = feed.MAX_WAIT_S
+        # The tasks file for `tiersync status` is rewritten on every change of a task's state
+        # and, to show it fresh, every 10 s: nobody reads it here, so only on changes.
+        supervisor.PUBLISH_S = 3600.0
         rng = self.rng
         uuid.uuid4 = lambda: uuid.UUID(int=rng.getrandbits(128), version=4)
         federation.retry.random = rng  # type: ignore[assignment]
@@ -125,7 +129,7 @@ class World:
                 yield
         finally:
             faults.hook = None
-            feed.RECHECK_S = saved_recheck
+            feed.RECHECK_S, supervisor.PUBLISH_S = saved_recheck, saved_publish
             uuid.uuid4 = saved_uuid4
             federation.retry.random = saved_random
             WalCheckpointer.start, WalCheckpointer.stop = saved_start, saved_stop  # type: ignore[method-assign]
@@ -191,11 +195,18 @@ class World:
 
     async def start(self, code: str) -> None:
         node = self.nodes[code]
-        app = create_app(
-            node.settings,
-            transport=self.links.get(code),
-            clock=lambda: self.wall_ms(code),
-        )
+        # Building an app (and FastAPI's routes on their first request) costs more than a
+        # restart's lifespan: the app is kept; what a new process would not remember (the
+        # gate's cache of checked tokens) is forgotten, the context is opened anew.
+        app = node.built
+        if app is None:
+            app = node.built = create_app(
+                node.settings,
+                transport=self.links.get(code),
+                clock=lambda: self.wall_ms(code),
+            )
+        else:
+            app.state.gate.forget()
         node.state = "up"
         node.lock = contextlib.ExitStack()  # as `tiersync serve` holds it
         node.lock.enter_context(owning(node.settings.data_dir, what="tiersync serve", node=code))
