@@ -12,6 +12,7 @@ check a key and accepts unsigned versions — its `status` says so.
 import base64
 import binascii
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from federation import keycert, origin
 from federation.crypto import suite
 from federation.identity import Identity
 from federation.keycert import KeyCertRefused
+from federation.signing import NodeKey
 from node.context import NodeContext
 from node.units.keys import trusted_ca
 from schemas.directives import DirectiveSeal
@@ -38,11 +40,20 @@ class DirectiveSigner:
     def of(cls, code: str, data_dir: Path, suite_name: str) -> "DirectiveSigner":
         return cls(code, Identity.of(data_dir, suite_name))
 
+    # Read from their files once per signer (a signer serves one feed page), not per directive.
+    @cached_property
+    def _key(self) -> NodeKey:
+        return self.identity.key()
+
+    @cached_property
+    def _certificate(self) -> dict[str, Any] | None:
+        return self.identity.certificate()
+
     def seal(self, record: ChangeRecord) -> DirectiveSeal:
         wire = record.model_dump(mode="json")
-        signature = origin.sign_directive(self.identity.key().sign, wire)
+        signature = origin.sign_directive(self._key.sign, wire)
         return DirectiveSeal(
-            version=record.version, signature=signature, certificate=self.identity.certificate()
+            version=record.version, signature=signature, certificate=self._certificate
         )
 
 
