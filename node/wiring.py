@@ -13,6 +13,7 @@ node/access/rights.py does not list is refused to everyone.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,8 @@ def start_supervisor(ctx: NodeContext) -> Stop:
     """Every task below runs under the node's supervisor (node/supervisor.py), which publishes
     their states for `tiersync status` in the data directory; stopped last."""
     ctx.supervisor.state_file = ctx.settings.data_dir / TASKS_FILE
+    clock = ctx.db.clock
+    ctx.supervisor.now = lambda: datetime.fromtimestamp(clock() / 1000, tz=UTC)  # the node's
     ctx.supervisor.retry_max_s = ctx.settings.retry_max_s
     ctx.supervisor.unready_after_s = ctx.settings.task_unready_s
     return ctx.supervisor.start_publishing()

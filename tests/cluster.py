@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from federation.hlc import Clock, wall_ms
 from federation.replicator import Replicator
 from node.app import create_app
 from node.context import NodeContext
@@ -88,6 +89,7 @@ class Cluster:
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     live: bool = False  # run each node's replicator loop instead of driving run_once()
     tokens: dict[str, str] = field(default_factory=dict)  # each node's operator token
+    clocks: dict[str, Clock] = field(default_factory=dict)  # a node's injected wall clock
 
     async def add(
         self, code: str, name: str = "", parent: str | None = None, **settings: Any
@@ -112,7 +114,12 @@ class Cluster:
     async def start(self, config: Settings) -> Node:
         own = AsyncExitStack()  # this node's lifespan and client, so it can stop alone
         self.stack.push_async_callback(own.aclose)
-        app = create_app(config, transport=self.router, run_replicator=self.live)
+        app = create_app(
+            config,
+            transport=self.router,
+            run_replicator=self.live,
+            clock=self.clocks.get(config.code, wall_ms),
+        )
         manager = await own.enter_async_context(running(app))
         transport = httpx.ASGITransport(app=manager.app)
         self.router.apps[config.code] = transport

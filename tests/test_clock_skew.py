@@ -75,6 +75,23 @@ async def test_a_child_learns_from_the_acks_that_its_clock_is_off(cluster: Clust
     assert village.ctx.supervisor.notes() == []
 
 
+async def test_the_clock_check_compares_the_parents_clock_with_the_nodes_own(
+    cluster: Cluster,
+) -> None:
+    """Nodes whose (injected) clocks agree are not told they are off, whatever the system
+    clock says: the check and the supervisor's times read the node's clock, as its HLC does."""
+    behind = lambda: wall_ms() - 3_600_000  # noqa: E731 - both clocks an hour behind
+    cluster.clocks.update({TOWNSHIP: behind, VILLAGE: behind})
+    await cluster.add(TOWNSHIP, "Kangyang Town")
+    village = await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    await village.write(household_body(unit=VILLAGE))
+    await cluster.sync()
+    assert village.ctx.supervisor.notes() == []
+    offset = village.replicator.clock_offset_ms
+    assert offset is not None and abs(offset) < 60_000
+    assert abs(village.ctx.supervisor.now().timestamp() * 1000 - behind()) < 60_000
+
+
 def test_the_default_bound_is_five_minutes(tmp_path: Path) -> None:
     from node.settings import Settings
 

@@ -2,13 +2,15 @@
 under faults, held to the checker."""
 
 import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 
 from tests.sim.checker import Violation
 from tests.sim.profiles import OPEN_DEFECTS, replay_command, run_many
-from tests.sim.run import Result, run_events, run_seed
+from tests.sim.run import Result, run_events, run_seed, trace_digest
 from tests.sim.shrink import as_test, shrink
 from tests.sim.workload import (
     CHAIN,
@@ -46,6 +48,27 @@ def test_the_same_seed_replays_the_same_run() -> None:
         second.violations,
         second.simulated_s,
         second.faults,
+    )
+
+
+def test_a_ci_seed_replays_step_for_step_in_one_process_and_in_a_fresh_one() -> None:
+    """The same seed twice in one process (modules, caches and the template kept from the
+    first run), and once more in a new process: the same requests in the same order, the
+    same faults, the same violations. Seed 3 drifted while the clock check read the system
+    clock (its warning changed every second and woke the task-state publisher)."""
+    first, second = run_seed(3, ci_profile()), run_seed(3, ci_profile())
+    assert len(first.trace) > 50 and sum(first.faults.values()) > 0
+    assert first.trace == second.trace
+    assert (first.faults, first.violations) == (second.faults, second.violations)
+    replayed = subprocess.run(
+        [sys.executable, "-m", "tests.sim", "replay", "3", "--profile", "ci", "--trace"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert f"trace {trace_digest(first)} ({len(first.trace)} requests)" in replayed.stdout, (
+        replayed.stdout + replayed.stderr[-2000:]
     )
 
 

@@ -38,6 +38,7 @@ def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:
         config=config,
         health=health,
         clock_note=lambda message: ctx.supervisor.set_note(CLOCK_NOTE, message),
+        wall=ctx.db.clock,  # the node's clock (its HLC's), compared with the parent's in acks
     )
     ctx.db.on_commit(replicator.notify)
     return replicator

@@ -7,7 +7,7 @@ import os
 import sys
 
 from tests.sim.profiles import OPEN_DEFECTS, replay_command, run_many
-from tests.sim.run import run_seed
+from tests.sim.run import run_seed, trace_digest
 from tests.sim.shrink import as_test, shrink
 from tests.sim.workload import profile_named
 
@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     replay.add_argument("--profile", default="ci")
     replay.add_argument("--shrink", action="store_true", help="print a shrunk regression test")
     replay.add_argument("--all-faults", action="store_true", help="include open defects' faults")
+    replay.add_argument(
+        "--trace", action="store_true", help="print a digest of every request the links carried"
+    )
     soak = sub.add_parser("soak", help="many seeds, a progress bar, a summary")
     soak.add_argument("--seeds", type=int, default=10_000)
     soak.add_argument("--first", type=int, default=1)
@@ -38,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
             f"seed {args.seed} ({args.profile}): {len(result.events)} events, "
             f"{result.simulated_s:.0f} simulated s in {result.wall_s:.1f} s, faults {result.faults}"
         )
+        if args.trace:
+            print(f"  trace {trace_digest(result)} ({len(result.trace)} requests)")
         for violation in result.violations:
             print(f"  {violation}")
         if result.ok:

@@ -59,6 +59,10 @@ class Link(httpx.AsyncBaseTransport):
             later = rng.uniform(0, faults.max_delay_s * 3)
             world.spawn(self._replay(request, later), f"replay {self.child}→{self.parent}")
         response = await self._deliver(request)
+        world.trace.append(
+            f"{world.now:.3f} {self.child}>{self.parent} {request.method} {request.url.path} "
+            f"{response.status_code}"
+        )
         if rng.random() < faults.lose_answer:
             world.count("net.lose_answer")
             raise httpx.ReadError("answer lost after the parent committed", request=request)

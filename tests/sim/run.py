@@ -3,6 +3,7 @@ wait (in simulated time) for the tree to converge, check it."""
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import tempfile
@@ -49,10 +50,18 @@ class Result:
     faults: dict[str, int] = field(default_factory=dict)
     wall_s: float = 0.0
     cpu_s: float = 0.0  # this process's CPU time: the wall time on an idle core
+    trace: list[str] = field(default_factory=list)  # the links' answered requests, in order
 
     @property
     def ok(self) -> bool:
         return not self.violations
+
+
+def trace_digest(result: Result) -> str:
+    """A fingerprint of the run, step for step: every request the links carried (when, which
+    link, what, its answer's status) and the faults injected."""
+    body = "\n".join([*result.trace, repr(sorted(result.faults.items()))])
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 def template(root: Path) -> Path:
@@ -457,7 +466,7 @@ async def _play(world: World, events: list[Event], profile: Profile) -> Result:
     simulated = world.now
     faults = dict(world.counts)
     await world.close()
-    return Result(None, events, violations, simulated, converged, faults)
+    return Result(None, events, violations, simulated, converged, faults, trace=world.trace)
 
 
 def heal_bound(profile: Profile) -> float:

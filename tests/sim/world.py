@@ -79,6 +79,7 @@ class World:
     backups: dict[str, list[Path]] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     cut_all: bool = False  # set while the world is being torn down
+    trace: list[str] = field(default_factory=list)  # every answered request, in order
     _by_url: dict[str, SimNode] = field(default_factory=dict)
     _tasks: set["asyncio.Task[Any]"] = field(default_factory=set)
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
