@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from math import inf
 from typing import Any
 
 from federation.errors import CursorMismatch, FederationError, PeerRejected, PeerUnavailable
@@ -40,7 +41,6 @@ class ReplicatorConfig:
     delay_s: float = 0.02
     retry_min_s: float = 0.2
     retry_max_s: float = 30.0
-    idle_poll_s: float = 30.0
     heartbeat_s: float = 0.0  # an empty push after this long without contact; 0: never
     max_clock_skew_s: float = 300.0  # the parent's clock (in its acks) differs more: say so
     # Ask the parent's standing (cursor, highest version of ours it holds) on every
@@ -201,7 +201,7 @@ class Replicator:
     def _until_heartbeat(self) -> float:
         """Seconds until a heartbeat is owed (infinite when heartbeats are off)."""
         if self.config.heartbeat_s <= 0:
-            return float("inf")
+            return inf
         if self.last_contact is None:
             return 0.0
         return self.last_contact + self.config.heartbeat_s - self.clock()
@@ -246,8 +246,9 @@ class Replicator:
             self.last_error = None
             self.last_success = datetime.now(UTC)
             self.health.ok()
-            idle = min(self.config.idle_poll_s, max(0.0, self._until_heartbeat()))
-            await self._sleep_or_wake(idle, wake_early=True)
+            # Idle until a local commit (notify), a reconnect, or the heartbeat is due: nothing
+            # is read meanwhile (another process's commits arrive as notify, node/wake.py).
+            await self._sleep_or_wake(max(0.0, self._until_heartbeat()), wake_early=True)
             await asyncio.sleep(self.config.delay_s)  # batching window: gather a burst
 
     async def _failed(self, exc: FederationError) -> None:
@@ -261,7 +262,7 @@ class Replicator:
             await asyncio.sleep(seconds)
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            await asyncio.wait_for(self._wake.wait(), timeout=None if seconds == inf else seconds)
         self._wake.clear()
 
 

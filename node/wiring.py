@@ -23,7 +23,7 @@ from federation.hlc import Clock, wall_ms
 from federation.identity import Identity
 from federation.observe import Observer
 from federation.signing import NonceStore
-from node import locate, migrate
+from node import locate, migrate, wake
 from node.access import hosts, openapi
 from node.access import routes as access_routes
 from node.access.gate import Gate
@@ -200,6 +200,7 @@ def startup_hooks(
         live_hook,  # views: the live incident feed, woken by commits
         collector_hook(run=run),  # tombstones every ancestor holds (node/tombstones)
         reveal_hook,  # reveals: answers held at the requester for a limited time
+        wake.listen_hook,  # another process's commits wake the loops above (node/wake.py)
     ]
 
 

@@ -75,7 +75,7 @@ async def direct(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def replicator(store: MemoryStore, parent: RecordingParent, **config: Any) -> Replicator:
-    defaults: dict[str, Any] = {"delay_s": 0.0, "idle_poll_s": 30.0}
+    defaults: dict[str, Any] = {"delay_s": 0.0}
     return Replicator(
         store=store,
         peer=parent,
@@ -99,7 +99,7 @@ async def test_an_idle_loop_beats_every_heartbeat_s_not_every_idle_poll() -> Non
     store, parent = MemoryStore(log=[1, 2], acked_seq=2), RecordingParent()
     rep = replicator(store, parent, heartbeat_s=0.05)
     async with running(rep):
-        while len(parent.batches) < 3:  # idle_poll_s is 30 s: only the heartbeat wakes it
+        while len(parent.batches) < 3:  # nothing committed: only the heartbeat wakes it
             await asyncio.wait_for(parent.arrived.wait(), timeout=2)
             parent.arrived.clear()
     for batch in parent.batches:

@@ -16,6 +16,7 @@ from rich.console import Console
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
+from node import wake
 from node.app import open_node
 from node.audit.service import REASON_MIN
 from node.context import NodeContext
@@ -123,7 +124,10 @@ def node_context(
     """The node's database; works beside a running node. Refuses a configuration that points
     at no node unless `create`; with `writable=False` changes nothing (node.app.open_node)."""
     ctx = open_node(settings, create=create, writable=writable)
+    poker = wake.Poker(settings.data_dir)  # a node serving from these files sees our commits
+    ctx.db.on_commit(poker)
     try:
         yield ctx
     finally:
+        poker.flush()
         ctx.db.dispose()

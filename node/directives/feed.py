@@ -8,8 +8,10 @@ ends.
 
 Only commits that store a directive version wake held polls (this domain's writers are handed
 the signal's `notify` as `wake`): waking every child on every commit, as Database.on_commit
-would, made each pushed batch and receipt re-run every held poll's read. Writes made by another
-process on the same database (the CLI) are noticed by the periodic re-check.
+would, made each pushed batch and receipt re-run every held poll's read. A held poll reads
+nothing else until then: writes made by another process on the same database (the CLI) reach
+it through that process's wake-up of the serving one (node/wake.py). An idle poll costs one
+read when it arrives and one when it ends.
 """
 
 import asyncio
@@ -30,7 +32,7 @@ from schemas.sync import ChangeRecord
 
 FEED_LIMIT = 100
 MAX_WAIT_S = 60.0
-RECHECK_S = 1.0  # also notices commits made by another process (the CLI) on the same database
+RECHECK_S = 1.0  # without a commit signal (an app without the directives hook): re-read this often
 Wake = Callable[[], None] | None
 """What a writer of directives calls after its commit: the signal's notify, or None."""
 
@@ -113,5 +115,5 @@ async def wait_for_feed(
         if event is None:
             await asyncio.sleep(min(remaining, RECHECK_S))
             continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=min(remaining, RECHECK_S))
+        with contextlib.suppress(TimeoutError):  # held for the whole wait unless a commit comes
+            await asyncio.wait_for(event.wait(), timeout=remaining)

@@ -12,7 +12,10 @@ from node.directives.service import wake_of
 from node.signals import CommitSignal
 from schemas.directives import DirectiveFeed
 
-LONG_POLL_S = 25.0
+# How long a child's directive poll is held (the parent's cap is 60 s): under the 60 s that
+# proxies commonly allow an idle request, and as long as possible, for an idle link costs one
+# round trip a hold.
+LONG_POLL_S = 55.0
 TASK = "directive-puller"
 Stop = Callable[[], Awaitable[None]]
 

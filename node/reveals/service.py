@@ -240,6 +240,11 @@ def purge_expired(ctx: NodeContext, *, now: datetime | None = None) -> int:
     """Settle the answers that arrived and purge those whose hold ended; how many purged."""
     db = ctx.db
     at = now or _now(db)
+    with db.read() as conn:  # idle (nothing asked, nothing due): a read, no transaction to commit
+        if not repository.with_status(conn, RevealStatus.pending.value) and not (
+            repository.expired(conn, at)
+        ):
+            return 0
     with db.write(notify=False) as txn:
         for entry in repository.with_status(txn.conn, RevealStatus.pending.value):
             _settle(txn, entry, ctx.settings.reveal_hold_s, at)

@@ -1,10 +1,13 @@
 """`python -m tests.sim replay SEED [--profile P] [--shrink]` replays one seed (step for step)
 and prints its violations (and, with --shrink, a regression test); `python -m tests.sim soak
-[--seeds N] [--profile P]` runs many seeds with a progress bar and a summary (`make soak`)."""
+[--seeds N] [--profile P]` runs many seeds with a progress bar and a summary (`make soak`);
+`python -m tests.sim day [--hours H] [--nodes N]` times one seed of the day profile (issue 16's
+speed target: a simulated day of the prefecture with faults in under a minute)."""
 
 import argparse
 import os
 import sys
+from dataclasses import replace
 
 from tests.sim.profiles import OPEN_DEFECTS, replay_command, run_many
 from tests.sim.run import run_seed, trace_digest
@@ -31,7 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     soak.add_argument("--first", type=int, default=1)
     soak.add_argument("--profile", default="soak")
     soak.add_argument("--workers", type=int, default=None)
+    day = sub.add_parser("day", help="time one seed of the day profile (simulated hours/CPU s)")
+    day.add_argument("--seed", type=int, default=1)
+    day.add_argument("--hours", type=float, default=24.0)
+    day.add_argument("--nodes", type=int, default=None, help="the first N nodes of the tree")
     args = parser.parse_args(argv)
+    if args.command == "day":
+        return _day(args.seed, args.hours, args.nodes)
     if args.command == "replay":
         profile = profile_named(args.profile)
         if not args.all_faults and not args.profile.startswith("hunt"):
@@ -59,6 +68,29 @@ def main(argv: list[str] | None = None) -> int:
     for seed, violations in summary.failures:
         print(f"seed {seed}: {violations[0]}\n  replay: {replay_command(seed, args.profile)}")
     return 1 if summary.failures else 0
+
+
+def _day(seed: int, hours: float, nodes: int | None) -> int:
+    base = profile_named("day").safe(OPEN_DEFECTS)
+    tree = base.tree[:nodes] if nodes else base.tree  # parents first: a prefix is a tree
+    profile = replace(
+        base,
+        tree=tree,
+        duration_s=hours * 3600,
+        events=round(base.events * hours / 24),
+        fault_nodes=None,
+    )
+    result = run_seed(seed, profile)
+    injected = sum(n for k, n in result.faults.items() if k != "backup")
+    print(
+        f"day seed {seed}: {len(tree)} nodes, {result.simulated_s / 3600:.1f} simulated hours "
+        f"(with the heal), {len(result.events)} events, {injected} faults injected, "
+        f"{len(result.violations)} violations, {len(result.trace)} requests; "
+        f"{result.cpu_s:.1f} CPU s, {result.wall_s:.1f} wall s"
+    )
+    for violation in result.violations[:10]:
+        print(f"  {violation}")
+    return 1 if result.violations else 0
 
 
 if __name__ == "__main__":

@@ -94,7 +94,12 @@ def run_events(events: list[Event], profile: Profile, *, seed: int | None = None
         tpl_dir = Path(scratch or tempfile.gettempdir()) / "tiersync-sim-template"
         tpl_dir.mkdir(exist_ok=True)
         world = World(
-            root, seed or 0, profile.tree, template(tpl_dir), heartbeat_s=profile.heartbeat_s
+            root,
+            seed or 0,
+            profile.tree,
+            template(tpl_dir),
+            heartbeat_s=profile.heartbeat_s,
+            tombstone_collect_s=profile.tombstone_collect_s,
         )
         loop = VirtualLoop()
         loop.set_exception_handler(_quiet_kills)

@@ -85,6 +85,9 @@ class Profile:
     work_nodes: list[str] | None = None  # where records are written (default: every writer)
     skews: list[int] = field(default_factory=lambda: list(SKEWS))  # clock faults, seconds
     restores: list[str] = field(default_factory=lambda: ["first", "last", "random"])
+    # Tombstones collected this often, kept at the top three times as long: short runs collect
+    # often, so restores meet collected tombstones; long ones as a deployment would.
+    tombstone_collect_s: float = 20.0
 
     def safe(self, open_defects: set[int]) -> "Profile":
         """The profile without what reaches a defect of issue 10 still open: its fault kinds,
@@ -143,11 +146,20 @@ def hunt_profile(defect: int) -> Profile:
 
 
 def soak_profile() -> Profile:
-    return Profile("soak", article_tree(), duration_s=3600.0, events=150, heartbeat_s=120.0)
+    return Profile(
+        "soak",
+        article_tree(),
+        duration_s=3600.0,
+        events=150,
+        heartbeat_s=120.0,
+        tombstone_collect_s=300.0,
+    )
 
 
 def day_profile() -> Profile:
-    return Profile("day", article_tree(), duration_s=86400.0, events=2000)
+    return Profile(
+        "day", article_tree(), duration_s=86400.0, events=2000, tombstone_collect_s=600.0
+    )
 
 
 @cache

@@ -19,12 +19,11 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy.exc import OperationalError
 
 import federation.retry
-from node import faults, migrate, supervisor
+from node import faults, migrate, supervisor, wake
 from node.app import create_app
 from node.checkpointer import WalCheckpointer
 from node.context import NodeContext
 from node.db import Database
-from node.directives import feed
 from node.ops import actions
 from node.servelock import owning
 from node.settings import Settings
@@ -73,6 +72,7 @@ class World:
     tree: list[tuple[str, str | None]]  # (code, parent), parents first
     template: Path  # a migrated empty SQLite file
     heartbeat_s: float = 600.0
+    tombstone_collect_s: float = 20.0
     rng: Random = field(init=False)
     nodes: dict[str, SimNode] = field(default_factory=dict)
     links: dict[str, Link] = field(default_factory=dict)
@@ -113,10 +113,7 @@ class World:
         inline threads, no checkpointer thread."""
         saved_uuid4, saved_random = uuid.uuid4, federation.retry.random
         saved_start, saved_stop = WalCheckpointer.start, WalCheckpointer.stop
-        saved_recheck, saved_publish = feed.RECHECK_S, supervisor.PUBLISH_S
-        # A held long poll re-reads every second to notice another process's commits; here
-        # every commit signals it, so it re-reads only at the end of its wait.
-        feed.RECHECK_S = feed.MAX_WAIT_S
+        saved_publish = supervisor.PUBLISH_S
         # The tasks file for `tiersync status` is rewritten on every change of a task's state
         # and, to show it fresh, every 10 s: nobody reads it here, so only on changes.
         supervisor.PUBLISH_S = 3600.0
@@ -130,7 +127,7 @@ class World:
                 yield
         finally:
             faults.hook = None
-            feed.RECHECK_S, supervisor.PUBLISH_S = saved_recheck, saved_publish
+            supervisor.PUBLISH_S = saved_publish
             uuid.uuid4 = saved_uuid4
             federation.retry.random = saved_random
             WalCheckpointer.start, WalCheckpointer.stop = saved_start, saved_stop  # type: ignore[method-assign]
@@ -180,8 +177,8 @@ class World:
                 heartbeat_s=self.heartbeat_s,
                 hash_key=hash_key,
                 # Collect often, and at the top soon, so restores meet collected tombstones.
-                tombstone_collect_s=20.0,
-                tombstone_retention_s=60.0,
+                tombstone_collect_s=self.tombstone_collect_s,
+                tombstone_retention_s=3 * self.tombstone_collect_s,
                 **extra,
             )
             node = self.nodes[code] = SimNode(code, parent, settings, path)
@@ -319,9 +316,12 @@ class World:
         return ok
 
     async def operator(self, code: str, command: str) -> Any:
-        """An operator command from a second process on the node's files, as the CLI runs it."""
+        """An operator command from a second process on the node's files, as the CLI runs it
+        (and, as the CLI does, poking the serving node after its commits: node/wake.py)."""
         node = self.nodes[code]
         ctx = open_node(node.settings, clock=lambda: self.wall_ms(code), create=False)
+        poker = wake.Poker(node.settings.data_dir, clock=asyncio.get_running_loop().time)
+        ctx.db.on_commit(poker)
         try:
             if command == "verify --repair":
                 return await actions.run_verify(
@@ -333,6 +333,7 @@ class World:
                 )
             raise ValueError(command)
         finally:
+            poker.flush()
             ctx.db.dispose()
 
     def offline_db(self, code: str) -> Database:
