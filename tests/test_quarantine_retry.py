@@ -4,6 +4,8 @@
 by a background task under the supervisor that survives any error, backs off, and shows in
 /readyz and `tiersync status`."""
 
+import asyncio
+import contextlib
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from node.sync import quarantine
 from node.sync.quarantine import TASK, QuarantineRetrier
 from node.sync.receive import receiver
 from tests.cluster import Cluster
+from tests.factories import household as household_body
 from tests.test_edge_poisons import TOWNSHIP, VILLAGE, push, wire
 
 HOUR_MS = 3_600_000
@@ -72,20 +75,19 @@ async def test_the_retrier_survives_a_database_error_and_backs_off(
     parent = await cluster.add(TOWNSHIP, "Kangyang Town")
     health, sleeps = Seen(), []
     faults = {"left": 2}
-    real = quarantine.due_clock_ahead
 
-    def flaky(db: Any) -> list[int]:
+    def flaky(db: Any) -> tuple[list[int], int]:
         if faults["left"]:
             faults["left"] -= 1
             raise OperationalError("SELECT …", {}, Exception("database is locked"))
-        return real(db)
+        return [], 1  # one entry held, its version still ahead: looked at again at its pace
 
     async def sleep(seconds: float) -> None:
         sleeps.append(seconds)
         if len(sleeps) == 4:
             raise KeyboardInterrupt  # end the test's loop (the node's never ends)
 
-    monkeypatch.setattr(quarantine, "due_clock_ahead", flaky)
+    monkeypatch.setattr(quarantine, "clock_ahead", flaky)
     retrier = QuarantineRetrier(
         parent.ctx.db, receiver(parent.ctx), health=health, every_s=60.0, sleep=sleep
     )
@@ -93,6 +95,38 @@ async def test_the_retrier_survives_a_database_error_and_backs_off(
         await retrier.run_forever()
     assert health.events == ["failed OperationalError", "failed OperationalError", "ok", "ok"]
     assert sleeps[0] < sleeps[1] <= 30.0 and sleeps[2:] == [60.0, 60.0]  # backoff, then its pace
+
+
+async def test_holding_nothing_the_retrier_waits_for_a_commit_not_a_timer(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = await cluster.add(TOWNSHIP, "Kangyang Town")
+    looks, sleeps = [], []
+    real = quarantine.clock_ahead
+
+    def counted(db: Any) -> tuple[list[int], int]:
+        looks.append(1)
+        return real(db)
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    monkeypatch.setattr(quarantine, "clock_ahead", counted)
+    retrier = QuarantineRetrier(parent.ctx.db, receiver(parent.ctx), every_s=0.01, sleep=sleep)
+    task = asyncio.create_task(retrier.run_forever())
+    try:
+        await asyncio.sleep(0.3)
+        assert (len(looks), sleeps) == (1, [])  # nothing held: no look on a timer
+        await parent.write(household_body(unit=TOWNSHIP))  # a commit (a push would be one)
+        for _ in range(100):
+            if len(looks) > 1:
+                break
+            await asyncio.sleep(0.02)
+        assert len(looks) > 1 and sleeps == []  # looked again after the commit
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def test_a_serving_node_runs_the_retrier_under_its_supervisor(cluster: Cluster) -> None:

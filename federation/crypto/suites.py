@@ -93,11 +93,11 @@ class DefaultSuite:
         return KeyPair(_raw_private(private), public)
 
     def sign(self, key: KeyPair, message: bytes) -> bytes:
-        return Ed25519PrivateKey.from_private_bytes(key.private).sign(message)
+        return _ed25519_private(key.private).sign(message)
 
     def verify(self, public: bytes, message: bytes, signature: bytes) -> bool:
         try:
-            Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+            _ed25519_public(public).verify(signature, message)
         except (InvalidSignature, ValueError):
             return False
         return True
@@ -196,6 +196,18 @@ def _hmac_sha256_pads(key: bytes) -> tuple["hashlib._Hash", "hashlib._Hash"]:
 def _aesgcm(key: bytes) -> AESGCM:
     """The key's AES-GCM context, made once: half the cost of sealing one short value."""
     return AESGCM(key)
+
+
+# Loading a key costs more than a signature with it: every signed request (a child's push or
+# poll, its parent's check) would load one. A process holds a handful of keys.
+@functools.lru_cache(maxsize=16)
+def _ed25519_private(raw: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ed25519_public(raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _raw_private(key: Ed25519PrivateKey) -> bytes:

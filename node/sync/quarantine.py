@@ -3,12 +3,13 @@ list it, apply it again (`Receiver.retry_quarantined`, also run when a node star
 release entries that will never apply (dropped, with an audit entry).
 
 A serving node also retries on its own (`QuarantineRetrier`, a task under the supervisor):
-every `RETRY_EVERY_S` it applies again the entries held as `clock ahead` whose version this
-node's clock now accepts (the writer's clock, or this node's own, was set right), so nothing
-stays held once the clocks heal.
+while it holds entries as `clock ahead`, every `RETRY_EVERY_S` it applies again those whose
+version this node's clock now accepts (the writer's clock, or this node's own, was set right),
+so nothing stays held once the clocks heal; holding none, it waits for a commit.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,11 +19,13 @@ from federation.hlc import parse_version
 from federation.retry import Health, Unwatched, backoff_delay
 from node.audit import service as audit
 from node.db import Database
+from node.signals import CommitSignal
 from node.sync import repository
 from node.sync.receive import CLOCK_AHEAD, Receiver
 
 log = logging.getLogger("tiersync.quarantine")
 RETRY_EVERY_S = 60.0  # how often a serving node looks for entries whose cause went away
+IDLE_LONGEST_S = 3600.0  # with none held: it waits for a commit, at most this long
 TASK = "quarantine-retry"
 
 
@@ -66,6 +69,11 @@ def release(db: Database, *, ids: list[int], actor: str) -> int:
 
 def due_clock_ahead(db: Database) -> list[int]:
     """The entries held as `clock ahead` whose version this node's clock accepts now."""
+    return clock_ahead(db)[0]
+
+
+def clock_ahead(db: Database) -> tuple[list[int], int]:
+    """The due entries held as `clock ahead`, and how many are held as such."""
     with db.read() as conn:
         rows = repository.quarantined_for(conn, CLOCK_AHEAD)
     ceiling = hlc_ceiling(db.clock(), db.max_skew_ms)
@@ -77,7 +85,7 @@ def due_clock_ahead(db: Database) -> list[int]:
             continue
         if hlc <= ceiling:
             due.append(qid)
-    return due
+    return due, len(rows)
 
 
 class QuarantineRetrier:
@@ -102,10 +110,12 @@ class QuarantineRetrier:
         self.retry_max_s = retry_max_s
         self.sleep = sleep
         self.applied = 0  # entries that left the quarantine through this task
+        self.held = 0  # entries held as `clock ahead` at the last look
+        self._signal: CommitSignal | None = None
 
     def run_once(self) -> int:
         """One look; returns how many entries left the quarantine."""
-        due = due_clock_ahead(self.db)
+        due, self.held = clock_ahead(self.db)
         if not due:
             return 0
         result = self.receiver.retry_quarantined(due)
@@ -117,6 +127,7 @@ class QuarantineRetrier:
     async def run_forever(self) -> None:
         failures = 0
         while True:
+            committed = self._committed()  # before the look: a commit after it is not missed
             try:
                 await asyncio.to_thread(self.run_once)
             except Exception as exc:
@@ -129,4 +140,17 @@ class QuarantineRetrier:
                 continue
             failures = 0
             self.health.ok()
-            await self.sleep(self.every_s)
+            if self.held:  # a clock may be set right any moment: look again soon
+                await self.sleep(self.every_s)
+                continue
+            # Nothing held for its clock: only a commit (a push, which may quarantine) can
+            # change that; meanwhile nothing is read.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(committed.wait(), timeout=IDLE_LONGEST_S)
+
+    def _committed(self) -> asyncio.Event:
+        """Set by the next commit of this process that changed the log."""
+        if self._signal is None:
+            self._signal = CommitSignal(asyncio.get_running_loop())
+            self.db.on_commit(self._signal.notify)
+        return self._signal.current()
