@@ -95,7 +95,7 @@ def certify_cmd(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not 32 <= len(raw) <= 100:
-        raise typer.BadParameter("--public-key is not a key of this suite")
+        raise typer.BadParameter("--public-key 不是本密码套件的公钥")
     try:
         path = tls.certify(settings.data_dir, code=code, suite_name=settings.crypto, public_key=raw)
     except tls.CaError as exc:

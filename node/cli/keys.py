@@ -46,7 +46,7 @@ def rotate(config: NodeConfig, json: JsonOption = False) -> None:
     except NoParent as exc:
         raise UsageError(str(exc)) from None
     except (PeerRejected, PeerUnavailable) as exc:
-        raise UsageError(f"the parent did not take the new key: {exc}") from None
+        raise UsageError(f"上级未接受新密钥：{exc}") from None
     if json:
         print_json(report)
         return
@@ -61,7 +61,9 @@ async def send_certificate(settings: Settings, *, transport: Any = None) -> dict
         assert isinstance(auth, NodeAuth)
         certificate = auth.identity.certificate()
         if certificate is None:
-            raise UsageError("this node holds no key certificate (tiersync ca certify)")
+            raise UsageError(
+                "本节点没有密钥的 CA 证明（由 CA 所在节点运行 tiersync ca certify 出具）"
+            )
         if not auth.identity.registered_with(settings.parent_token):
             await parent.cursor(source=settings.code)  # enrols, certificate included
             return {"node": settings.code, "certified": None, "enrolled": True}
@@ -82,16 +84,16 @@ def certify(
     try:
         cert = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: not a key certificate ({exc.__class__.__name__})") from None
+        raise UsageError(f"{path}：不是密钥的 CA 证明文件（{exc.__class__.__name__}）") from None
     if not isinstance(cert, dict) or cert.get("public_key") != b64(identity.key().public):
-        raise UsageError(f"{path} certifies another key than this node's (tiersync key show)")
+        raise UsageError(f"{path} 证明的不是本节点的密钥（本节点公钥见 tiersync key show）")
     identity.save_certificate(cert)
     try:
         report = asyncio.run(send_certificate(settings))
     except NoParent:
         report = {"node": settings.code, "certified": None}
     except (PeerRejected, PeerUnavailable) as exc:
-        raise UsageError(f"the parent did not take the key certificate: {exc}") from None
+        raise UsageError(f"上级未接受该 CA 证明：{exc}") from None
     if json:
         print_json(report)
         return
