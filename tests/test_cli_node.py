@@ -52,7 +52,7 @@ def test_operator_commands_refuse_a_directory_without_a_node(
     result = run("--code", VILLAGE, "--data-dir", typo, *command)
     assert result.exit_code == 2, result.output
     message = one_error_line(result)
-    assert f"no tiersync node at {typo}" in message and "run `tiersync init` first" in message
+    assert f"{typo} 没有 tiersync 节点" in message and "请先运行 `tiersync init`" in message
     assert not typo.exists()  # nothing was created
 
 
