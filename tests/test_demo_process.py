@@ -76,7 +76,7 @@ def test_demo_starts_the_network_loads_the_article_and_stops_cleanly(tmp_path: P
     try:
         text = lambda: (tmp_path / "demo.log").read_text()  # noqa: E731
         wait_for(
-            lambda: "Ctrl+C stops every node" in text() or demo.poll() is not None,
+            lambda: "按 Ctrl+C 停止全部节点" in text() or demo.poll() is not None,
             240,
             "the demo to come up",
         )

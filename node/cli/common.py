@@ -1,8 +1,10 @@
 """Output and error helpers shared by every command.
 
-Conventions: a readable report on stdout by default; with `--json`, the same facts as JSON on
-stdout (and nothing else there). Problems go to stderr as one line starting "error:". Exit codes:
-0 success, 1 the operation failed (or found problems), 2 bad usage or configuration.
+Conventions: a readable report on stdout by default, in Chinese (what operators read; tokens,
+commands, codes and paths stay as typed); with `--json`, the same facts as JSON on stdout (and
+nothing else there): `report` does both. Problems go to stderr as one line starting "error: "
+(scripts look for it), the message itself Chinese. Exit codes: 0 success, 1 the operation
+failed (or found problems), 2 bad usage or configuration.
 """
 
 from collections.abc import Iterator

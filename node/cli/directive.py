@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.table import Table
 
 from node.cli.common import (
@@ -68,7 +69,7 @@ def _table(names: tuple[str, ...], rows: Sequence[Sequence[str]], right: int = 0
     terminal (ids stay whole: they are what `show`, `ack` and `done` take)."""
     table = Table(box=None, pad_edge=False)
     for index, name in enumerate(names):
-        widest = max([len(name), *(len(row[index]) for row in rows)])
+        widest = max([cell_len(name), *(cell_len(row[index]) for row in rows)])  # CJK: 2
         if name == TITLE:
             table.add_column(name, min_width=10, overflow="ellipsis", no_wrap=True, ratio=1)
         else:
