@@ -9,7 +9,6 @@ so nothing stays held once the clocks heal; holding none, it waits for a commit.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -144,9 +143,12 @@ class QuarantineRetrier:
                 await self.sleep(self.every_s)
                 continue
             # Nothing held for its clock: only a commit (a push, which may quarantine) can
-            # change that; meanwhile nothing is read.
-            with contextlib.suppress(TimeoutError):
+            # change that; meanwhile nothing is read. The commits of a burst: one look.
+            try:
                 await asyncio.wait_for(committed.wait(), timeout=IDLE_LONGEST_S)
+            except TimeoutError:
+                continue
+            await self.sleep(self.every_s)
 
     def _committed(self) -> asyncio.Event:
         """Set by the next commit of this process that changed the log."""
