@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from federation.crypto import suite
 from federation.hlc import Clock, wall_ms
 from federation.identity import Identity
 from federation.observe import Observer
@@ -45,6 +46,8 @@ from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
 from node.ops import node_routes
 from node.ops import routes as ops_routes
+from node.origins.leaves import LeafMaker, levels_above
+from node.origins.section import OriginSection
 from node.privacy import at_rest, reproject
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
@@ -110,9 +113,13 @@ def write_hooks(code: str) -> list[WriteHook]:
 
 
 def push_sections(
-    code: str, key_id: str | None = None, ca: bytes | None = None
+    code: str,
+    key_id: str | None = None,
+    ca: bytes | None = None,
+    origins: OriginSection | None = None,
 ) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
+    extra: list[PushSection] = [origins] if origins is not None else []
     return [
         DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
         AuditSection(),  # audit: the head of this node's audit chain
@@ -121,7 +128,25 @@ def push_sections(
         EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild
         KeySection(ca),  # units: the descendants' keys, checked against the CA above
         HashKeySection(key_id),  # privacy: a child with another hash key is refused
+        *extra,  # origins: the seals of the records, checked against the CA above
     ]
+
+
+def origin_section(settings: Settings, privacy: Any, ca: bytes | None) -> OriginSection:
+    """The `origins` section and screen of this node (node/origins)."""
+    has_parent = bool(settings.parent_url)
+    leaves = None
+    if has_parent:
+        crypto = suite(settings.crypto)
+        leaves = LeafMaker(crypto, levels_above(settings.code), privacy.policy, privacy.key)
+    return OriginSection(
+        settings.code,
+        has_parent=has_parent,
+        suite_name=settings.crypto,
+        data_dir=settings.data_dir,
+        leaves=leaves,
+        ca=ca,
+    )
 
 
 def open_node(
@@ -169,13 +194,14 @@ def open_node(
     except BaseException:
         db.dispose()
         raise
+    ca = trusted_ca(settings.data_dir, settings.parent_ca)
+    origins = origin_section(settings, privacy, ca)
     return NodeContext(
         settings=settings,
         db=db,
         identity=NodeIdentity(code=settings.code, name=settings.name),
-        push_sections=push_sections(
-            settings.code, privacy.key_id, trusted_ca(settings.data_dir, settings.parent_ca)
-        ),
+        push_sections=push_sections(settings.code, privacy.key_id, ca, origins),
+        record_screens=[origins],
         projection=privacy.projection,
         hash_key_id=privacy.key_id,
         nonces=NonceStore(settings.replay_window_s),

@@ -157,6 +157,16 @@ class ChildStatus(BaseModel):
         description="its signing key is certified by the prefecture's CA, checked here "
         "(docs/protocol.md, Key certificates)",
     )
+    origin_seals: str = Field(
+        "unknown",
+        description="the seals of its pushes' records: `checked` (with the CA here), `not "
+        "checked` (no CA here), `not sent` (an earlier release), `unknown` (no push yet)",
+    )
+    seals_refused: int = Field(0, description="records quarantined for their origin's seal")
+    seal_refused_last: str | None = Field(None, description="the last such refusal")
+    seals_unchecked: int = Field(
+        0, description="records taken without a seal (from a node of an earlier release)"
+    )
 
 
 class TaskStatus(BaseModel):

@@ -3,6 +3,7 @@
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -16,6 +17,7 @@ from node.digests import repository as digests_repo
 from node.directives import repository as directives_repo
 from node.directives.seals import trusted_ca_of
 from node.models import NodeState, table
+from node.origins import repository as origins_repo
 from node.records import horizons
 from node.records import repository as records_repo
 from node.supervisor import TASKS_FILE, TaskState, problems, read_published
@@ -77,9 +79,22 @@ def _link_problems(up: UpstreamStatus | None) -> list[str]:
     return out
 
 
+def _seal_state(row: Any, ca_here: bool) -> str:
+    if row is None:
+        return "unknown"
+    if not row.sends:
+        return "not sent"
+    return "checked" if ca_here else "not checked"
+
+
 def _child_problems(children: list[ChildStatus]) -> list[str]:
     out = []
     for child in children:
+        if child.seals_refused:
+            out.append(
+                f"child {child.code} ({child.name}): {child.seals_refused} record(s) "
+                f"quarantined for their origin's seal, last: {child.seal_refused_last}"
+            )
         if child.clock_ahead:
             out.append(
                 f"child {child.code} ({child.name}) sends versions ahead of this node's clock "
@@ -171,10 +186,13 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
     reports = digests_repo.all_reports(conn)
     ahead = sync_repo.children_quarantined_for(conn, CLOCK_AHEAD)
     certified = {r.code for r in descendant_keys.known_keys(conn) if r.certified}
+    seals = origins_repo.all_child_states(conn)
+    ca_here = trusted_ca_of(ctx) is not None
     out: list[ChildStatus] = []
     for child in sorted(set(names) | set(syncs)):
         cred = units_repo.get_credential(conn, child)
         sync, report = syncs.get(child), reports.get(child)
+        sealed = seals.get(child)
         last = as_utc(sync.last_push_at) if sync else None
         lag_s = (now - last).total_seconds() if last else None
         cursor = int(sync.cursor) if sync else 0
@@ -204,6 +222,10 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
                 link=link_of(cred) if cred is not None else None,
                 clock_ahead=child in ahead,
                 key_certified=child in certified,
+                origin_seals=_seal_state(sealed, ca_here),
+                seals_refused=int(sealed.refused) if sealed else 0,
+                seal_refused_last=sealed.last_refused if sealed else None,
+                seals_unchecked=int(sealed.unchecked) if sealed else 0,
             )
         )
     return out

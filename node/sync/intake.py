@@ -46,6 +46,7 @@ class Refused:
 
     raw: Any
     reason: str
+    index: int = -1  # its place in the push's records as sent
 
 
 def parse_push(body: bytes) -> tuple[PushBatch, list[Refused]]:
@@ -68,7 +69,7 @@ def split_records(batch: IncomingBatch) -> tuple[PushBatch, list[Refused]]:
         except ValidationError as exc:
             details = details_from_validation_error(exc)
             reason = "; ".join(f"{d.field}: {d.reason}" if d.field else d.reason for d in details)
-            refused.append(Refused(raw=raw, reason=f"records.{i}: {reason}"[:REASON_MAX]))
+            refused.append(Refused(raw=raw, reason=f"records.{i}: {reason}"[:REASON_MAX], index=i))
     batch.records = good
     return batch, refused
 

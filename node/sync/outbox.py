@@ -59,9 +59,16 @@ class SqlChangeStore:
             units = units_repo.units_changed_since(conn, since)[:max_records]
             head = max(records_repo.max_seq(conn), units_repo.max_seq(conn))
             whole = len(records) < max_records and len(units) < max_records
-            batch = self._slice(since, head, records, units, max_records, max_bytes)
+            batch, rows = self._slice(since, head, records, units, max_records, max_bytes)
             reaches_head = whole and batch.until == head
-            info = OutgoingInfo(since, batch.until, head, reaches_head=reaches_head)
+            info = OutgoingInfo(
+                since,
+                batch.until,
+                head,
+                reaches_head=reaches_head,
+                records=batch.records,
+                rows=rows,
+            )
             sections: dict[str, Any] = {}
             for section in self.sections:
                 value = section.outgoing(conn, info)
@@ -77,8 +84,9 @@ class SqlChangeStore:
         units: list[Any],
         max_records: int,
         max_bytes: int,
-    ) -> OutgoingBatch:
-        """The records and units to send after `since`, within the count and byte bounds."""
+    ) -> tuple[OutgoingBatch, list[Any]]:
+        """The records and units to send after `since`, within the count and byte bounds, and
+        the feed rows of the records."""
         # Merge the two feeds in log order (units rarely change), stop at the count or byte bound.
         items: list[tuple[int, str, Any]] = [
             (row[WIRE_WIDTH], "r", row) for row in records
@@ -86,6 +94,7 @@ class SqlChangeStore:
         if units:
             items = sorted(items + [(u.seq, "u", u) for u in units], key=itemgetter(0))
         out_records: list[dict[str, Any]] = []
+        out_rows: list[Any] = []
         out_units: list[dict[str, Any]] = []
         ours: dict[str, bool] = {}  # origin → within this node's subtree (a handful per batch)
         size, until = 0, since
@@ -104,9 +113,13 @@ class SqlChangeStore:
                 size += len(row[3]) + _ENVELOPE_BYTES
             if size > max_bytes and (out_records or out_units):
                 break
-            (out_units if what == "u" else out_records).append(wire)
+            if what == "u":
+                out_units.append(wire)
+            else:
+                out_records.append(wire)
+                out_rows.append(row)
             until = seq
-        return OutgoingBatch(since, until, head, out_records, out_units)
+        return OutgoingBatch(since, until, head, out_records, out_units), out_rows
 
     def save_ack(self, *, until: int, durable: int) -> None:
         # Not fsynced (durable=False): an ack cursor lost in a power cut only makes this node

@@ -19,7 +19,7 @@ from node.records import horizons as horizons_repo
 from node.records import repository as records_repo
 from node.records.store import Version, log_given_up, refresh_projections
 from node.records.wire import to_change_record, version_of
-from node.seams import PushSection
+from node.seams import PushSection, RecordScreen
 from node.sync import repository
 from node.sync.intake import Refused, refused_row, store_isolated
 from node.units import repository as units_repo
@@ -75,6 +75,7 @@ class Receiver:
     node_code: str
     has_parent: bool
     sections: Sequence[PushSection] = field(default_factory=tuple)  # node/wiring.py
+    screens: Sequence[RecordScreen] = field(default_factory=tuple)  # checked before storing
 
     def apply_push(
         self, *, child: str, batch: PushBatch, refused: Sequence[Refused] = ()
@@ -98,11 +99,13 @@ class Receiver:
             cursor = repository.child_cursor(txn.conn, child)
             if batch.since > cursor:
                 raise CursorGap(cursor, batch.since)
-            versions, quarantined = _sort_records(txn, child, batch.records)
+            records, quarantined, screened = self._screen(txn, child, batch, refused)
+            sorted_versions, more = _sort_records(txn, child, records)
+            quarantined += more
             # What is held of every pushed id, also of those quarantined just now (a version
             # far ahead, an unknown kind): ownership is judged on all of them.
             heads = records_repo.fetch_heads(txn.conn, list({r.id: r for r in batch.records}))
-            versions, given_up = _given_up(child, versions, heads)
+            versions, given_up = _given_up(child, sorted_versions, heads)
             gone = {v.id for v in given_up}
             _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
             log_given_up(txn, given_up, heads)
@@ -113,6 +116,9 @@ class Receiver:
             quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
             apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
+            for outcome in screened:
+                if outcome.keep is not None:
+                    outcome.keep(txn)
             cursor = max(cursor, batch.until)
             repository.save_child_push(
                 txn.conn,
@@ -140,6 +146,27 @@ class Receiver:
             **contributed,
         )
 
+    def _screen(
+        self, txn: WriteTxn, child: str, batch: PushBatch, refused: Sequence[Refused]
+    ) -> tuple[list[ChangeRecord], list[dict[str, Any]], list[Any]]:
+        """The records the screens let through, the quarantine rows of those they refuse,
+        and the screens' outcomes (node.seams.RecordScreen)."""
+        if not self.screens:
+            return batch.records, [], []
+        refused_at = [r.index for r in refused]
+        outcomes = [
+            s.screen(txn, child=child, batch=batch, refused_at=refused_at) for s in self.screens
+        ]
+        bad: dict[int, str] = {}
+        for outcome in outcomes:
+            for i, reason in outcome.refused.items():
+                bad.setdefault(i, reason)
+        if not bad:
+            return batch.records, [], outcomes
+        kept = [r for i, r in enumerate(batch.records) if i not in bad]
+        rows = [_quarantine_row(txn, child, batch.records[i], why) for i, why in bad.items()]
+        return kept, rows, outcomes
+
     def retry_quarantined(self, ids: list[int] | None = None) -> QuarantineRetry:
         """Apply again what the quarantine holds (all, or the entries `ids`), as a push would:
         after an upgrade that understands them, or once an operator fixed their cause. An
@@ -149,6 +176,8 @@ class Receiver:
             rows = repository.quarantined_rows(txn.conn, ids)
             by_child: dict[str, list[tuple[int, ChangeRecord]]] = {}
             for row in rows:
+                if ids is None and row.reason.startswith(ORIGIN_SEAL):
+                    continue  # what a relay altered is not applied without an operator
                 try:
                     rec = ChangeRecord.model_validate(row.payload)
                 except ValueError:
@@ -216,7 +245,13 @@ class Receiver:
 def receiver(ctx: NodeContext) -> Receiver:
     """This node's receiver of pushes, with the push sections it was wired with."""
     has_parent = bool(ctx.settings.parent_url)
-    return Receiver(ctx.db, ctx.identity.code, has_parent, sections=ctx.push_sections)
+    return Receiver(
+        ctx.db,
+        ctx.identity.code,
+        has_parent,
+        sections=ctx.push_sections,
+        screens=ctx.record_screens,
+    )
 
 
 def _check_jurisdiction(child: str, batch: PushBatch) -> None:
@@ -317,6 +352,10 @@ def _sort_records(
 
 
 CLOCK_AHEAD = "clock ahead"
+ORIGIN_SEAL = "来源签名"
+"""The start of the reason of a record refused for its origin's seal (node/origins): applied
+again only when an operator names its entry (`tiersync quarantine retry ID`), never by a retry
+of the whole quarantine (at start, or `retry` without ids)."""
 
 
 def _ahead(txn: WriteTxn, hlc: int) -> str:
