@@ -116,7 +116,7 @@ async def test_a_village_record_altered_by_the_township_is_refused_at_the_county
     status = child_status(county, TOWNSHIP)
     assert status.origin_seals == "checked" and status.seals_refused >= 1
     assert "来源签名不符，已隔离" in _child(status)
-    assert any("origin's seal" in p for p in node_status(county.ctx).problems)
+    assert any("来源签名不符" in p and TOWNSHIP in p for p in node_status(county.ctx).problems)
     with county.ctx.db.read() as conn:
         entries = audit_repo.list_audit(conn, action="sync.origin_seal")
     assert entries and target in entries[0].detail and VILLAGE in entries[0].detail

@@ -63,7 +63,8 @@ def _child(c: ChildStatus) -> str:
         flags.append("第 2 版链路：已签名" + ("，密钥经 CA 证明" if c.key_certified else ""))
     if c.clock_ahead:
         flags.append("[red]时钟超前：其版本被隔离[/]")
-    flags.append(SEAL_LABELS.get(c.origin_seals, c.origin_seals))
+    if c.enrolled or c.origin_seals != "unknown":  # a unit without a node pushes nothing
+        flags.append(SEAL_LABELS.get(c.origin_seals, c.origin_seals))
     if c.seals_unchecked:
         flags.append(f"[yellow]{c.seals_unchecked} 条记录无来源签名，未验证（旧版本节点）[/]")
     if c.seals_refused:

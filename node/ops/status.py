@@ -92,8 +92,8 @@ def _child_problems(children: list[ChildStatus]) -> list[str]:
     for child in children:
         if child.seals_refused:
             out.append(
-                f"child {child.code} ({child.name}): {child.seals_refused} record(s) "
-                f"quarantined for their origin's seal, last: {child.seal_refused_last}"
+                f"下级 {child.code}（{child.name}）：{child.seals_refused} 条记录来源签名不符，"
+                f"已隔离；最近一条：{child.seal_refused_last}"
             )
         if child.clock_ahead:
             out.append(
