@@ -89,6 +89,10 @@ class AuditHeadWire(_Inbound):
     hash: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+MAX_PUSH_ITEMS = 10_000
+"""Records (and registry entries) in one push: the largest batch a child builds
+(TIERSYNC_BATCH_MAX_RECORDS ≤ 10,000); a longer list is refused with 422 naming the field."""
+
 Leaf = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 """A record's leaf hash (hex; SHA-256 or SM3, both 32 bytes: federation/origin.py)."""
 
@@ -105,10 +109,10 @@ class SealWire(_Inbound):
     )
     signature: str = Field(max_length=200, description="base64, the origin's key")
     at: list[tuple[Position, Position]] = Field(
-        max_length=10_000,
+        max_length=MAX_PUSH_ITEMS,
         description="the records of this push the seal covers: [first, last] index ranges",
     )
-    leaves: dict[str, list[Leaf]] = Field(
+    leaves: dict[str, Annotated[list[Leaf], Field(max_length=MAX_PUSH_ITEMS)]] = Field(
         default_factory=dict,
         max_length=4,
         description="level → leaves of the batch's records this push does not carry (relays)",
@@ -118,18 +122,13 @@ class SealWire(_Inbound):
 class OriginsWire(_Inbound):
     """The `origins` push section: the seals of the records of this push (docs/protocol.md)."""
 
-    seals: list[SealWire] = Field(default_factory=list, max_length=10_000)
+    seals: list[SealWire] = Field(default_factory=list, max_length=MAX_PUSH_ITEMS)
     unsealed: list[str] = Field(
         default_factory=list,
         max_length=10_000,
         description="origins whose records in this push reached the sender without a seal "
         "(from a node of an earlier release)",
     )
-
-
-MAX_PUSH_ITEMS = 10_000
-"""Records (and registry entries) in one push: the largest batch a child builds
-(TIERSYNC_BATCH_MAX_RECORDS ≤ 10,000); a longer list is refused with 422 naming the field."""
 
 
 class PushBatch(_Inbound):
