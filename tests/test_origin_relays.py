@@ -18,12 +18,16 @@ from federation.crypto import suite
 from federation.identity import Identity
 from node import tls
 from node.audit import repository as audit_repo
+from node.bundles import service as bundles
 from node.cli.status import _child
+from node.ops.exchanges import apply_repair
 from node.ops.status import node_status
 from node.origins.repository import relayed
 from node.records import repository as records_repo
+from node.records.wire import record_to_wire
 from node.sync import quarantine
 from node.sync.receive import receiver
+from schemas.ops import RepairBatch
 from tests.cluster import Cluster, Node
 from tests.factories import person
 
@@ -223,3 +227,25 @@ async def test_without_a_ca_nothing_is_checked_and_status_says_so(cluster: Clust
     assert "未检查（本节点没有 CA）" in _child(status)
     with nodes[TOWNSHIP].ctx.db.read() as conn:  # the township still keeps seals to forward
         assert conn.execute(select(relayed.c.origin)).scalars().all() == [VILLAGE]
+
+
+async def test_an_offline_bundle_carries_the_seals_and_a_repair_is_counted_unchecked(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    nodes = await tree(cluster)
+    village, township = nodes[VILLAGE], nodes[TOWNSHIP]
+    carried = [await village.write(person()) for _ in range(2)]
+    up = tmp_path / "up.tsb"
+    bundles.export_up(village.ctx, out=up)
+    bundles.import_up(township.ctx, path=up, receipt=None)
+    assert all(held(township, r["id"]) is not None for r in carried)
+    assert quarantined(township) == {}
+    assert child_status(township, VILLAGE).origin_seals == "checked"
+    # A repair carries no seals: taken unchecked and counted, the child still shown as sealing.
+    record = await village.write(person())
+    with village.ctx.db.read() as conn:
+        row = records_repo.get_row(conn, uuid.UUID(record["id"]))
+    repair = RepairBatch(protocol=1, source=VILLAGE, records=[record_to_wire(row)])
+    assert apply_repair(township.ctx, child=VILLAGE, batch=repair).applied == 1
+    status = child_status(township, VILLAGE)
+    assert (status.origin_seals, status.seals_unchecked) == ("checked", 1)

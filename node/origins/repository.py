@@ -48,10 +48,19 @@ def all_child_states(conn: Connection) -> dict[str, Row[Any]]:
 
 
 def note_push(
-    txn: WriteTxn, *, child: str, sends: bool, refused: int, last: str | None, unchecked: int
+    txn: WriteTxn,
+    *,
+    child: str,
+    sends: bool | None,
+    refused: int,
+    last: str | None,
+    unchecked: int,
 ) -> None:
-    """One push's outcome for `child`: written only when it changes something."""
+    """One push's outcome for `child` (`sends` None: as it was): written only when it changes
+    something."""
     row = child_state(txn.conn, child)
+    if sends is None:
+        sends = bool(row.sends) if row is not None else False
     if row is None:
         first = {"code": child, "sends": sends, "refused": refused, "last_refused": last}
         txn.conn.execute(insert(child_seals).values(**first, unchecked=unchecked, at=txn.now))

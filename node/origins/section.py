@@ -190,8 +190,14 @@ class OriginSection:
         `batch.records`)."""
         origins = batch.origins
         if origins is None:  # a child of an earlier release: taken as before, not checked
+            repair = batch.until == 0  # a repair (node/ops/exchanges.py) carries no seals
             repository.note_push(
-                txn, child=child, sends=False, refused=0, last=None, unchecked=len(batch.records)
+                txn,
+                child=child,
+                sends=None if repair else False,
+                refused=0,
+                last=None,
+                unchecked=len(batch.records),
             )
             return Screened()
         records = batch.records
