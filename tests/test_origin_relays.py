@@ -48,10 +48,15 @@ async def cluster(tmp_path: Path):
 
 
 async def tree(
-    cluster: Cluster, crypto: str = "default", *, ca: bool = True, **township: Any
+    cluster: Cluster,
+    crypto: str = "default",
+    *,
+    ca: bool = True,
+    ca_at: tuple[str, ...] = (COUNTY, TOWNSHIP, VILLAGE),
+    **township: Any,
 ) -> dict[str, Node]:
     """County ← township ← village, each node's key certified by the prefecture's CA (which
-    every node holds), as `tiersync ca issue` sets them up."""
+    the nodes `ca_at` hold), as `tiersync ca issue` sets them up."""
     if ca:
         ca_dir = cluster.tmp_path / "prefecture"
         tls.init_ca(ca_dir, name="prefecture")
@@ -59,8 +64,9 @@ async def tree(
             data_dir = cluster.tmp_path / code
             issued = tls.issue(ca_dir, code=code, hosts=["127.0.0.1"], suite_name=crypto)
             Identity.of(data_dir, crypto).adopt(issued.directory)
-            (data_dir / "tls").mkdir(parents=True, exist_ok=True)
-            shutil.copy(issued.ca, data_dir / "tls" / "ca.pem")
+            if code in ca_at:
+                (data_dir / "tls").mkdir(parents=True, exist_ok=True)
+                shutil.copy(issued.ca, data_dir / "tls" / "ca.pem")
     nodes = {COUNTY: await cluster.add(COUNTY, crypto=crypto)}
     nodes[TOWNSHIP] = await cluster.add(TOWNSHIP, parent=COUNTY, crypto=crypto, **township)
     nodes[VILLAGE] = await cluster.add(VILLAGE, parent=TOWNSHIP, crypto=crypto)
@@ -249,3 +255,26 @@ async def test_an_offline_bundle_carries_the_seals_and_a_repair_is_counted_unche
     assert apply_repair(township.ctx, child=VILLAGE, batch=repair).applied == 1
     status = child_status(township, VILLAGE)
     assert (status.origin_seals, status.seals_unchecked) == ("checked", 1)
+
+
+async def test_a_township_without_the_ca_forwards_the_seals_the_county_checks(
+    cluster: Cluster,
+) -> None:
+    nodes = await tree(cluster, ca_at=(COUNTY,))
+    village, township, county = nodes[VILLAGE], nodes[TOWNSHIP], nodes[COUNTY]
+    honest = await village.write(person())
+    await cluster.sync()
+    assert held(county, honest["id"]) is not None
+    assert child_status(township, VILLAGE).origin_seals == "not checked"
+    altered = await village.write(person())
+    await village.replicator.run_once()
+
+    def forge(batch: Any) -> None:
+        for rec in batch.records:
+            if rec["id"] == altered["id"]:
+                rec["data"] = {**rec["data"], "status": "moved_out"}
+
+    in_transit(township, forge)
+    await township.replicator.run_once()
+    assert held(county, altered["id"]) is None
+    assert f"记录 {altered['id']}（来源 {VILLAGE}）" in quarantined(county)[altered["id"]]
