@@ -221,6 +221,18 @@ async def test_a_child_of_an_earlier_release_without_the_section_still_replicate
     assert "未发送（旧版本，未验证）" in _child(at_township)
     assert child_status(county, TOWNSHIP).seals_unchecked == 1
     assert quarantined(county) == {} and quarantined(township) == {}
+    # The village upgrades: its records are sealed from then on. The township resending all
+    # it holds (a rewind) sends the old record unsealed, as it came: still taken.
+    village.replicator.store.read_batch = type(village.replicator.store).read_batch.__get__(
+        village.replicator.store
+    )
+    sealed = await village.write(person())
+    await cluster.sync()
+    assert held(county, sealed["id"]) is not None
+    township.replicator.store.rewind(0)
+    await township.replicator.run_once()
+    assert quarantined(county) == {}
+    assert child_status(county, TOWNSHIP).seals_unchecked == 2
 
 
 async def test_without_a_ca_nothing_is_checked_and_status_says_so(cluster: Cluster) -> None:

@@ -46,6 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "sealing_origins",
         sa.Column("code", sa.String(length=15), primary_key=True),
+        sa.Column("since", sa.BigInteger(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     )
 

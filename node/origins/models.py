@@ -49,9 +49,11 @@ class ChildSeals(Base):
 
 
 class SealingOrigin(Base):
-    """An origin whose seal this node verified once: its records never pass unsealed again."""
+    """An origin whose seal this node verified: its records of versions above `since` (the
+    lowest batch start verified) never pass unsealed again."""
 
     __tablename__ = "sealing_origins"
 
     code: Mapped[str] = mapped_column(Code, primary_key=True)
+    since: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -26,17 +26,25 @@ def relayed_between(conn: Connection, low: int, high: int) -> list[Row[Any]]:
     return list(conn.execute(stmt.order_by(relayed.c.id)))
 
 
-def sealing_among(conn: Connection, codes: Sequence[str]) -> set[str]:
+def sealing_among(conn: Connection, codes: Sequence[str]) -> dict[str, int]:
+    """Of `codes`, the origins known to seal, each with the log position it seals from."""
     if not codes:
-        return set()
-    stmt = select(sealing.c.code).where(sealing.c.code.in_(list(codes)))
-    return set(conn.execute(stmt).scalars())
+        return {}
+    stmt = select(sealing.c.code, sealing.c.since).where(sealing.c.code.in_(list(codes)))
+    return {r.code: int(r.since) for r in conn.execute(stmt)}
 
 
-def add_sealing(txn: WriteTxn, codes: Sequence[str]) -> None:
-    new = set(codes) - sealing_among(txn.conn, list(codes))
+def add_sealing(txn: WriteTxn, seen: dict[str, int]) -> None:
+    """Remember that these origins seal, from (at most) the given log position of theirs."""
+    if not seen:
+        return
+    held = sealing_among(txn.conn, list(seen))
+    new = [{"code": c, "since": at, "at": txn.now} for c, at in seen.items() if c not in held]
     if new:
-        txn.conn.execute(insert(sealing), [{"code": c, "at": txn.now} for c in sorted(new)])
+        txn.conn.execute(insert(sealing), new)
+    for code, at in seen.items():
+        if code in held and at < held[code]:
+            txn.conn.execute(update(sealing).where(sealing.c.code == code).values(since=at))
 
 
 def child_state(conn: Connection, code: str) -> Row[Any] | None:

@@ -16,7 +16,8 @@ originates, and a relay's batch the seals of its descendants' records it forward
   is quarantined, each record named with its origin (the rest applied: decision 0603), audited
   and counted for `status`. A push without the section (a child of an earlier release) is
   taken as before and counted as not checked. An origin once seen sealing never passes
-  unsealed again. Without a CA nothing is checked (as for directive signatures).
+  unsealed again with a version above the batches it sealed. Without a CA nothing is checked
+  (as for directive signatures).
 """
 
 import base64
@@ -33,6 +34,7 @@ from sqlalchemy import Connection
 
 from federation import keycert, origin
 from federation.crypto import suite as suite_of
+from federation.hlc import parse_version
 from federation.identity import Identity
 from federation.keycert import KeyCertRefused
 from node.audit import service as audit
@@ -44,6 +46,7 @@ from node.seams import OutgoingInfo
 from node.sync.receive import ORIGIN_SEAL
 from node.units import keys as descendant_keys
 from schemas.codes import level_of
+from schemas.storable import INT64_MAX
 from schemas.sync import ChangeRecord, PushBatch, SealWire
 
 
@@ -238,7 +241,7 @@ class OriginSection:
         records = batch.records
         verified: set[int] = set()
         broken: dict[int, str] = {}
-        sealing: set[str] = set()
+        sealing: dict[str, int] = {}  # origin → the lowest `since` of its seals verified
         keys: dict[str, bytes | str] = {}
         for entry, at in members:
             wrong = [i for i in at if _origin_of(records[i].version) != entry.origin]
@@ -271,17 +274,22 @@ class OriginSection:
                         broken.setdefault(i, self._reason(records[i], why))
                 continue
             verified.update(at)
-            sealing.add(entry.origin)
-        repository.add_sealing(txn, sorted(sealing))
+            sealing[entry.origin] = min(entry.since, sealing.get(entry.origin, entry.since))
+        repository.add_sealing(txn, sealing)
         declared = set(unsealed) - {child}  # the child itself runs this release: it seals
         known = repository.sealing_among(txn.conn, sorted(declared))
         unchecked = 0
         for i, rec in enumerate(records):
             if i in verified or i in broken:
                 continue
-            who = _origin_of(rec.version)
-            if who in declared and who not in known:
-                unchecked += 1  # from a node of an earlier release below the child
+            try:
+                hlc, who = parse_version(rec.version)
+            except ValueError:
+                continue  # quarantined for its version (node/sync/receive.py)
+            if who in declared and hlc <= known.get(who, INT64_MAX):
+                # From a node of an earlier release below the child, or made before its
+                # origin sealed (a relay resending what it held from before the upgrade).
+                unchecked += 1
                 continue
             if who in known:
                 why = f"没有签名，而 {who} 此前的记录都有签名：中间节点去掉了签名"
