@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from federation import origin
 from federation.crypto import suite
@@ -20,6 +20,7 @@ from node import tls
 from node.audit import repository as audit_repo
 from node.bundles import service as bundles
 from node.cli.status import _child
+from node.models import Record, table
 from node.ops.exchanges import apply_repair
 from node.ops.status import node_status
 from node.origins.repository import relayed
@@ -290,3 +291,20 @@ async def test_a_township_without_the_ca_forwards_the_seals_the_county_checks(
     await township.replicator.run_once()
     assert held(county, altered["id"]) is None
     assert f"记录 {altered['id']}（来源 {VILLAGE}）" in quarantined(county)[altered["id"]]
+
+
+async def test_a_record_the_township_stores_again_later_keeps_its_seal(cluster: Cluster) -> None:
+    """Applied from the township's own quarantine (a clock set right), a village record takes a
+    new log position there: the township still finds its seal by the village's batch."""
+    nodes = await tree(cluster)
+    village, township, county = nodes[VILLAGE], nodes[TOWNSHIP], nodes[COUNTY]
+    first, later = await village.write(person()), await village.write(person())
+    await village.replicator.run_once()
+    with township.ctx.db.write() as txn:
+        records = table(Record)
+        txn.conn.execute(
+            update(records).where(records.c.id == uuid.UUID(later["id"])).values(seq=txn.tick())
+        )
+    await township.replicator.run_once()
+    assert quarantined(county) == {}
+    assert held(county, first["id"]) is not None and held(county, later["id"]) is not None

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("extra", sa.Text(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index("ix_relayed_seals_origin_until", "relayed_seals", ["origin", "until"])
     op.create_table(
         "child_seals",
         sa.Column("code", sa.String(length=15), primary_key=True),
@@ -54,4 +55,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("sealing_origins")
     op.drop_table("child_seals")
+    op.drop_index("ix_relayed_seals_origin_until", table_name="relayed_seals")
     op.drop_table("relayed_seals")

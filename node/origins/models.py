@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base, Code
@@ -18,6 +18,7 @@ class RelayedSeal(Base):
     level) and `extra` the leaves of the batch's other records as forwarded (JSON)."""
 
     __tablename__ = "relayed_seals"
+    __table_args__ = (Index("ix_relayed_seals_origin_until", "origin", "until"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     origin: Mapped[str] = mapped_column(Code)

@@ -26,6 +26,14 @@ def relayed_between(conn: Connection, low: int, high: int) -> list[Row[Any]]:
     return list(conn.execute(stmt.order_by(relayed.c.id)))
 
 
+def relayed_of(conn: Connection, origin: str, low: int, high: int) -> list[Row[Any]]:
+    """The kept seals of `origin`'s batches that may hold versions between low and high."""
+    stmt = select(relayed).where(
+        relayed.c.origin == origin, relayed.c.until >= low, relayed.c.since < high
+    )
+    return list(conn.execute(stmt.order_by(relayed.c.id)))
+
+
 def sealing_among(conn: Connection, codes: Sequence[str]) -> dict[str, int]:
     """Of `codes`, the origins known to seal, each with the log position it seals from."""
     if not codes:

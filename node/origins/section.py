@@ -151,9 +151,10 @@ class OriginSection:
         kept = repository.relayed_between(conn, min(seqs), max(seqs))
         parts = [_Part(row) for row in kept]
         carried: dict[int, list[int]] = {}  # part index → indexes in this batch
+        astray: dict[str, list[tuple[int, int, bytes]]] = {}  # origin → (index, hlc, id)
         for k, seq in zip(relayed, seqs, strict=True):
             wire = info.records[k]
-            who = _origin_of(wire["version"])
+            hlc, who = parse_version(wire["version"])
             rid = uuid.UUID(wire["id"]).bytes
             for p, part in enumerate(parts):
                 within = part.local_from <= seq <= part.local_to
@@ -161,7 +162,9 @@ class OriginSection:
                     carried.setdefault(p, []).append(k)
                     break
             else:
-                unsealed.add(who)
+                astray.setdefault(who, []).append((k, hlc, rid))
+        for who, entries in astray.items():
+            self._find_astray(conn, who, entries, parts, carried, unsealed)
         out = []
         for p, ks in carried.items():
             part = parts[p]
@@ -177,6 +180,32 @@ class OriginSection:
                 entry["leaves"] = leaves
             out.append(entry)
         return out
+
+    def _find_astray(
+        self,
+        conn: Connection,
+        who: str,
+        entries: list[tuple[int, int, bytes]],
+        parts: list["_Part"],
+        carried: dict[int, list[int]],
+        unsealed: set[str],
+    ) -> None:
+        """Records stored here since the push that brought them (applied from this node's
+        quarantine, say): their seal by the origin's batch their version lies in."""
+        hlcs = [hlc for _, hlc, _ in entries]
+        found = repository.relayed_of(conn, who, min(hlcs), max(hlcs))
+        known = {p.row_id: n for n, p in enumerate(parts)}
+        extra = [_Part(row) for row in found]
+        for k, hlc, rid in entries:
+            for part in extra:
+                if part.since < hlc <= part.until and rid in part.index:
+                    if part.row_id not in known:
+                        known[part.row_id] = len(parts)
+                        parts.append(part)
+                    carried.setdefault(known[part.row_id], []).append(k)
+                    break
+            else:
+                unsealed.add(who)
 
     def incoming(
         self, txn: WriteTxn, *, child: str, batch: PushBatch, stored: int
@@ -396,6 +425,7 @@ class _Part:
     """One kept seal, read back for an outgoing batch."""
 
     def __init__(self, row: Any) -> None:
+        self.row_id = int(row.id)
         self.origin = row.origin
         self.local_from = int(row.local_from)
         self.local_to = int(row.local_to)
@@ -405,6 +435,7 @@ class _Part:
         self.index = {members[j * 16 : (j + 1) * 16]: j for j in range(self.count)}
         self._leaves = bytes(row.leaves)
         self.extra: dict[str, list[str]] = orjson.loads(row.extra)
+        self.since, self.until = int(row.since), int(row.until)
         self.seal = {
             "origin": row.origin,
             "since": int(row.since),
