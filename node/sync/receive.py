@@ -5,6 +5,7 @@ batch (node/seams.py) and this node's own change log entries commit together, an
 sent only after that commit. A repeated batch is a no-op.
 """
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from node.records.store import Version, log_given_up, refresh_projections
 from node.records.wire import to_change_record, version_of
 from node.seams import PushSection
 from node.sync import repository
-from node.sync.intake import Refused, refused_row, store_isolated
+from node.sync.intake import Refused, StoreFailed, refused_row, store_isolated, store_whole
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
 from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, Kind
@@ -35,6 +36,7 @@ from schemas.sync import (
 )
 
 _KINDS = {k.value for k in Kind}
+log = logging.getLogger("tiersync.sync")
 
 
 class CursorGap(Conflict):
@@ -86,12 +88,20 @@ class Receiver:
             raise Forbidden(f"credential of {child} used to push as {batch.source}")
         try:
             _check_jurisdiction(child, batch)
-            return self._apply(child, batch, refused)
+            try:
+                return self._apply(child, batch, refused, isolate=False)
+            except StoreFailed as failed:  # rolled back: again, record by record
+                log.warning(
+                    "a pushed batch failed to apply (%s); storing it record by record", failed
+                )
+                return self._apply(child, batch, refused, isolate=True)
         except Forbidden as refusal:  # outside the subtree, or not the child's to write
             self._audit_refusal(child, refusal)
             raise
 
-    def _apply(self, child: str, batch: PushBatch, refused: Sequence[Refused]) -> PushAck:
+    def _apply(
+        self, child: str, batch: PushBatch, refused: Sequence[Refused], *, isolate: bool
+    ) -> PushAck:
         # An empty batch (a heartbeat) adds nothing to this node's log: no need to wake its
         # replicator.
         with self.db.write(notify=bool(batch.records or batch.units)) as txn:
@@ -107,7 +117,10 @@ class Receiver:
             _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
             log_given_up(txn, given_up, heads)
             quarantined += [refused_row(txn, child, r) for r in refused]
-            result, failed = store_isolated(txn, versions, heads)
+            if isolate:
+                result, failed = store_isolated(txn, versions, heads, whole_first=False)
+            else:  # the common case: no savepoint (StoreFailed rolls it all back)
+                result, failed = store_whole(txn, versions, heads), []
             # A re-projection under a changed privacy policy: same versions, other data.
             refresh_projections(txn, versions, result.stale, heads)
             quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
