@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from node.cli.audit import ActorOption, actor_of
-from node.cli.common import JsonOption, console, node_context, print_json, say
+from node.cli.common import JsonOption, console, node_context, print_json, report, say
 from node.cli.options import NodeConfig, node_command
 from node.sync import quarantine
 from node.sync.receive import receiver
@@ -91,7 +91,4 @@ def release(
     """Drop quarantined entries that will never apply (recorded in the audit log)."""
     with node_context(config.settings()) as ctx:
         dropped = quarantine.release(ctx.db, ids=ids, actor=actor_of(actor))
-    if json:
-        print_json({"released": dropped})
-    else:
-        say(f"已从隔离区移除 {dropped} 条记录（已记入审计日志）")
+    report(json, {"released": dropped}, f"已从隔离区移除 {dropped} 条记录（已记入审计日志）")
