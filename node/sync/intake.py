@@ -5,11 +5,14 @@ records behind it, nor make the parent answer 500 for ever.
   (a bad `since` is the batch's fault: 422), then each record on its own. A record that is
   not a valid ChangeRecord (U+0000, NaN, an integer beyond 64 bits, a missing field) is
   *refused*: quarantined with its reason, the rest applied.
-- Storing: the batch is stored under a savepoint; if that fails for a reason other than the
-  database itself (an engine refusing a value, a roll-up overflowing), the savepoint is rolled
-  back and the versions stored one by one, each under its own savepoint, all in the one
-  transaction; each one that fails is quarantined with the error. A database that is down,
-  full or locked fails the whole push (the child retries; nothing is quarantined for it).
+- Storing: the batch is stored as it is, in the push's transaction (`store_whole`, no
+  savepoint: on SQLite a savepoint around a batch copies every page it touches into a
+  sub-journal, a temporary file past 64 KiB). If that fails for a reason other than the
+  database itself (an engine refusing a value, a roll-up overflowing), the whole transaction is
+  rolled back (`StoreFailed`) and the push applied again with its versions stored one by one,
+  each under its own savepoint, all in one transaction (`store_isolated`); each one that fails
+  is quarantined with the error. A database that is down, full or locked fails the whole push
+  (the child retries; nothing is quarantined for it).
 """
 
 import logging
@@ -112,17 +115,42 @@ def storable_copy(value: Any) -> Any:
     return repr(value)[:200]
 
 
-def store_isolated(
-    txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]
-) -> tuple[StoreResult, list[tuple[Version, str]]]:
-    """Store the versions (`heads`: what is held of them, read in this transaction); those
-    that cannot be stored are returned with the reason."""
+class StoreFailed(Exception):
+    """Storing a batch whole failed for a reason of its records (not the database's): the
+    caller rolls its transaction back and stores the batch again with `store_isolated`."""
+
+
+def store_whole(txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]) -> StoreResult:
+    """Store the versions (`heads`: what is held of them, read in this transaction) in the
+    caller's transaction, without a savepoint: StoreFailed (its cause the error) when that
+    fails for a reason other than the database itself, after which nothing of the
+    transaction may be committed."""
     try:
-        return _attempt(txn, versions, heads), []
+        return store_versions(txn, list(versions), heads=heads)
     except OperationalError:
         raise  # the database itself: not a record's fault
     except Exception as exc:
-        log.warning("a pushed batch failed to apply (%s); storing it record by record", exc)
+        raise StoreFailed(describe(exc)) from exc
+
+
+def store_isolated(
+    txn: WriteTxn,
+    versions: list[Version],
+    heads: dict[uuid.UUID, Any],
+    *,
+    whole_first: bool = True,
+) -> tuple[StoreResult, list[tuple[Version, str]]]:
+    """Store the versions (`heads`: what is held of them, read in this transaction); those
+    that cannot be stored are returned with the reason. The batch is tried whole under a
+    savepoint first, unless `whole_first` is False (it failed whole already), then record by
+    record, each under its own."""
+    try:
+        if whole_first:
+            return _attempt(txn, versions, heads), []
+    except OperationalError:
+        raise  # the database itself: not a record's fault
+    except Exception as exc:
+        log.warning("a batch failed to apply (%s); storing it record by record", exc)
     result = StoreResult(stored=[], stale=[])
     failed: list[tuple[Version, str]] = []
     for version in versions:

@@ -110,7 +110,7 @@ class SqlChangeStore:
                     until = seq  # came from above (a directive): never pushed back up
                     continue
                 wire = projected_wire(row, self.projection)
-                size += len(row[3]) + _ENVELOPE_BYTES
+                size += row[WIRE_WIDTH + 1] + _ENVELOPE_BYTES  # feed_since: the data's length
             if size > max_bytes and (out_records or out_units):
                 break
             if what == "u":

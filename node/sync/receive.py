@@ -5,6 +5,7 @@ batch (node/seams.py) and this node's own change log entries commit together, an
 sent only after that commit. A repeated batch is a no-op.
 """
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from node.records.store import Version, log_given_up, refresh_projections
 from node.records.wire import to_change_record, version_of
 from node.seams import PushSection, RecordScreen
 from node.sync import repository
-from node.sync.intake import Refused, refused_row, store_isolated
+from node.sync.intake import Refused, StoreFailed, refused_row, store_isolated, store_whole
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
 from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, Kind
@@ -35,6 +36,7 @@ from schemas.sync import (
 )
 
 _KINDS = {k.value for k in Kind}
+log = logging.getLogger("tiersync.sync")
 
 
 class CursorGap(Conflict):
@@ -86,13 +88,27 @@ class Receiver:
         if batch.source != child:
             raise Forbidden(f"credential of {child} used to push as {batch.source}")
         try:
-            _check_jurisdiction(child, batch)
-            return self._apply(child, batch, refused)
+            parsed = _check_jurisdiction(child, batch)
+            try:
+                return self._apply(child, batch, refused, parsed, isolate=False)
+            except StoreFailed as failed:  # rolled back: again, record by record
+                log.warning(
+                    "a pushed batch failed to apply (%s); storing it record by record", failed
+                )
+                return self._apply(child, batch, refused, parsed, isolate=True)
         except Forbidden as refusal:  # outside the subtree, or not the child's to write
             self._audit_refusal(child, refusal)
             raise
 
-    def _apply(self, child: str, batch: PushBatch, refused: Sequence[Refused]) -> PushAck:
+    def _apply(
+        self,
+        child: str,
+        batch: PushBatch,
+        refused: Sequence[Refused],
+        parsed: dict[str, tuple[int, str]],
+        *,
+        isolate: bool,
+    ) -> PushAck:
         # An empty batch (a heartbeat) adds nothing to this node's log: no need to wake its
         # replicator.
         with self.db.write(notify=bool(batch.records or batch.units)) as txn:
@@ -100,7 +116,7 @@ class Receiver:
             if batch.since > cursor:
                 raise CursorGap(cursor, batch.since)
             records, quarantined, screened = self._screen(txn, child, batch, refused)
-            sorted_versions, more = _sort_records(txn, child, records)
+            sorted_versions, more = _sort_records(txn, child, records, parsed)
             quarantined += more
             # What is held of every pushed id, also of those quarantined just now (a version
             # far ahead, an unknown kind): ownership is judged on all of them.
@@ -110,7 +126,10 @@ class Receiver:
             _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
             log_given_up(txn, given_up, heads)
             quarantined += [refused_row(txn, child, r) for r in refused]
-            result, failed = store_isolated(txn, versions, heads)
+            if isolate:
+                result, failed = store_isolated(txn, versions, heads, whole_first=False)
+            else:  # the common case: no savepoint (StoreFailed rolls it all back)
+                result, failed = store_whole(txn, versions, heads), []
             # A re-projection under a changed privacy policy: same versions, other data.
             refresh_projections(txn, versions, result.stale, heads)
             quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
@@ -254,13 +273,16 @@ def receiver(ctx: NodeContext) -> Receiver:
     )
 
 
-def _check_jurisdiction(child: str, batch: PushBatch) -> None:
-    """Every record, its origin and every unit must lie in the pushing child's subtree."""
+def _check_jurisdiction(child: str, batch: PushBatch) -> dict[str, tuple[int, str]]:
+    """Every record, its origin and every unit must lie in the pushing child's subtree.
+    Returns the versions parsed on the way (version → (hlc, origin)), not to parse them twice."""
     problems: list[FieldError] = []
     inside: dict[str, bool] = {}  # a batch repeats a handful of codes: judge each once
+    parsed: dict[str, tuple[int, str]] = {}
     for i, rec in enumerate(batch.records):
         try:
-            origins = [("origin", parse_version(rec.version)[1])]
+            parsed[rec.version] = version = parse_version(rec.version)
+            origins = [("origin", version[1])]
         except ValueError:  # a malformed version is quarantined (_unacceptable), not refused
             origins = []
         for name, code in (("unit", rec.unit), *origins):
@@ -278,6 +300,7 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> None:
             "nothing was stored",
             problems[:20],
         )
+    return parsed
 
 
 def _given_up(
@@ -331,17 +354,22 @@ def _inside(code: str, root: str) -> bool:
 
 
 def _sort_records(
-    txn: WriteTxn, child: str, records: list[ChangeRecord]
+    txn: WriteTxn,
+    child: str,
+    records: list[ChangeRecord],
+    parsed: dict[str, tuple[int, str]] | None = None,
 ) -> tuple[list[Version], list[dict[str, Any]]]:
-    """Storable versions (latest per id), and quarantine rows for what cannot be accepted."""
+    """Storable versions (latest per id), and quarantine rows for what cannot be accepted
+    (`parsed`: versions already parsed, by their wire form)."""
     latest: dict[uuid.UUID, Version] = {}
     quarantined: list[dict[str, Any]] = []
+    ceiling = txn.ceiling()  # the clock read once per batch
     for rec in records:
-        reason = _unacceptable(rec)
+        reason = _unacceptable(rec, parsed)
         if isinstance(reason, str):
             quarantined.append(_quarantine_row(txn, child, rec, reason))
             continue
-        if reason[0] > txn.ceiling():
+        if reason[0] > ceiling:
             quarantined.append(_quarantine_row(txn, child, rec, _ahead(txn, reason[0])))
             continue
         version = version_of(rec, *reason)
@@ -368,7 +396,9 @@ def _ahead(txn: WriteTxn, hlc: int) -> str:
     )
 
 
-def _unacceptable(rec: ChangeRecord) -> str | tuple[int, str]:
+def _unacceptable(
+    rec: ChangeRecord, parsed: dict[str, tuple[int, str]] | None = None
+) -> str | tuple[int, str]:
     """Why the record cannot be accepted, else its parsed version (hlc, origin)."""
     # Data is validated where it enters the network (the owner node); a parent checks what it
     # must to store and count it, so a clock-skewed village is never refused for its dates.
@@ -379,6 +409,9 @@ def _unacceptable(rec: ChangeRecord) -> str | tuple[int, str]:
         # below never stays alive here (issue 10, defect 9). A tombstone of an unknown kind
         # is quarantined: every version of that id was, so nothing of it is alive here.
         return f"schema version {rec.schema_version} is newer than this node's {SCHEMA_VERSION}"
+    known = parsed.get(rec.version) if parsed else None
+    if known is not None:
+        return known
     try:
         return parse_version(rec.version)
     except ValueError as exc:
