@@ -112,12 +112,16 @@ def storable_copy(value: Any) -> Any:
 
 
 def store_isolated(
-    txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]
+    txn: WriteTxn,
+    versions: list[Version],
+    heads: dict[uuid.UUID, Any],
+    *,
+    horizons_judged: bool = False,
 ) -> tuple[StoreResult, list[tuple[Version, str]]]:
     """Store the versions (`heads`: what is held of them, read in this transaction); those
-    that cannot be stored are returned with the reason."""
+    that cannot be stored are returned with the reason. `horizons_judged`: store_versions."""
     try:
-        return _attempt(txn, versions, heads), []
+        return _attempt(txn, versions, heads, horizons_judged), []
     except OperationalError:
         raise  # the database itself: not a record's fault
     except Exception as exc:
@@ -126,7 +130,8 @@ def store_isolated(
     failed: list[tuple[Version, str]] = []
     for version in versions:
         try:
-            one = _attempt(txn, [version], {k: v for k, v in heads.items() if k == version.id})
+            held = {k: v for k, v in heads.items() if k == version.id}
+            one = _attempt(txn, [version], held, horizons_judged)
         except OperationalError:
             raise
         except Exception as exc:
@@ -138,12 +143,12 @@ def store_isolated(
 
 
 def _attempt(
-    txn: WriteTxn, versions: Sequence[Version], heads: dict[uuid.UUID, Any]
+    txn: WriteTxn, versions: Sequence[Version], heads: dict[uuid.UUID, Any], judged: bool
 ) -> StoreResult:
     clock = txn.last_hlc
     try:
         with txn.conn.begin_nested():
-            return store_versions(txn, list(versions), heads=heads)
+            return store_versions(txn, list(versions), heads=heads, horizons_judged=judged)
     except BaseException:
         txn.last_hlc = clock  # nothing of the attempt stays, not even its clock
         raise
