@@ -317,13 +317,13 @@ def problems(states: list[TaskState], *, now: datetime, unready_after_s: float) 
     out = []
     for s in states:
         if s.state == "dead":
-            out.append(f"background task {s.name} is dead: {s.last_error or 'exited'}")
+            out.append(f"后台任务 {s.name} 已停止工作：{s.last_error or '已退出'}")
         elif s.state == "failing" and s.failing_since is not None:
             seconds = (now - s.failing_since).total_seconds()
             if seconds > unready_after_s:
                 out.append(
-                    f"background task {s.name} has been failing for {seconds:.0f} s "
-                    f"({s.restarts} restarts): {s.last_error}"
+                    f"后台任务 {s.name} 已持续出错 {seconds:.0f} 秒"
+                    f"（重启 {s.restarts} 次）：{s.last_error}"
                 )
     return out
 

@@ -142,16 +142,16 @@ def test_records_list_shows_whole_values_and_refuses_foreign_units(tmp_path: Pat
 def test_status_exits_1_on_trouble_and_says_why(tmp_path: Path) -> None:
     township = init(tmp_path / "t" / "tiersync.toml", TOWNSHIP)
     healthy = run("--config", township, "status")
-    assert healthy.exit_code == 0 and "healthy" in healthy.stdout
+    assert healthy.exit_code == 0 and "运行正常" in healthy.stdout
     enrolled = run("--config", township, "child", "add", VILLAGE, "--name", "Dongmen")
     assert enrolled.exit_code == 0
     sick = run("--config", township, "status", "--json")
     assert sick.exit_code == 1
     report = orjson.loads(sick.stdout)
     assert report["ok"] is False
-    assert any(VILLAGE in p and "never pushed" in p for p in report["problems"])
+    assert any(VILLAGE in p and "从未上报" in p for p in report["problems"])
     readable = run("--config", township, "status")
-    assert readable.exit_code == 1 and "never pushed" in readable.stdout
+    assert readable.exit_code == 1 and "从未上报" in readable.stdout
 
 
 def test_status_counts_a_failing_link_and_quarantine_as_trouble(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ async def test_a_version_a_day_ahead_is_quarantined_and_does_not_drag_the_clock(
     )
     report = node_status(parent.ctx)
     assert [c.clock_ahead for c in report.children if c.code == VILLAGE] == [True]
-    assert any("ahead of this node's clock" in p for p in report.problems)
+    assert any("超前于本节点时钟" in p for p in report.problems)
 
 
 async def test_a_maximal_version_from_a_child_does_not_break_later_writes(

@@ -273,7 +273,7 @@ async def test_quarantined_records_make_status_report_trouble(
     assert answer.status_code == 200 and answer.json()["quarantined"] == 1
     report = node_status(parent.ctx)
     assert not report.ok
-    assert any("1 record(s) quarantined" in p for p in report.problems), report.problems
+    assert any("1 条记录被隔离" in p for p in report.problems), report.problems
 
 
 async def test_a_directive_poll_beyond_64_bits_is_422(parent_child: tuple[Node, Node]) -> None:

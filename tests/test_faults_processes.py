@@ -51,7 +51,7 @@ def replicator_unready(spec: NodeSpec) -> str | None:
     """/readyz's 503 message when it names the replicator as failing for some time."""
     status, body = readyz(spec)
     message = str(body.get("error", {}).get("message", "")) if status == 503 else ""
-    return message if "background task replicator has been failing for" in message else None
+    return message if "后台任务 replicator 已持续出错" in message else None
 
 
 def status_of(spec: NodeSpec) -> Any:
@@ -73,18 +73,18 @@ def status_of(spec: NodeSpec) -> Any:
 
 def assert_reported_failing(spec: NodeSpec, *, database_up: bool = True) -> None:
     message = wait_for(lambda: replicator_unready(spec), 30, "/readyz naming the replicator")
-    assert " s (" in message  # for how long, and how many restarts
+    assert " 秒（重启 " in message  # for how long, and how many restarts
     if not database_up:  # `tiersync status` cannot read the database: it shows what the node
         done = cli(spec, "status", "--json")  # published, with the database's error
         assert done.returncode == 1 and "database error" in done.stderr, done.stderr
         shown = json.loads(done.stdout)
-        assert any("replicator has been failing for" in p for p in shown["problems"]), shown
+        assert any("replicator 已持续出错" in p for p in shown["problems"]), shown
         task = next(t for t in shown["tasks"]["tasks"] if t["name"] == "replicator")
         assert task["state"] == "failing" and task["failing_s"] > 0
         return
     report = status_of(spec)
     assert not report.ok
-    assert any("replicator has been failing for" in p for p in report.problems), report.problems
+    assert any("replicator 已持续出错" in p for p in report.problems), report.problems
     task = next(t for t in report.tasks.tasks if t.name == "replicator")
     assert task.state == "failing" and task.failing_s is not None and task.failing_s > 0
     assert task.last_error

@@ -80,7 +80,7 @@ async def test_a_record_the_parent_fails_to_store_is_quarantined_and_the_rest_ac
     assert item["record_id"] == poison["id"]
     assert "ArithmeticError: roll-up overflow" in item["reason"]
     assert (await parent.summary(VILLAGE))["counts"] == {"household": 2}
-    assert any("quarantined" in p for p in node_status(parent.ctx).problems)
+    assert any("被隔离" in p for p in node_status(parent.ctx).problems)
     # The child goes on: the next batch is applied normally.
     later = household()
     answer = await push(parent, child, records=[later], since=3, until=4, head=4)

@@ -29,7 +29,7 @@ def test_child_add_hands_out_the_prefectures_hash_key(tmp_path: Path) -> None:
     key = (tmp_path / ".tiersync" / "hash.key").read_text().strip()
     shown = run("--config", "county.toml", "child", "add", TOWNSHIP)
     assert shown.exit_code == 0, shown.output
-    assert f"TIERSYNC_HASH_KEY: {key}" in shown.stdout
+    assert f"TIERSYNC_HASH_KEY）：{key}" in shown.stdout
     as_json = orjson.loads(
         run("--config", "county.toml", "child", "add", TOWNSHIP, "--json").stdout
     )

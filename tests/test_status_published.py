@@ -28,7 +28,7 @@ def test_status_shows_the_published_tasks_when_the_database_is_unreachable(
     assert shown.exit_code == 1
     body = json.loads(shown.stdout[shown.stdout.index("{") :])
     assert body["ok"] is False
-    assert any("replicator has been failing for" in p for p in body["problems"]), body
+    assert any("replicator 已持续出错" in p for p in body["problems"]), body
     task = body["tasks"]["tasks"][0]
     assert task["state"] == "failing" and task["failing_s"] >= 89
 

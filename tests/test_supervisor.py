@@ -186,7 +186,7 @@ async def test_the_supervisor_restarts_with_capped_backoff_and_counts_dead(
     assert state.restarts >= 11 and state.last_error == "ValueError: bad thing"
     assert max(slept) <= 8.0 and slept[0] <= 1.0 and len(set(slept)) > 1  # capped, jittered
     assert state.state == "dead"  # failing for longer than dead_after_s (simulated time)
-    assert supervisor.problems() == ["background task worker is dead: ValueError: bad thing"]
+    assert supervisor.problems() == ["后台任务 worker 已停止工作：ValueError: bad thing"]
     await stop()
     assert supervisor.states()[0].state == "stopped"
     await stop_publishing()

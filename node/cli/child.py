@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from node.cli.ca import HostOption, issue_and_report
-from node.cli.common import JsonOption, UsageError, node_context, print_json, say
+from node.cli.common import LEVEL_LABELS, JsonOption, UsageError, node_context, print_json, say
 from node.cli.options import NodeConfig, node_command
 from node.context import NodeContext
 from node.privacy import keys
@@ -68,10 +68,11 @@ def add(
         print_json({**enrolled.model_dump(mode="json"), **hash_key, **tls_dir})
         return
     unit = enrolled.unit
-    say(f"enrolled {unit.level} {unit.code} ({unit.name}) under {settings.code}")
+    level = LEVEL_LABELS.get(unit.level, unit.level)
+    say(f"已登记下级{level} {unit.code}（{unit.name}），上级为 {settings.code}")
     if key is not None:  # the prefecture's, for the child's projections (node/privacy)
-        say(f"the prefecture's hash key, for its TIERSYNC_HASH_KEY: {key.hex()}")
-    say("its TIERSYNC_PARENT_TOKEN (a one-time enrolment code), shown only now:")
+        say(f"州级哈希密钥（设为其 TIERSYNC_HASH_KEY）：{key.hex()}")
+    say("其 TIERSYNC_PARENT_TOKEN（一次性注册码，仅此一次显示）：")
     say(enrolled.token)
 
 

@@ -31,6 +31,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+# A level as the reports name it (the dashboard's enum.level.* terms).
+LEVEL_LABELS = {
+    "prefecture": "州（市）",
+    "county": "县（市）",
+    "township": "乡（镇）",
+    "village": "村（社区）",
+    "grid": "网格",
+}
+
 
 class CliError(Exception):
     """A problem to report in one line, without a traceback."""

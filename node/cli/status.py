@@ -9,7 +9,14 @@ from rich.text import Text
 from rich.tree import Tree
 from sqlalchemy.exc import OperationalError
 
-from node.cli.common import EXIT_FAILED, JsonOption, console, node_context, print_json
+from node.cli.common import (
+    EXIT_FAILED,
+    LEVEL_LABELS,
+    JsonOption,
+    console,
+    node_context,
+    print_json,
+)
 from node.cli.options import NodeConfig, node_command
 from node.ops.status import node_status, published_tasks, task_problems
 from schemas.ops import ChildStatus, StatusReport, TasksStatus, TaskStatus, UpstreamStatus
@@ -17,57 +24,53 @@ from schemas.ops import ChildStatus, StatusReport, TasksStatus, TaskStatus, Upst
 
 def _ago(at: datetime | None) -> str:
     if at is None:
-        return "never"
-    seconds = (datetime.now(UTC) - at).total_seconds()
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit} ago"
-    return f"{seconds:.0f} s ago"
+        return "从未"
+    return _duration((datetime.now(UTC) - at).total_seconds()) + "前"
 
 
 def _upstream(up: UpstreamStatus) -> str:
     line = (
-        f"[bold]↑ parent[/] {up.parent_url}: last push {_ago(up.last_push_at)}, "
-        f"acked {up.acked}, pending {up.pending}"
+        f"[bold]↑ 上级[/] {up.parent_url}：最近上报 {_ago(up.last_push_at)}，"
+        f"已确认至 {up.acked}，待上报 {up.pending} 条"
     )
-    line += ", signed with this node's key" if up.link == 2 else ", bearer token (link 1)"
+    line += "，以本节点密钥签名" if up.link == 2 else "，令牌认证（第 1 版链路）"
     if up.bundles_awaiting_receipt:
-        line += f", {up.bundles_awaiting_receipt} bundle(s) awaiting a receipt"
+        line += f"，{up.bundles_awaiting_receipt} 个离线包待回执"
     if up.directive_signatures == "required":
-        line += "\n  directives: only those signed by an ancestor (key certified by the CA)"
+        line += "\n  指令：只接受上级签名的指令（密钥经 CA 证明）"
     else:
-        line += "\n  directives: signatures not checked (no CA here: unsigned accepted)"
+        line += "\n  指令：未校验签名（本节点无 CA，未签名的也接受）"
     if up.directives_refused:
         last = up.directive_refused_last
-        line += f"\n  [red]{up.directives_refused} directive(s) refused, last: {last}[/]"
+        line += f"\n  [red]已拒收 {up.directives_refused} 条指令，最近：{last}[/]"
     if up.last_error:
-        line += f"\n  [red]last error ({_ago(up.last_error_at)}): {up.last_error}[/]"
+        line += f"\n  [red]最近错误（{_ago(up.last_error_at)}）：{up.last_error}[/]"
     return line
 
 
 def _child(c: ChildStatus) -> str:
-    lag = "caught up" if c.lag_changes == 0 else "behind" if c.last_contact else "never pushed"
+    lag = "已同步" if c.lag_changes == 0 else "落后" if c.last_contact else "从未上报"
     if c.log_lag_ms:
-        lag += f" ({c.log_lag_ms / 1000:.1f} s of its log not held)"
+        lag += f"（其日志有 {c.log_lag_ms / 1000:.1f} 秒未到达本节点）"
     flags = []
     if c.stale:
-        flags.append("[yellow]STALE[/]")
+        flags.append("[yellow]数据过期[/]")
     if c.revoked:
-        flags.append("[red]revoked[/]")
+        flags.append("[red]已吊销[/]")
     if c.link == 1:
-        flags.append("[yellow]link 1: today's release (bearer token), not upgraded yet[/]")
+        flags.append("[yellow]第 1 版链路：旧版本（令牌认证），尚未升级[/]")
     elif c.link == 2:
-        flags.append("link 2: signed" + ("，密钥经 CA 证明" if c.key_certified else ""))
+        flags.append("第 2 版链路：已签名" + ("，密钥经 CA 证明" if c.key_certified else ""))
     if c.clock_ahead:
         flags.append("[red]时钟超前：其版本被隔离[/]")
     if c.digest == "mismatch":
-        flags.append("[red]digest differs: verify requested[/]")
+        flags.append("[red]摘要不一致：已请求核对[/]")
     elif c.digest == "match":
-        flags.append("[green]digest match[/]")
-    head = f"[bold]{c.code}[/] {c.name} ({c.level})"
+        flags.append("[green]摘要一致[/]")
+    head = f"[bold]{c.code}[/] {c.name}（{LEVEL_LABELS.get(c.level, c.level)}）"
     body = (
-        f"last contact {_ago(c.last_contact)}, {lag}, {c.records_received} records "
-        f"received, cursor {c.cursor}"
+        f"最近联系 {_ago(c.last_contact)}，{lag}，已收到 {c.records_received} 条记录，"
+        f"游标 {c.cursor}"
     )
     return f"{head}: {body}" + (" " + " ".join(flags) if flags else "")
 
@@ -110,8 +113,8 @@ def _tasks(tasks: TasksStatus | None) -> str:
 
 def render(report: StatusReport) -> Tree:
     tree = Tree(
-        f"[bold]{report.name}[/] ({report.node}, {report.level}): {report.records} "
-        f"records held, {report.quarantined} quarantined, clock {report.last_hlc}"
+        f"[bold]{report.name}[/]（{report.node}，{LEVEL_LABELS.get(report.level, report.level)}）："
+        f"持有 {report.records} 条记录，隔离 {report.quarantined} 条，时钟 {report.last_hlc}"
     )
     tree.add(
         f"🗑 删除标记：保留 {report.tombstones} 条，已回收 {report.tombstones_collected} 条"
@@ -120,8 +123,8 @@ def render(report: StatusReport) -> Tree:
     if report.upstream is not None:
         tree.add(_upstream(report.upstream))
     else:
-        tree.add("↑ no parent: this node is the top")
-    below = tree.add(f"↓ {len(report.children)} child node(s)")
+        tree.add("↑ 无上级：本节点为最高级")
+    below = tree.add(f"↓ 下级节点 {len(report.children)} 个")
     for child in report.children:
         below.add(_child(child))
     tasks = tree.add(_tasks(report.tasks))
@@ -129,11 +132,11 @@ def render(report: StatusReport) -> Tree:
         for task in report.tasks.tasks:
             tasks.add(_task(task))
     if report.problems:
-        trouble = tree.add(f"[red bold]{len(report.problems)} problem(s)[/]")
+        trouble = tree.add(f"[red bold]{len(report.problems)} 个问题[/]")
         for problem in report.problems:
             trouble.add(Text(problem, style="red"))
     else:
-        tree.add("[green]healthy[/]")
+        tree.add("[green]运行正常[/]")
     return tree
 
 

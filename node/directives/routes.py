@@ -1,13 +1,16 @@
 """/api/v1/directives (operators) and /api/v1/sync/directives (children's long poll)."""
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from federation.codec import encode
+from node.context import NodeContext
 from node.deps import ContextDep, PrincipalDep
 from node.directives import feed, seals, service
+from node.principal import Principal
 from node.records.routes import ERRORS
 from node.sync.receive import check_protocol
 from node.sync.routes import ChildDep
@@ -56,29 +59,27 @@ def show(directive_id: uuid.UUID, ctx: ContextDep) -> DirectiveRead:
 def ack(
     directive_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep, body: NoteIn | None = None
 ) -> InboxItem:
-    note, units = (body.note, body.units) if body else (None, None)
-    return service.acknowledge(
-        ctx.db,
-        node=ctx.identity,
-        directive_id=directive_id,
-        note=note,
-        actor=by.actor,
-        units=units,
-    )
+    return _answer(service.acknowledge, directive_id, ctx, by, body)
 
 
 @operators.post("/{directive_id}/done", summary="This target (or a unit it holds) completed it")
 def done(
     directive_id: uuid.UUID, ctx: ContextDep, by: PrincipalDep, body: NoteIn | None = None
 ) -> InboxItem:
+    return _answer(service.complete, directive_id, ctx, by, body)
+
+
+def _answer(
+    report: Callable[..., InboxItem],
+    directive_id: uuid.UUID,
+    ctx: NodeContext,
+    by: Principal,
+    body: NoteIn | None,
+) -> InboxItem:
+    """An acknowledgement or a completion, by the token's user, for the units it names."""
     note, units = (body.note, body.units) if body else (None, None)
-    return service.complete(
-        ctx.db,
-        node=ctx.identity,
-        directive_id=directive_id,
-        note=note,
-        actor=by.actor,
-        units=units,
+    return report(
+        ctx.db, node=ctx.identity, directive_id=directive_id, note=note, actor=by.actor, units=units
     )
 
 

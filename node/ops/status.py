@@ -81,9 +81,9 @@ def _link_problems(up: UpstreamStatus | None) -> list[str]:
     # The replicator clears last_error on the next successful push.
     if up is None:
         return []
-    out = [f"this node was revoked by its parent: {up.revoked}"] if up.revoked else []
+    out = [f"本节点已被上级吊销：{up.revoked}"] if up.revoked else []
     if up.last_error:
-        out.append(f"the link to the parent {up.parent_url} is failing: {up.last_error}")
+        out.append(f"与上级 {up.parent_url} 的连接出错：{up.last_error}")
     return out
 
 
@@ -92,17 +92,16 @@ def _child_problems(children: list[ChildStatus]) -> list[str]:
     for child in children:
         if child.clock_ahead:
             out.append(
-                f"child {child.code} ({child.name}) sends versions ahead of this node's clock "
-                "(quarantined): its clock is wrong"
+                f"下级 {child.code}（{child.name}）发来的版本超前于本节点时钟（已隔离）：其时钟有误"
             )
         # A unit without a node (a village its township keeps) never pushes: not a problem.
         if not child.enrolled or child.revoked or not child.stale:
             continue
         if child.last_contact is None:
-            out.append(f"child {child.code} ({child.name}) has never pushed")
+            out.append(f"下级 {child.code}（{child.name}）从未上报")
         else:
-            silent = f"{(child.lag_seconds or 0) / 3600:.1f} h"
-            out.append(f"child {child.code} ({child.name}) is stale: silent for {silent}")
+            silent = f"{(child.lag_seconds or 0) / 3600:.1f} 小时"
+            out.append(f"下级 {child.code}（{child.name}）数据过期：已 {silent} 未上报")
     return out
 
 
@@ -110,8 +109,8 @@ def _quarantine_problems(quarantined: int) -> list[str]:
     if not quarantined:
         return []
     return [
-        f"{quarantined} record(s) quarantined (`tiersync quarantine list` lists them, "
-        "`tiersync quarantine retry` applies them again)"
+        f"{quarantined} 条记录被隔离（`tiersync quarantine list` 列出，"
+        "`tiersync quarantine retry` 重新应用）"
     ]
 
 
