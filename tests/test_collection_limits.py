@@ -22,10 +22,12 @@ from node.tombstones.service import collect, collect_here
 from node.units.service import enrol_child
 from node.uplink import connect_parent
 from schemas.sync import PROTOCOL_VERSION, ChangeRecord, PushBatch
+from tests.cli_support import run
 from tests.cluster import Cluster, Node
 from tests.conftest import COUNTY, TOWNSHIP, VILLAGE
 from tests.factories import person
 from tests.restore_support import backed_up, restored
+from tests.test_edge_poisons import push, wire
 from tests.test_ops_support import ACTOR, release_files
 from tests.test_tombstone_collection import delete, horizon, on_engine, rows
 
@@ -216,3 +218,25 @@ async def test_a_township_rebuilt_from_its_county_gets_the_countys_horizons(
     version = Version(uuid.UUID(doomed), old.kind, old.unit, {}, int(old.hlc), old.origin, False, 1)
     with township.ctx.db.write() as txn:
         assert store_versions(txn, [version]).stale == [version.id]
+
+
+async def test_quarantine_release_on_the_command_line_keeps_a_held_deletion(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    township, village = await pair(cluster)
+    ahead = (wall_ms() + DAY_MS) << 16
+    tombstone = wire({}, deleted=True, version=f"{ahead:016x}.{VILLAGE}")
+    assert (await push(township, village, records=[tombstone])).json()["quarantined"] == 1
+    [entry] = quarantine.list_entries(township.ctx.db)
+    config = tmp_path / "township.toml"
+    config.write_text(f'code = "{TOWNSHIP}"\ndata_dir = "{township.settings.data_dir}"\n')
+    kept = run("--config", config, "quarantine", "release", str(entry["id"]), "--actor", "ops")
+    assert kept.exit_code == 1, kept.output
+    assert "保留 1 条因时钟超前而隔离的删除" in kept.output and "--force" in kept.output
+    assert quarantine.count(township.ctx.db) == 1
+    forced = run(
+        "--config", config, "quarantine", "release", str(entry["id"]), "--force", "--actor", "ops"
+    )
+    assert forced.exit_code == 0, forced.output
+    assert "已从隔离区移除 1 条记录" in forced.output
+    assert quarantine.count(township.ctx.db) == 0
