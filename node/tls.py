@@ -76,7 +76,7 @@ def init_ca(data_dir: Path, *, name: str, force: bool = False) -> Path:
     """Create this node's CA; CaError when one exists (unless `force`)."""
     cert_path, key_path = ca_paths(data_dir)
     if cert_path.exists() and not force:
-        raise CaError(f"a CA already exists at {cert_path} (--force makes a new one)")
+        raise CaError(f"{cert_path} 已有 CA（加 --force 重新创建）")
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"tiersync CA {name}"[:64])])
     now = dt.datetime.now(dt.UTC)
@@ -117,7 +117,7 @@ def _san(host: str) -> x509.GeneralName:
     except ValueError:
         pass
     if not host or len(host) > 253 or any(c in host for c in " /\\:@"):
-        raise CaError(f"{host!r} is neither a host name nor an IP address")
+        raise CaError(f"{host!r} 既不是主机名，也不是 IP 地址")
     return x509.DNSName(host.lower())
 
 
@@ -125,8 +125,8 @@ def _need_ca(data_dir: Path) -> tuple[Path, Path]:
     cert_path, key_path = ca_paths(data_dir)
     if not key_path.exists():
         raise CaError(
-            f"no CA at {cert_path}: certificates are issued by the node holding the CA; run "
-            "`tiersync ca init` at the top node, and `tiersync ca issue` there"
+            f"{cert_path} 没有 CA：证书由持有 CA 的节点签发；请在最高级节点运行 "
+            "`tiersync ca init`，并在该节点运行 `tiersync ca issue`"
         )
     return cert_path, key_path
 
@@ -160,7 +160,7 @@ def issue(
     node's signing key with its key certificate (unless the directory holds one already)."""
     cert_path, key_path = _need_ca(data_dir)
     if not hosts:
-        raise CaError("name at least one --host (the name or address children reach it by)")
+        raise CaError("请至少给出一个 --host（下级访问该节点所用的名称或地址）")
     names = [_san(h) for h in dict.fromkeys(hosts)]
     ca_key = serialization.load_pem_private_key(key_path.read_bytes(), None)
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)

@@ -52,7 +52,7 @@ def connect_parent(
     """The connection to this node's parent; raises NoParent when none is configured.
     `observe` is told of every request (the serving node's metrics)."""
     if not settings.parent_url or not settings.parent_token:
-        raise NoParent("this node needs TIERSYNC_PARENT_URL and TIERSYNC_PARENT_TOKEN")
+        raise NoParent("本节点未配置上级：需设置 TIERSYNC_PARENT_URL 和 TIERSYNC_PARENT_TOKEN")
     return HttpPeer(
         settings.parent_url,
         settings.parent_token,

@@ -136,7 +136,7 @@ def open_node(
     behind the code is refused rather than migrated.
     """
     if not create and not locate.holds_node(settings):
-        raise NoNode(f"no tiersync node at {locate.where(settings)}; run `tiersync init` first")
+        raise NoNode(f"{locate.where(settings)} 没有 tiersync 节点：请先运行 `tiersync init`")
     if create:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     if writable and settings.tls_cert is not None:  # the key the CA issued with the certificate

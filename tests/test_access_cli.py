@@ -100,7 +100,7 @@ def test_serve_refuses_plain_http_off_loopback(tmp_path: Path) -> None:
     with_tls = settings.model_copy(update={"tls_cert": tmp_path / "c", "tls_key": tmp_path / "k"})
     assert check_exposure(with_tls, "192.0.2.10", insecure_http=False).tls_enabled
     refused = run("serve", "--code", VILLAGE, "--data-dir", tmp_path, "--host", "0.0.0.0")
-    assert refused.exit_code == 2 and "refusing to serve plain HTTP" in refused.output
+    assert refused.exit_code == 2 and "拒绝在" in refused.output and "明文 HTTP" in refused.output
 
 
 def test_exports_are_masked_unless_revealed_with_a_reason(config: Path, tmp_path: Path) -> None:

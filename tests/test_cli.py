@@ -105,7 +105,7 @@ def test_db_upgrade_reports_the_head_revision(village: Path) -> None:
     finally:
         db.dispose()
     readable = run("--config", village, "db", "upgrade")
-    assert readable.exit_code == 0 and "(head)" in readable.stdout
+    assert readable.exit_code == 0 and "（最新）" in readable.stdout
 
 
 def test_child_add_prints_a_working_token_last(make_config: Callable[..., Path]) -> None:
@@ -152,7 +152,7 @@ def test_import_ndjson_reports_bad_rows_by_line(village: Path, tmp_path: Path) -
     assert result.exit_code == 1, result.output
     assert "line 3: " in result.stderr and "id_number" in result.stderr
     assert "line 4: not JSON" in result.stderr and "line 6: not a JSON object" in result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "imported 2, rejected 3"
+    assert result.stdout.strip().splitlines()[-1] == "导入 2 条，拒收 3 条"
     assert sorted(r["kind"] for r in stored(village)) == ["household", "person"]
 
     again = run("--config", village, "import", path, "--json", "--batch-size", "2")
@@ -197,7 +197,7 @@ def test_import_needs_a_known_format_and_a_csv_header(village: Path, tmp_path: P
     result = run("--config", village, "import", odd)
     assert result.exit_code == 2 and "--format" in result.stderr
     forced = run("--config", village, "import", odd, "--format", "ndjson")
-    assert forced.exit_code == 0 and "imported 1, rejected 0" in forced.stdout
+    assert forced.exit_code == 0 and "导入 1 条，拒收 0 条" in forced.stdout
     headless = tmp_path / "bad.csv"
     headless.write_text("kind,name\nperson,x\n", encoding="utf-8")
     result = run("--config", village, "import", headless)
@@ -208,7 +208,7 @@ def test_the_demo_sample_imports_cleanly_and_idempotently(village: Path) -> None
     for _ in range(2):
         result = run("--config", village, "import", SAMPLE)
         assert result.exit_code == 0, result.output
-        assert "imported 20, rejected 0" in result.stdout
+        assert "导入 20 条，拒收 0 条" in result.stdout
     assert len(stored(village)) == 20
 
 
@@ -246,13 +246,13 @@ def _write(path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((), "code: missing"),
+        ((), "code：缺少"),
         (("--code", "12345"), "5 digits"),
         (("--code", VILLAGE, "--level", "township"), "does not match"),
-        (("--config", "absent.toml"), "absent.toml not found"),
-        (("--config", "typo.toml"), "unknown key(s) databse_url"),
-        (("--config", "broken.toml"), "not valid TOML"),
-        (("--code", VILLAGE, "--database-url", "nonsense://"), "invalid database_url"),
+        (("--config", "absent.toml"), "配置文件 absent.toml 不存在"),
+        (("--config", "typo.toml"), "含未知配置项 databse_url"),
+        (("--config", "broken.toml"), "不是有效的 TOML"),
+        (("--code", VILLAGE, "--database-url", "nonsense://"), "database_url 无效"),
     ],
 )
 def test_bad_configuration_is_one_line_and_exit_2(

@@ -52,7 +52,7 @@ def test_operator_commands_refuse_a_directory_without_a_node(
     result = run("--code", VILLAGE, "--data-dir", typo, *command)
     assert result.exit_code == 2, result.output
     message = one_error_line(result)
-    assert f"no tiersync node at {typo}" in message and "run `tiersync init` first" in message
+    assert f"{typo} 没有 tiersync 节点" in message and "请先运行 `tiersync init`" in message
     assert not typo.exists()  # nothing was created
 
 
@@ -69,9 +69,9 @@ def test_init_creates_the_node_that_every_command_then_finds(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("url", "words"),
     [
-        ("mysql://root@127.0.0.1/tiersync", "unsupported database_url scheme 'mysql'"),
-        ("postgresql+pg8000://postgres@127.0.0.1:5432/test", "driver not installed"),
-        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "database error"),
+        ("mysql://root@127.0.0.1/tiersync", "不支持的 database_url 类型 'mysql'"),
+        ("postgresql+pg8000://postgres@127.0.0.1:5432/test", "数据库驱动未安装"),
+        ("postgresql+psycopg://postgres@127.0.0.1:1/none", "数据库出错"),
     ],
 )
 def test_unsupported_or_unreachable_database_is_one_error_line(
@@ -136,7 +136,7 @@ def test_records_list_shows_whole_values_and_refuses_foreign_units(tmp_path: Pat
     assert "…" not in listed.stdout
     outside = run("--config", config, "records", "list", "--unit", "632322101202")
     assert outside.exit_code == 1
-    assert "outside this node's jurisdiction" in one_error_line(outside)
+    assert "不在本节点" in one_error_line(outside)
 
 
 def test_status_exits_1_on_trouble_and_says_why(tmp_path: Path) -> None:

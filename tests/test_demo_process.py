@@ -76,13 +76,13 @@ def test_demo_starts_the_network_loads_the_article_and_stops_cleanly(tmp_path: P
     try:
         text = lambda: (tmp_path / "demo.log").read_text()  # noqa: E731
         wait_for(
-            lambda: "Ctrl+C stops every node" in text() or demo.poll() is not None,
+            lambda: "按 Ctrl+C 停止全部节点" in text() or demo.poll() is not None,
             240,
             "the demo to come up",
         )
         assert demo.poll() is None, text()
         output = text()
-        assert "the prefecture holds all" in output
+        assert "州（市）节点已收齐全部" in output
         assert f"https://127.0.0.1:{base}" in output and "Hazang Village" in output
         top = f"https://127.0.0.1:{base}"
         cacert = re.search(r"curl --cacert (\S+) ", output)

@@ -92,5 +92,5 @@ def test_directive_reaches_the_village_and_its_done_receipt_rolls_up(
     shown = get(topo, PREFECTURE, f"/api/v1/directives/{sent['id']}")
     assert (shown["targets"], shown["delivered"], shown["done"]) == (1, 1, 1)
     listed = run_cli(village, "directive", "list", "--inbox")
-    assert sent["id"] in listed and "done" in listed and "Screen every" in listed
+    assert sent["id"] in listed and "已完成" in listed and "Screen every" in listed
     assert down_s < 6, f"three levels down took {down_s:.1f} s"

@@ -76,7 +76,7 @@ def assert_reported_failing(spec: NodeSpec, *, database_up: bool = True) -> None
     assert " 秒（重启 " in message  # for how long, and how many restarts
     if not database_up:  # `tiersync status` cannot read the database: it shows what the node
         done = cli(spec, "status", "--json")  # published, with the database's error
-        assert done.returncode == 1 and "database error" in done.stderr, done.stderr
+        assert done.returncode == 1 and "数据库出错" in done.stderr, done.stderr
         shown = json.loads(done.stdout)
         assert any("replicator 已持续出错" in p for p in shown["problems"]), shown
         task = next(t for t in shown["tasks"]["tasks"] if t["name"] == "replicator")

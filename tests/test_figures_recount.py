@@ -82,8 +82,8 @@ def test_verify_reports_drift_with_exit_1_until_repair(tmp_path: Path) -> None:
 
     found = run("--config", config, "verify")
     assert found.exit_code == 1, found.output
-    assert "figures differ from a recount" in found.output
-    assert f"{PREFECTURE} person: shown 5, counted 3" in found.output
+    assert "统计数字与按记录重新计数的结果不符" in found.output
+    assert f"{PREFECTURE} person：显示 5，实数 3" in found.output
     assert top_persons(config) == 5  # verify alone changes nothing
 
     fixed = run("--config", config, "verify", "--repair")

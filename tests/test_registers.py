@@ -200,4 +200,4 @@ def test_export_csv_in_gbk_and_refusals(village: Path, tmp_path: Path) -> None:
     foreign = run(
         "--config", village, "export", "--unit", "632322101202", "--out", tmp_path / "x.xlsx"
     )
-    assert foreign.exit_code == 1 and "outside this node's jurisdiction" in foreign.stderr
+    assert foreign.exit_code == 1 and "不在本节点" in foreign.stderr

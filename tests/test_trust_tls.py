@@ -89,9 +89,9 @@ def test_certificates_are_issued_only_where_the_ca_is(tmp_path: Path) -> None:
     with pytest.raises(tls.CaError, match="ca init"):
         tls.issue(tmp_path, code=TOWNSHIP, hosts=["127.0.0.1"])
     tls.init_ca(tmp_path, name="top")
-    with pytest.raises(tls.CaError, match="already exists"):
+    with pytest.raises(tls.CaError, match="已有 CA"):
         tls.init_ca(tmp_path, name="top")
-    with pytest.raises(tls.CaError, match="neither a host name"):
+    with pytest.raises(tls.CaError, match="既不是主机名"):
         tls.issue(tmp_path, code=TOWNSHIP, hosts=["bad host/"])
     issued = tls.issue(tmp_path, code=TOWNSHIP, hosts=["127.0.0.2", "township.example"])
     assert issued.key.stat().st_mode & 0o777 == 0o600

@@ -47,9 +47,9 @@ def ops_errors() -> Iterator[None]:
     try:
         yield
     except BundleRefused as exc:
-        raise CliError(f"bundle refused: {exc}") from None
+        raise CliError(f"离线包被拒收：{exc}") from None
     except FederationError as exc:
-        raise CliError(f"parent: {exc}") from None
+        raise CliError(f"上级：{exc}") from None
 
 
 app = typer.Typer(help="The audit log: list it, verify its hash chain.")
@@ -80,13 +80,13 @@ def audit(
         print_json(entries)
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("at", "actor", "action", "outcome", "detail"):
+    for column in ("时间", "操作人", "操作", "结果", "详情"):
         table.add_column(column, overflow="fold")
     for e in entries:
         at = e.at.strftime("%Y-%m-%d %H:%M:%S")
         style = "red" if e.outcome in {"failed", "refused"} else None
         table.add_row(at, e.actor, e.action, e.outcome, e.detail, style=style)
-    console.print(table if entries else "audit log is empty")
+    console.print(table if entries else "审计日志为空")
 
 
 @app.command("verify")

@@ -7,7 +7,7 @@ import typer
 
 from node.bundles.service import new_name
 from node.cli.audit import ActorOption, TokenOption, actor_of, ops_errors
-from node.cli.common import JsonOption, node_context, print_json, say
+from node.cli.common import JsonOption, node_context, report
 from node.cli.options import NodeConfig, node_command
 from node.ops import actions
 from schemas.codes import check_code
@@ -26,27 +26,27 @@ def _code(value: str) -> str:
         raise typer.BadParameter(str(exc)) from None
 
 
-def _show(report: BundleReport, verb: str, json: bool) -> None:
-    if json:
-        print_json(report)
-        return
-    say(
-        f"{verb} {report.file}: {report.direction} bundle {report.source} → {report.target}, "
-        f"{report.records} records, log ({report.since}, {report.until}], sha256 "
-        f"{report.sha256[:16]}…"
+_DIRECTIONS = {"up": "上行", "down": "下行"}
+
+
+def _show(done: BundleReport, verb: str, json: bool) -> None:
+    direction = _DIRECTIONS.get(done.direction, done.direction)
+    cursor = f"；游标现为 {done.cursor}" if done.cursor else ""
+    report(
+        json,
+        done,
+        f"{verb} {done.file}：{direction}离线包 {done.source} → {done.target}，"
+        f"{done.records} 条记录，日志区间 ({done.since}, {done.until}]，sha256 "
+        f"{done.sha256[:16]}…",
+        f"写入 {done.applied} 条，本节点已有 {done.stale} 条，隔离 {done.quarantined} 条{cursor}"
+        if done.applied or done.stale or done.quarantined
+        else None,
+        "此离线包此前已导入：未作任何更改" if done.already_imported and not done.applied else None,
+        f"给 {done.source} 的回执已写入 {done.receipt}：带回该节点并在那里运行 "
+        "`tiersync bundle ack`"
+        if done.receipt
+        else None,
     )
-    if report.applied or report.stale or report.quarantined:
-        say(
-            f"applied {report.applied}, already held {report.stale}, quarantined "
-            f"{report.quarantined}" + (f"; cursor now {report.cursor}" if report.cursor else "")
-        )
-    if report.already_imported and not report.applied:
-        say("this bundle was imported before: nothing changed")
-    if report.receipt:
-        say(
-            f"receipt for {report.source} written to {report.receipt}: carry it back and run "
-            "`tiersync bundle ack` there"
-        )
 
 
 @app.command("export")
@@ -64,8 +64,8 @@ def export(
     settings = config.settings()
     with node_context(settings) as ctx, ops_errors():
         path = out or new_name(settings.code, "up")
-        report = actions.run_bundle_export(ctx, out=path, actor=actor_of(actor))
-    _show(report, "wrote", json)
+        done = actions.run_bundle_export(ctx, out=path, actor=actor_of(actor))
+    _show(done, "已写出", json)
 
 
 @app.command("import")
@@ -93,10 +93,10 @@ def import_(
     """
     with node_context(config.settings()) as ctx, ops_errors():
         receipt = receipt_out or file.with_name(file.name + ".receipt")
-        report = actions.run_bundle_import(
+        done = actions.run_bundle_import(
             ctx, path=file, receipt=receipt, actor=actor_of(actor), token=token
         )
-    _show(report, "imported", json)
+    _show(done, "已导入", json)
 
 
 @app.command("ack")
@@ -112,10 +112,10 @@ def ack(
 
     While the node serves, the serving node takes it (give --token); without one, refused."""
     with node_context(config.settings()) as ctx, ops_errors():
-        report = actions.run_bundle_import(
+        done = actions.run_bundle_import(
             ctx, path=file, receipt=None, actor=actor_of(actor), token=token
         )
-    _show(report, "took receipt", json)
+    _show(done, "已接收回执", json)
 
 
 @app.command("export-down")
@@ -130,5 +130,5 @@ def export_down(
     """At a parent: write what it holds for a child from above, with its receipt."""
     with node_context(config.settings()) as ctx, ops_errors():
         path = out or new_name(child, "down")
-        report = actions.run_bundle_export_down(ctx, child=child, out=path, actor=actor_of(actor))
-    _show(report, "wrote", json)
+        done = actions.run_bundle_export_down(ctx, child=child, out=path, actor=actor_of(actor))
+    _show(done, "已写出", json)

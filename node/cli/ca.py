@@ -7,7 +7,7 @@ import typer
 
 from federation.signing import unb64
 from node import tls
-from node.cli.common import JsonOption, UsageError, print_json, say
+from node.cli.common import JsonOption, UsageError, print_json, report, say
 from node.cli.options import NodeConfig, node_command
 from schemas.codes import check_code
 
@@ -31,11 +31,12 @@ def init(
         cert = tls.init_ca(settings.data_dir, name=settings.name, force=force)
     except tls.CaError as exc:
         raise UsageError(str(exc)) from None
-    if json:
-        print_json({"ca": str(cert)})
-        return
-    say(f"已创建证书颁发机构（CA）：{cert}（私钥同目录 ca.key，仅本机可读）")
-    say("为各节点签发证书：tiersync ca issue 代码 --host 地址")
+    report(
+        json,
+        {"ca": str(cert)},
+        f"已创建证书颁发机构（CA）：{cert}（私钥同目录 ca.key，仅本机可读）",
+        "为各节点签发证书：tiersync ca issue 代码 --host 地址",
+    )
 
 
 def issue_and_report(
@@ -95,14 +96,15 @@ def certify_cmd(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if not 32 <= len(raw) <= 100:
-        raise typer.BadParameter("--public-key is not a key of this suite")
+        raise typer.BadParameter("--public-key 不是本密码套件的公钥")
     try:
         path = tls.certify(settings.data_dir, code=code, suite_name=settings.crypto, public_key=raw)
     except tls.CaError as exc:
         raise UsageError(str(exc)) from None
-    if json:
-        print_json({"node": code, "key_cert": str(path)})
-        return
-    say(f"已为节点 {code} 的签名密钥出具 CA 证明：{path}")
-    say(f"交给该节点，放入其数据目录的 identity/{tls.KEY_CERT}（或其证书目录）后重新登记：")
-    say("  tiersync key certify " + str(path))
+    report(
+        json,
+        {"node": code, "key_cert": str(path)},
+        f"已为节点 {code} 的签名密钥出具 CA 证明：{path}",
+        f"交给该节点，放入其数据目录的 identity/{tls.KEY_CERT}（或其证书目录）后重新登记：",
+        "  tiersync key certify " + str(path),
+    )

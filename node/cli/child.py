@@ -91,7 +91,7 @@ def revoke(
     with node_context(settings) as ctx:
         done = revoke_child(ctx.db, code)
     if not done:
-        raise UsageError(f"no child {code} is enrolled at {settings.code}")
+        raise UsageError(f"{settings.code} 没有已登记的下级 {code}")
     if json:
         print_json({"child": code, "revoked": True})
         return

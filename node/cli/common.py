@@ -1,8 +1,10 @@
 """Output and error helpers shared by every command.
 
-Conventions: a readable report on stdout by default; with `--json`, the same facts as JSON on
-stdout (and nothing else there). Problems go to stderr as one line starting "error:". Exit codes:
-0 success, 1 the operation failed (or found problems), 2 bad usage or configuration.
+Conventions: a readable report on stdout by default, in Chinese (what operators read; tokens,
+commands, codes and paths stay as typed); with `--json`, the same facts as JSON on stdout (and
+nothing else there): `report` does both. Problems go to stderr as one line starting "error: "
+(scripts look for it), the message itself Chinese. Exit codes: 0 success, 1 the operation
+failed (or found problems), 2 bad usage or configuration.
 """
 
 from collections.abc import Iterator
@@ -60,7 +62,7 @@ class UsageError(CliError):
 def check_reason(reason: str | None) -> None:
     """A `--reveal REASON` must say why (node.audit.service.REASON_MIN characters at least)."""
     if reason is not None and len(reason.strip()) < REASON_MIN:
-        raise UsageError(f"--reveal needs a reason of at least {REASON_MIN} characters")
+        raise UsageError(f"--reveal 需说明理由（至少 {REASON_MIN} 个字符）")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -80,6 +82,17 @@ def print_json(value: Any) -> None:
 def say(message: str) -> None:
     """One plain line on stdout: no markup, no wrapping (tokens and URLs stay whole)."""
     console.print(message, markup=False, soft_wrap=True)
+
+
+def report(json: bool, data: Any, *lines: str | None) -> None:
+    """A command's result: `data` as JSON with `--json`, else `lines` said one by one (a
+    None among them is skipped, for a line only some results have)."""
+    if json:
+        print_json(data)
+        return
+    for line in lines:
+        if line is not None:
+            say(line)
 
 
 def warn(message: str) -> None:
@@ -118,9 +131,9 @@ def user_errors() -> Iterator[None]:
         fail(describe(exc))
     except OperationalError as exc:
         reason = str(exc.orig or exc).strip().splitlines()[0]
-        fail(f"database error: {reason}")
+        fail(f"数据库出错：{reason}")
     except ImportError as exc:  # a URL naming a driver that is not installed
-        fail(f"database driver not installed ({exc}): use sqlite:/// or postgresql+psycopg://")
+        fail(f"数据库驱动未安装（{exc}）：请使用 sqlite:/// 或 postgresql+psycopg://")
     except OSError as exc:
         fail(str(exc))
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from node.cli.common import console, say
+from node.cli.common import LEVEL_LABELS, console, say
 from node.demo import (
     config_path,
     demo_password,
@@ -64,7 +64,7 @@ def demo(
     specs = node_specs(units, data_dir=data_dir.resolve(), base_port=base_port)
     nodes = {spec.code for spec in specs}
     signal.signal(signal.SIGTERM, _stop)
-    say(f"starting {len(specs)} nodes in {data_dir} …")
+    say(f"正在启动 {len(specs)} 个节点，数据目录 {data_dir} …")
     password = demo_password()
     viewers = prepare(specs, units, password, tls=tls)
     users_file = data_dir.resolve() / "users.txt"
@@ -76,53 +76,57 @@ def demo(
             started = time.monotonic()
             loaded = load_all(specs, lambda code: node_records(profile, seed, units, code, nodes))
             total = sum(loaded.values())
-            say(f"wrote {total:,} records at the nodes that own them; replicating up …")
+            say(f"已在各自所属节点写入 {total:,} 条记录，正在逐级上报 …")
             while sum(summary_counts(top).values()) < total:
                 if time.monotonic() - started > 600:
                     raise typer.Exit(1)
                 time.sleep(0.2)
-            say(f"the prefecture holds all {total:,} records ({time.monotonic() - started:.1f} s)")
-        table = Table("node", "code", "level", "URL", title="tiersync demo network")
+            say(
+                f"州（市）节点已收齐全部 {total:,} 条记录"
+                f"（用时 {time.monotonic() - started:.1f} 秒）"
+            )
+        table = Table("节点", "代码", "级别", "地址", title="tiersync 演示网络")
         for spec in specs:
-            table.add_row(spec.name, spec.code, level_of(spec.code).value, spec.url)
+            level = level_of(spec.code).value
+            table.add_row(spec.name, spec.code, LEVEL_LABELS.get(level, level), spec.url)
         console.print(table)
-        say(f"dashboard: {top.url}/ — sign in as viewer (or operator), password {password}")
-        say(f"API docs: {top.url}/docs; every node's users and tokens: {users_file}")
-        say("the prefecture's operator token, for the README's curl examples:")
+        say(f"指挥大屏：{top.url}/ — 以 viewer（或 operator）登录，密码 {password}")
+        say(f"接口文档：{top.url}/docs；各节点的用户和令牌：{users_file}")
+        say("州（市）节点的 operator 令牌，供 README 中的 curl 示例使用：")
         say(f'  export TOKEN={top.operator_token}; curl -H "Authorization: Bearer $TOKEN" …')
         example = next(
             (s for s in specs if len(s.code) == 9), top
         )  # a township: parent and children
         say(
-            "each node's configuration is DIR/<code>/tiersync.toml; for example\n"
+            "各节点的配置文件为 DIR/<code>/tiersync.toml，例如\n"
             f"  tiersync --config {_shown(config_path(example))} status"
         )
         say(
-            "every link between tiers is signed with the child's own key (registered with its "
-            "enrolment code at the first request; `tiersync key show` prints it)"
+            "各级之间的每条链路都以下级自己的密钥签名（首次请求时凭注册码登记；"
+            "`tiersync key show` 可显示该密钥）"
         )
         if top.tls is not None:
             ca = _shown(top.tls.ca)
             say(
-                f"TLS: every node serves HTTPS with a certificate of the demo's CA {ca}, and "
-                "its signing key is certified by it (tiersync ca issue); for example"
+                f"TLS：各节点均以本次演示的 CA {ca} 签发的证书提供 HTTPS，"
+                "其签名密钥也由该 CA 证明（tiersync ca issue），例如"
             )
             say(
                 f'  curl --cacert {ca} -H "Authorization: Bearer $TOKEN" '
                 f"{top.url}/api/v1/views/summary"
             )
-            say(f"  the browser: import {ca} as a trusted authority, or accept the warning once")
+            say(f"  浏览器：将 {ca} 导入为受信任的证书颁发机构，或接受一次安全警告")
             say(
-                f"  sign in from a script: curl --cacert {ca} -c cookies.txt -H "
+                f"  脚本登录：curl --cacert {ca} -c cookies.txt -H "
                 "'Content-Type: application/json' -d "
                 f'\'{{"name": "viewer", "password": "{password}"}}\' {top.url}{LOGIN}'
             )
-        say("Ctrl+C stops every node")
+        say("按 Ctrl+C 停止全部节点")
         while all(proc.alive for proc in procs):
             time.sleep(0.5)
-        say("a node exited; stopping the demo")
+        say("有节点已退出，正在停止演示")
         raise typer.Exit(1)
     except KeyboardInterrupt:
-        say("stopping …")
+        say("正在停止 …")
     finally:
         stop_all(procs)

@@ -11,9 +11,18 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.cells import cell_len
 from rich.table import Table
 
-from node.cli.common import JsonOption, UsageError, console, node_context, print_json, say
+from node.cli.common import (
+    JsonOption,
+    UsageError,
+    console,
+    node_context,
+    print_json,
+    report,
+    say,
+)
 from node.cli.options import NodeConfig, node_command
 from node.directives import service
 from schemas.directives import DirectiveCreate, DirectiveRead, DirectiveSummary, InboxItem
@@ -33,17 +42,35 @@ UnitsOption = Annotated[
 ]
 
 
+# Values as the reports name them (the dashboard's enum.receipt_state.* and directives.* terms).
+KINDS = {
+    "notice": "通知",
+    "task": "任务",
+    "screening": "排查",
+    "correction": "更正",
+    "resync": "重新上报",
+    "reveal": "查阅请求",
+}
+STATUSES = {"active": "进行中", "cancelled": "已撤销", "superseded": "已被取代"}
+STATES = {"pending": "未送达", "delivered": "已送达", "acknowledged": "已签收", "done": "已完成"}
+TITLE = "标题"
+
+
+def _label(labels: dict[str, str], value: object) -> str:
+    return labels.get(str(value), str(value))
+
+
 def _when(at: datetime | None) -> str:
     return at.isoformat(timespec="minutes") if at else "-"
 
 
 def _table(names: tuple[str, ...], rows: Sequence[Sequence[str]], right: int = 0) -> Table:
-    """A plain table whose columns never shrink except `title`, which gives way on a narrow
+    """A plain table whose columns never shrink except the title, which gives way on a narrow
     terminal (ids stay whole: they are what `show`, `ack` and `done` take)."""
     table = Table(box=None, pad_edge=False)
     for index, name in enumerate(names):
-        widest = max([len(name), *(len(row[index]) for row in rows)])
-        if name == "title":
+        widest = max([cell_len(name), *(cell_len(row[index]) for row in rows)])  # CJK: 2
+        if name == TITLE:
             table.add_column(name, min_width=10, overflow="ellipsis", no_wrap=True, ratio=1)
         else:
             numeric = index >= len(names) - right
@@ -57,28 +84,28 @@ def _table(names: tuple[str, ...], rows: Sequence[Sequence[str]], right: int = 0
 
 def _progress_table(items: list[DirectiveSummary]) -> Table:
     rows = [
-        (str(d.id), str(d.kind), str(d.status), _when(d.deadline), d.title,
-         *(str(n) for n in (d.targets, d.delivered, d.acknowledged, d.done, d.overdue)))
+        (str(d.id), _label(KINDS, d.kind), _label(STATUSES, d.status), _when(d.deadline),
+         d.title, *(str(n) for n in (d.targets, d.delivered, d.acknowledged, d.done, d.overdue)))
         for d in items
     ]  # fmt: skip
-    names = ("id", "kind", "status", "deadline", "title", "targets", "delivered", "ack", "done")
-    return _table((*names, "overdue"), rows, right=5)
+    names = ("编号", "类型", "状态", "截止时间", TITLE, "目标单位", "已送达", "已签收", "已完成")
+    return _table((*names, "已逾期"), rows, right=5)
 
 
 def _inbox_table(items: list[InboxItem]) -> Table:
     rows = [
         (
             str(i.id),
-            str(i.kind),
-            str(i.status),
-            str(i.state or "-"),
+            _label(KINDS, i.kind),
+            _label(STATUSES, i.status),
+            _label(STATES, i.state or "-"),
             i.issuer,
             _when(i.deadline),
             i.title,
         )
         for i in items
     ]
-    return _table(("id", "kind", "status", "state", "from", "deadline", "title"), rows)
+    return _table(("编号", "类型", "状态", "回执", "下达单位", "截止时间", TITLE), rows)
 
 
 def _show(view: DirectiveRead) -> None:
@@ -91,13 +118,15 @@ def _show(view: DirectiveRead) -> None:
                                                 c.overdue)))
             for c in view.by_child
         ]  # fmt: skip
-        names = ("unit", "name", "targets", "delivered", "ack", "done", "overdue")
-        say("by child unit:")
+        names = ("单位", "名称", "目标单位", "已送达", "已签收", "已完成", "已逾期")
+        say("按下级单位：")
         console.print(_table(names, rows, right=5), soft_wrap=True, markup=False)
     if view.laggards:
-        lagging = ", ".join(f"{lag.unit} ({lag.state})" for lag in view.laggards[:50])
-        more = f" and {len(view.laggards) - 50} more" if len(view.laggards) > 50 else ""
-        say(f"not done: {lagging}{more}")
+        lagging = "、".join(
+            f"{lag.unit}（{_label(STATES, lag.state)}）" for lag in view.laggards[:50]
+        )
+        more = f" 等，另有 {len(view.laggards) - 50} 个" if len(view.laggards) > 50 else ""
+        say(f"未完成：{lagging}{more}")
 
 
 def _request(**fields: Any) -> DirectiveCreate:
@@ -138,10 +167,7 @@ def send(
     with node_context(config.settings()) as ctx:
         directive_id = service.issue_directive(ctx.db, node=ctx.identity, body=request)
         view = service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
-    if json:
-        print_json(view)
-        return
-    say(f"issued {view.kind} {view.id} to {view.targets} unit(s)")
+    report(json, view, f"已向 {view.targets} 个单位下达{_label(KINDS, view.kind)} {view.id}")
 
 
 @app.command("list")
@@ -161,7 +187,7 @@ def list_(
     if json:
         print_json(page)
     elif not page.items:
-        say("no directives")
+        say("暂无收到的指令" if inbox else "暂无下达的指令")
     else:
         table = _inbox_table(page.items) if inbox else _progress_table(page.items)
         console.print(table, soft_wrap=True, markup=False)
@@ -180,12 +206,14 @@ def show(config: NodeConfig, directive_id: IdArgument, json: JsonOption = False)
 
 
 def _receipt(item: InboxItem, json: bool) -> None:
-    if json:
-        print_json(item)
-        return
-    say(f"{item.id}: {item.state}" + (f" ({item.note})" if item.note else ""))
-    if len(item.units) > 1:
-        say(f"  for {len(item.units)} unit(s): {', '.join(item.units[:20])}")
+    note = f"（{item.note}）" if item.note else ""
+    units = "、".join(item.units[:20]) + (" 等" if len(item.units) > 20 else "")
+    report(
+        json,
+        item,
+        f"指令 {item.id}：{_label(STATES, item.state)}{note}",
+        f"  代 {len(item.units)} 个单位回执：{units}" if len(item.units) > 1 else None,
+    )
 
 
 @app.command()
@@ -231,7 +259,4 @@ def cancel(config: NodeConfig, directive_id: IdArgument, json: JsonOption = Fals
     with node_context(config.settings()) as ctx:
         service.cancel_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
         view = service.show_directive(ctx.db, node=ctx.identity, directive_id=directive_id)
-    if json:
-        print_json(view)
-    else:
-        say(f"cancelled {view.id}")
+    report(json, view, f"已撤销指令 {view.id}（撤销通知将下发）")

@@ -12,8 +12,7 @@ from node.cli.common import (
     UsageError,
     check_reason,
     node_context,
-    print_json,
-    say,
+    report,
 )
 from node.cli.options import NodeConfig, node_command
 from node.cli.progress import progress_bar
@@ -53,25 +52,25 @@ def export(
     ID and phone numbers are masked and key-group details left out unless --reveal says why."""
     check_reason(reveal)
     if lang not in LANGS:
-        raise UsageError(f"--lang must be one of {', '.join(LANGS)}")
+        raise UsageError(f"--lang 只能是 {'、'.join(LANGS)} 之一")
     if encoding.lower() not in ENCODINGS:
-        raise UsageError(f"--encoding must be one of {', '.join(ENCODINGS)}")
+        raise UsageError(f"--encoding 只能是 {'、'.join(ENCODINGS)} 之一")
     chosen = list(dict.fromkeys(kinds or BASE_KINDS))
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
-        raise UsageError(f"cannot tell the format of {out}: name it .xlsx or .csv")
+        raise UsageError(f"无法判断 {out} 的格式：文件名须以 .xlsx 或 .csv 结尾")
     if suffix == ".csv" and len(chosen) != 1:
-        raise UsageError("a CSV file holds one kind: pass --kind (or write .xlsx)")
+        raise UsageError("一个 CSV 文件只能存一类记录：请用 --kind 指定（或导出为 .xlsx）")
     settings = config.settings()
     root = settings.code if unit is None else _code(unit)
     if not is_within(root, settings.code):
-        raise CliError(f"unit {root} is outside this node's jurisdiction ({settings.code})")
+        raise CliError(f"单位 {root} 不在本节点（{settings.code}）辖区内")
     clear = reveal is not None
     with node_context(settings, writable=clear) as ctx, progress_bar() as progress:
         if reveal is not None:  # audited before a clear byte is written
             what = f"export to {out.name} of {root} ({', '.join(k.value for k in chosen)})"
             audit.reveal(ctx.db, actor=os_actor(), what=what, reason=reveal)
-        task = progress.add_task(f"exporting {out.name}", total=None)
+        task = progress.add_task(f"正在导出 {out.name}", total=None)
 
         def tick(n: int) -> None:
             progress.advance(task, n)
@@ -88,14 +87,15 @@ def export(
                 )  # fmt: skip
             except UnicodeEncodeError as exc:
                 raise CliError(
-                    f"a value cannot be written in {encoding} ({exc.reason}): "
-                    "use --encoding gb18030 or utf-8-sig"
+                    f"有数据无法以 {encoding} 编码写出（{exc.reason}）："
+                    "请改用 --encoding gb18030 或 utf-8-sig"
                 ) from None
-    if json:
-        print_json({"file": str(out), "unit": root, "records": counts})
-    else:
-        listed = ", ".join(f"{n} {k}" for k, n in counts.items())
-        say(f"wrote {out}: {sum(counts.values())} records of {root} ({listed})")
+    listed = "，".join(f"{k} {n} 条" for k, n in counts.items())
+    report(
+        json,
+        {"file": str(out), "unit": root, "records": counts},
+        f"已写出 {out}：{root} 辖区共 {sum(counts.values())} 条记录（{listed}）",
+    )
 
 
 def _code(value: str) -> str:

@@ -64,12 +64,12 @@ def import_file(
     """
     fmt = format_of(file, file_format)
     if encoding is not None and encoding.lower() not in ENCODINGS:
-        raise UsageError(f"--encoding must be one of {', '.join(ENCODINGS)}")
+        raise UsageError(f"--encoding 只能是 {'、'.join(ENCODINGS)} 之一")
     settings = config.settings()
     imported, rejected = 0, list[dict[str, Any]]()
     try:
         with node_context(settings) as ctx, progress_bar() as progress:
-            task = progress.add_task(f"importing {file.name}", total=count_rows(file, fmt))
+            task = progress.add_task(f"正在导入 {file.name}", total=count_rows(file, fmt))
             batch: list[Row] = []
             rows = read_rows(file, fmt, encoding=encoding, kind=kind, unit=unit)
             for row in rows:
@@ -90,6 +90,6 @@ def import_file(
     else:
         for r in rejected:
             warn(f"{r['at']}: {r['error']}")
-        say(f"imported {imported}, rejected {len(rejected)}")
+        say(f"导入 {imported} 条，拒收 {len(rejected)} 条")
     if rejected:
         raise typer.Exit(1)

@@ -7,7 +7,7 @@ import typer
 from pydantic import ValidationError
 
 from node.access import users
-from node.cli.common import UsageError, node_context, say
+from node.cli.common import LEVEL_LABELS, UsageError, node_context, say
 from node.cli.options import NodeConfig, check_database_url, describe_settings_error, node_command
 from node.cli.user import show_added
 from node.config_file import write_config
@@ -32,7 +32,7 @@ def init(
     TIERSYNC_* variables) to --config."""
     path = config.path
     if path.exists() and not force:
-        raise UsageError(f"{path} exists; pass --force to overwrite it")
+        raise UsageError(f"{path} 已存在：如需覆盖，请加 --force")
     try:
         settings = Settings(**config.overrides)
     except ValidationError as exc:
@@ -45,8 +45,8 @@ def init(
         pass
     write_config(path, settings)
     written = NodeConfig(config_file=path).settings()
-    node = f"{written.name} ({written.code}, {written.level})"
-    say(f"wrote {path}: {node}, data in {written.data_dir}")
+    level = LEVEL_LABELS.get(str(written.node_level), str(written.node_level))
+    say(f"已写出 {path}：{written.name}（{level}，{written.code}），数据目录 {written.data_dir}")
     if admin is not None:
         with node_context(written) as ctx:
             added = users.add_user(
@@ -58,6 +58,6 @@ def init(
                 actor=os_actor(),
                 token_ttl=timedelta(days=written.token_ttl_days),
             )
-        say(f"admin sign-in needs a password and TOTP: tiersync user passwd {admin}; "
+        say(f"管理员登录须设密码和动态口令（TOTP）：tiersync user passwd {admin}；"
             f"tiersync user totp {admin}")  # fmt: skip
         show_added(added, json=False)

@@ -10,7 +10,7 @@ import typer
 from federation.errors import PeerRejected, PeerUnavailable
 from federation.identity import Identity, NodeAuth, rotation_done, rotation_request
 from federation.signing import b64
-from node.cli.common import JsonOption, UsageError, print_json, say
+from node.cli.common import JsonOption, UsageError, print_json, report, say
 from node.cli.options import NodeConfig, node_command
 from node.settings import Settings
 from node.uplink import NoParent, parent_connection
@@ -42,16 +42,17 @@ def rotate(config: NodeConfig, json: JsonOption = False) -> None:
     The running node uses the new key after its next start (`systemctl restart tiersync`)."""
     settings = config.settings()
     try:
-        report = asyncio.run(rotate_key(settings))
+        rotated = asyncio.run(rotate_key(settings))
     except NoParent as exc:
         raise UsageError(str(exc)) from None
     except (PeerRejected, PeerUnavailable) as exc:
-        raise UsageError(f"the parent did not take the new key: {exc}") from None
-    if json:
-        print_json(report)
-        return
-    say(f"节点 {settings.code} 的签名密钥已更换，上级已登记新公钥：{report['public_key']}")
-    say("运行中的节点重启后使用新密钥。")
+        raise UsageError(f"上级未接受新密钥：{exc}") from None
+    report(
+        json,
+        rotated,
+        f"节点 {settings.code} 的签名密钥已更换，上级已登记新公钥：{rotated['public_key']}",
+        "运行中的节点重启后使用新密钥。",
+    )
 
 
 async def send_certificate(settings: Settings, *, transport: Any = None) -> dict[str, Any]:
@@ -61,7 +62,9 @@ async def send_certificate(settings: Settings, *, transport: Any = None) -> dict
         assert isinstance(auth, NodeAuth)
         certificate = auth.identity.certificate()
         if certificate is None:
-            raise UsageError("this node holds no key certificate (tiersync ca certify)")
+            raise UsageError(
+                "本节点没有密钥的 CA 证明（由 CA 所在节点运行 tiersync ca certify 出具）"
+            )
         if not auth.identity.registered_with(settings.parent_token):
             await parent.cursor(source=settings.code)  # enrols, certificate included
             return {"node": settings.code, "certified": None, "enrolled": True}
@@ -82,22 +85,22 @@ def certify(
     try:
         cert = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
-        raise UsageError(f"{path}: not a key certificate ({exc.__class__.__name__})") from None
+        raise UsageError(f"{path}：不是密钥的 CA 证明文件（{exc.__class__.__name__}）") from None
     if not isinstance(cert, dict) or cert.get("public_key") != b64(identity.key().public):
-        raise UsageError(f"{path} certifies another key than this node's (tiersync key show)")
+        raise UsageError(f"{path} 证明的不是本节点的密钥（本节点公钥见 tiersync key show）")
     identity.save_certificate(cert)
     try:
-        report = asyncio.run(send_certificate(settings))
+        sent = asyncio.run(send_certificate(settings))
     except NoParent:
-        report = {"node": settings.code, "certified": None}
+        sent = {"node": settings.code, "certified": None}
     except (PeerRejected, PeerUnavailable) as exc:
-        raise UsageError(f"the parent did not take the key certificate: {exc}") from None
-    if json:
-        print_json(report)
-        return
-    say(f"节点 {settings.code} 已保存其签名密钥的 CA 证明")
-    if report.get("certified") is not None or report.get("enrolled"):
-        say("已交上级核验登记")
+        raise UsageError(f"上级未接受该 CA 证明：{exc}") from None
+    report(
+        json,
+        sent,
+        f"节点 {settings.code} 已保存其签名密钥的 CA 证明",
+        "已交上级核验登记" if sent.get("certified") is not None or sent.get("enrolled") else None,
+    )
 
 
 @app.command()

@@ -81,7 +81,7 @@ class NodeConfig:
     def settings(self) -> Settings:
         path = self.path
         if self.explicit_file is not None and not path.is_file():
-            raise UsageError(f"config file {path} not found")
+            raise UsageError(f"配置文件 {path} 不存在")
         if path.is_file():
             check_toml(path)
         try:
@@ -98,13 +98,13 @@ def check_database_url(url: str) -> None:
         parsed = make_url(url)
         parsed.get_dialect()
     except (ArgumentError, ValueError) as exc:  # messages name the problem, not the password
-        raise UsageError(f"invalid database_url: {exc}") from None
+        raise UsageError(f"database_url 无效：{exc}") from None
     except ImportError as exc:
-        raise UsageError(f"unsupported database_url: {exc}") from None
+        raise UsageError(f"database_url 所需的数据库驱动未安装：{exc}") from None
     if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
         raise UsageError(
-            f"unsupported database_url scheme {parsed.drivername!r}: tiersync runs on "
-            "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB"
+            f"不支持的 database_url 类型 {parsed.drivername!r}：tiersync 只能使用 "
+            "sqlite:///PATH 或 postgresql+psycopg://USER:PASSWORD@HOST/DB"
         )
 
 
@@ -114,24 +114,49 @@ def check_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as stream:
             table = tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+        raise UsageError(f"配置文件 {path} 不是有效的 TOML：{exc}") from None
     unknown = sorted(set(table) - set(Settings.model_fields))
     if unknown:
         known = ", ".join(Settings.model_fields)
-        raise UsageError(f"config file {path}: unknown key(s) {', '.join(unknown)}; known: {known}")
+        raise UsageError(
+            f"配置文件 {path} 含未知配置项 {', '.join(unknown)}（可用的配置项：{known}）"
+        )
     return table
 
 
+# Pydantic's error types a configuration meets, as the reason reads in Chinese (others keep
+# pydantic's own message; our validators' messages are kept as they are).
+_REASONS = {
+    "int_parsing": "须为整数",
+    "int_from_float": "须为整数",
+    "float_parsing": "须为数字",
+    "bool_parsing": "须为 true 或 false",
+    "string_type": "须为字符串",
+    "list_type": "须为列表",
+    "greater_than": "须大于 {gt}",
+    "greater_than_equal": "须不小于 {ge}",
+    "less_than": "须小于 {lt}",
+    "less_than_equal": "须不大于 {le}",
+    "literal_error": "须为 {expected} 之一",
+    "enum": "须为 {expected} 之一",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_too_long": "至多 {max_length} 个字符",
+}
+
+
 def describe_settings_error(exc: ValidationError, path: Path) -> str:
+    """Every field the configuration gets wrong, with the reason and where to set it."""
     parts = []
     for err in exc.errors(include_url=False):
         name = ".".join(str(p) for p in err["loc"])
         reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "missing":
             flag = "--" + name.replace("_", "-")
-            reason = f"missing (give {flag}, TIERSYNC_{name.upper()} or {name} in {path})"
-        parts.append(f"{name}: {reason}" if name else reason)
-    return "invalid configuration: " + "; ".join(parts)
+            reason = f"缺少（用 {flag}、TIERSYNC_{name.upper()} 或 {path} 中的 {name} 给出）"
+        elif err["type"] in _REASONS:
+            reason = _REASONS[err["type"]].format(**err.get("ctx", {}))  # not the input: a secret?
+        parts.append(f"{name}：{reason}" if name else reason)
+    return "配置有误：" + "；".join(parts)
 
 
 def _collect(kwargs: dict[str, Any]) -> NodeConfig:

@@ -36,7 +36,7 @@ def duplicates(
     settings = config.settings()
     root = unit or settings.code
     if not is_within(root, settings.code):
-        raise typer.BadParameter(f"{root} is outside this node's jurisdiction ({settings.code})")
+        raise typer.BadParameter(f"{root} 不在本节点（{settings.code}）辖区内")
     with node_context(settings, writable=False) as ctx:
         found = finder.find(ctx.db, root=root)
     if json:

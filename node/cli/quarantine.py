@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from node.cli.audit import ActorOption, actor_of
-from node.cli.common import JsonOption, console, node_context, print_json, say
+from node.cli.common import JsonOption, console, node_context, print_json, report, say
 from node.cli.options import NodeConfig, node_command
 from node.sync import quarantine
 from node.sync.receive import receiver
@@ -101,15 +101,15 @@ def release(
     unless --force: exit 1 when any entry was kept."""
     with node_context(config.settings()) as ctx:
         result = quarantine.release(ctx.db, ids=ids, actor=actor_of(actor), force=force)
-    if json:
-        print_json({"released": result.dropped, "kept": result.kept})
-    else:
-        say(f"已从隔离区移除 {result.dropped} 条记录（已记入审计日志）")
-        if result.kept:
-            say(
-                f"保留 {len(result.kept)} 条因时钟超前而隔离的删除（编号 "
-                f"{', '.join(map(str, result.kept[:20]))}）：本节点时钟到达其版本时会自动应用；"
-                "移除会使该记录在本级及上级永远保持存在。确需移除请加 --force"
-            )
+    kept = ", ".join(map(str, result.kept[:20]))
+    report(
+        json,
+        {"released": result.dropped, "kept": result.kept},
+        f"已从隔离区移除 {result.dropped} 条记录（已记入审计日志）",
+        f"保留 {len(result.kept)} 条因时钟超前而隔离的删除（编号 {kept}）：本节点时钟到达其版本时"
+        "会自动应用；移除会使该记录在本级及上级永远保持存在。确需移除请加 --force"
+        if result.kept
+        else None,
+    )
     if result.kept:
         raise typer.Exit(1)

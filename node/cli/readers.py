@@ -28,8 +28,10 @@ def format_of(path: Path, given: Format | None) -> Format:
     try:
         return SUFFIXES[path.suffix.lower()]
     except KeyError:
-        known = ", ".join(SUFFIXES)
-        raise UsageError(f"cannot tell the format of {path} (not {known}); pass --format") from None
+        known = "、".join(SUFFIXES)
+        raise UsageError(
+            f"无法判断 {path} 的格式（扩展名不是 {known}）：请用 --format 指定"
+        ) from None
 
 
 def read_rows(

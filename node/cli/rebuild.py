@@ -7,7 +7,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from node.cli.audit import ActorOption, actor_of, ops_errors
-from node.cli.common import JsonOption, UsageError, err_console, node_context, print_json, say
+from node.cli.common import JsonOption, UsageError, err_console, node_context, report
 from node.cli.options import NodeConfig, node_command
 from node.ops.actions import run_rebuild
 
@@ -31,7 +31,7 @@ def rebuild(
     configuration (the same TIERSYNC_PARENT_TOKEN).
     """
     if not from_parent:
-        raise UsageError("say where from: tiersync rebuild --from-parent")
+        raise UsageError("请说明从何处重建：tiersync rebuild --from-parent")
     bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -41,17 +41,15 @@ def rebuild(
         disable=not err_console.is_terminal,
     )
     with node_context(config.settings(), create=True) as ctx, ops_errors(), bar:
-        task = bar.add_task("rebuilding from the parent", total=None)
+        task = bar.add_task("正在从上级重建", total=None)
 
         def advance(records: int) -> None:
-            bar.update(task, description=f"rebuilding from the parent: {records} records")
+            bar.update(task, description=f"正在从上级重建：已取回 {records} 条记录")
 
-        report = asyncio.run(run_rebuild(ctx, actor=actor_of(actor), force=force, progress=advance))
-    if json:
-        print_json(report)
-    else:
-        say(
-            f"rebuilt {report.node} from its parent: {report.records} records, {report.units} "
-            f"registry entries in {report.pages} pages; clock now {report.last_hlc}, "
-            f"parent's cursor {report.acked}"
-        )
+        done = asyncio.run(run_rebuild(ctx, actor=actor_of(actor), force=force, progress=advance))
+    report(
+        json,
+        done,
+        f"已从上级重建节点 {done.node}：{done.records} 条记录、{done.units} 个单位登记，"
+        f"分 {done.pages} 页取回；时钟现为 {done.last_hlc}，上级已确认至 {done.acked}",
+    )

@@ -17,6 +17,7 @@ from node.cli.common import (
     console,
     node_context,
     print_json,
+    report,
     say,
 )
 from node.cli.options import NodeConfig, node_command
@@ -58,10 +59,10 @@ def whole(data: dict[str, Any]) -> Text:
 
 def record_table(items: list[RecordRead]) -> Table:
     table = Table(box=None, pad_edge=False)
-    table.add_column("id", no_wrap=True, min_width=36)  # whole: it is what `records get` takes
-    table.add_column("kind", no_wrap=True)
-    table.add_column("unit", no_wrap=True)
-    table.add_column("data", overflow="fold", ratio=1)
+    table.add_column("编号", no_wrap=True, min_width=36)  # whole: it is what `records get` takes
+    table.add_column("类型", no_wrap=True)
+    table.add_column("单位", no_wrap=True)
+    table.add_column("数据", overflow="fold", ratio=1)
     for r in items:
         table.add_row(str(r.id), r.kind, r.unit, whole(r.data))
     return table
@@ -85,7 +86,7 @@ def list_(
     check_reason(reveal)
     settings = config.settings()
     if unit is not None and not is_within(unit, settings.code):
-        raise CliError(f"unit {unit} is outside this node's jurisdiction ({settings.code})")
+        raise CliError(f"单位 {unit} 不在本节点（{settings.code}）辖区内")
     with node_context(settings, writable=reveal is not None) as ctx:
         page = list_records(
             ctx.db, kind=kind, unit=unit or settings.code, limit=limit, cursor=cursor
@@ -99,11 +100,11 @@ def list_(
         print_json(page)
         return
     if not page.items:
-        say("no records")
+        say("没有记录")
         return
     console.print(record_table(page.items))
     if page.next_cursor:
-        say(f"more: --cursor {page.next_cursor}")
+        say(f"还有更多：--cursor {page.next_cursor}")
 
 
 @app.command()
@@ -127,9 +128,19 @@ def get(
     if json:
         print_json(record)
         return
-    for name in ("id", "kind", "unit", "version", "origin", "updated_at"):
-        say(f"{name:<10} {getattr(record, name)}")
+    for label, name in _FIELDS:
+        say(f"{label}  {getattr(record, name)}")
     say(orjson.dumps(record.data, option=orjson.OPT_INDENT_2).decode())
+
+
+_FIELDS = (
+    ("编号    ", "id"),
+    ("类型    ", "kind"),
+    ("单位    ", "unit"),
+    ("版本    ", "version"),
+    ("写入节点", "origin"),
+    ("更新时间", "updated_at"),
+)
 
 
 @app.command()
@@ -160,12 +171,18 @@ def move(
         result = move_record(ctx.db, node=ctx.identity, record_id=record_id, body=body)
     if result.begun is not None:
         result.begun = shown(result.begun)
-    if json:
-        print_json(result)
-        return
-    if result.ended:
-        say(f"{result.moved_from.id} ended at {result.moved_from.unit}")
-    if result.begun is not None:
-        say(f"{result.moved_to.id} begun at {result.moved_to.unit}")
-    if result.pending:
-        say(f"still to do: {result.pending}")
+    old, new = result.moved_from, result.moved_to
+    report(
+        json,
+        result,
+        f"记录 {old.id} 已在 {old.unit} 结束" if result.ended else None,
+        f"记录 {new.id} 已在 {new.unit} 建立" if result.begun is not None else None,
+        None
+        if result.ended
+        else f"尚待完成：在持有 {old.unit} 的节点结束记录 {old.id}"
+        "（在那里运行 tiersync records move）",
+        None
+        if result.begun is not None
+        else f"尚待完成：在持有 {new.unit} 的节点建立记录 {new.id}"
+        f"（在那里运行 tiersync records move，并给出 --from-unit {old.unit}、--kind 和 --data）",
+    )

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from node.cli.audit import ActorOption, TokenOption, actor_of, ops_errors
-from node.cli.common import JsonOption, err_console, node_context, print_json, say
+from node.cli.common import JsonOption, err_console, node_context, report
 from node.cli.options import NodeConfig, node_command
 from node.ops.actions import run_resync, run_resync_child
 from schemas.codes import check_code
@@ -46,16 +46,17 @@ def resync(
     with node_context(config.settings()) as ctx, ops_errors():
         if child is not None:
             result = run_resync_child(ctx, child=child, since=from_, actor=who)
-            if json:
-                print_json(result)
-            else:
-                say(
-                    f"{child}'s cursor here is now {result['cursor']}: its next push resends "
-                    "its log from there"
-                    + (f" (directive {result['directive']})" if result["directive"] else "")
-                )
+            directive = (
+                f"（已下达重新上报指令 {result['directive']}）" if result["directive"] else ""
+            )
+            report(
+                json,
+                result,
+                f"下级 {child} 在本节点的游标已改为 {result['cursor']}：其下次上报时将从该处"
+                f"重新发送日志{directive}",
+            )
             return
-        columns = (TextColumn("resync"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (TextColumn("重新上报"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         bar = Progress(
             *columns, console=err_console, transient=True, disable=not err_console.is_terminal
         )
@@ -68,12 +69,10 @@ def resync(
             done = asyncio.run(
                 run_resync(ctx, since=from_, actor=who, progress=advance, token=token)
             )
-    if json:
-        print_json(done)
-    else:
-        if done.get("via") == "serving node":
-            say("由运行中的节点执行（tiersync serve）")
-        say(
-            f"resent {done['records']} records in {done['batches']} batches "
-            f"({done['bytes']} bytes); the parent holds the log up to {done['acked']}"
-        )
+    report(
+        json,
+        done,
+        "由运行中的节点执行（tiersync serve）" if done.get("via") == "serving node" else None,
+        f"已重新上报 {done['records']} 条记录，分 {done['batches']} 批（{done['bytes']} 字节）；"
+        f"上级已持有日志至 {done['acked']}",
+    )

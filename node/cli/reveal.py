@@ -8,7 +8,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from node.cli.common import JsonOption, UsageError, node_context, print_json, say
+from node.cli.common import JsonOption, UsageError, node_context, print_json, report, say
 from node.cli.options import NodeConfig, node_command
 from node.principal import local
 from node.reveals import service
@@ -49,10 +49,7 @@ def request(
     """Ask the owner node of a record held here (minimised) for it in full."""
     with node_context(config.settings()) as ctx:
         asked = service.request(ctx, record_id=record, reason=_reason(reason), by=local())
-    if json:
-        print_json(asked)
-        return
-    say(f"已向 {asked.owner} 发出查阅请求 {asked.id}，待其操作员批准。")
+    report(json, asked, f"已向 {asked.owner} 发出查阅请求 {asked.id}，待其操作员批准。")
 
 
 @app.command("list")
@@ -103,10 +100,9 @@ def approve(
     """Send the record, encrypted to the requester alone, up with this node's receipt."""
     with node_context(config.settings()) as ctx:
         item = service.approve(ctx, request_id=request_id, note=note, by=local())
-    if json:
-        print_json(item)
-        return
-    say(f"已批准查阅请求 {item.id}：记录已加密发往 {item.issuer}（仅请求方可解密）。")
+    report(
+        json, item, f"已批准查阅请求 {item.id}：记录已加密发往 {item.issuer}（仅请求方可解密）。"
+    )
 
 
 @app.command()
@@ -117,7 +113,4 @@ def refuse(
     """Refuse a request, saying why (the reason travels up to the requester)."""
     with node_context(config.settings()) as ctx:
         item = service.refuse(ctx, request_id=request_id, reason=_reason(reason), by=local())
-    if json:
-        print_json(item)
-        return
-    say(f"已拒绝查阅请求 {item.id}。")
+    report(json, item, f"已拒绝查阅请求 {item.id}。")

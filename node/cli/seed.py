@@ -13,7 +13,7 @@ from node.seed.load import seed_local, seed_remote
 
 def _profile(value: str) -> str:
     if value not in PROFILES:
-        raise typer.BadParameter(f"unknown profile {value!r}; choose {' or '.join(PROFILES)}")
+        raise typer.BadParameter(f"未知的数据集 {value!r}：可选 {'、'.join(PROFILES)}")
     return value
 
 
@@ -46,12 +46,11 @@ def seed(
         except (urllib.error.URLError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc) or exc.__class__.__name__
             raise CliError(
-                f"the node at {url} did not answer ({reason}): check that it is running "
-                "and that the URL is right"
+                f"{url} 的节点没有应答（{reason}）：请检查该节点是否在运行、地址是否正确"
             ) from None
     else:
         settings = config.settings()
-        target = f"node {settings.code}"
+        target = f"节点 {settings.code}"
         with node_context(settings) as ctx:
             accepted, rejected = seed_local(ctx, profile, seed_number)
     if json:
@@ -66,7 +65,7 @@ def seed(
         )
     else:
         for line in rejected[:20]:
-            warn(f"rejected {line}")
-        say(f"{target}: stored {accepted:,} records of profile {profile} (seed {seed_number})")
+            warn(f"拒收：{line}")
+        say(f"{target}：已存入数据集 {profile} 的 {accepted:,} 条记录（种子 {seed_number}）")
     if rejected:
         raise typer.Exit(1)

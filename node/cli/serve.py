@@ -11,7 +11,7 @@ import uvicorn
 from node import gc_tuning, logs
 from node.api.slow_clients import with_header_deadline
 from node.app import create_app
-from node.cli.common import UsageError, node_context, say, warn
+from node.cli.common import LEVEL_LABELS, UsageError, node_context, say, warn
 from node.cli.options import NodeConfig, node_command
 from node.servelock import owning
 from node.settings import LOOPBACK_NAMES, Settings
@@ -48,15 +48,15 @@ def check_exposure(settings: Settings, host: str, insecure_http: bool) -> Settin
     if not is_loopback(host) and not settings.tls_enabled:
         if not insecure_http:
             raise UsageError(
-                f"refusing to serve plain HTTP on {host}: tokens and personal data would cross "
-                "the network in clear; set TIERSYNC_TLS_CERT and TIERSYNC_TLS_KEY, or pass "
-                "--insecure-http (e.g. behind a TLS-terminating proxy)"
+                f"拒绝在 {host} 上以明文 HTTP 提供服务：令牌和个人信息将以明文经过网络；"
+                "请设置 TIERSYNC_TLS_CERT 和 TIERSYNC_TLS_KEY，或加 --insecure-http"
+                "（例如位于终结 TLS 的反向代理之后）"
             )
-        warn(f"warning: serving plain HTTP on {host} (--insecure-http)")
+        warn(f"警告：正在 {host} 上以明文 HTTP 提供服务（--insecure-http）")
     if host in ("0.0.0.0", "::") and not settings.allowed_hosts:
         warn(
-            "warning: no TIERSYNC_ALLOWED_HOSTS: only requests to localhost and 127.0.0.1 are "
-            "answered; list the names children and operators reach this node by"
+            "警告：未设置 TIERSYNC_ALLOWED_HOSTS：只应答发往 localhost 和 127.0.0.1 的请求；"
+            "请列出下级和操作员访问本节点所用的名称"
         )
     if host in ("0.0.0.0", "::") or host.lower() in settings.host_names:
         return settings
@@ -84,13 +84,14 @@ def serve(
 ) -> None:
     """Serve this node's API (records, views, sync) until SIGTERM or Ctrl+C."""
     if log_level not in LOG_LEVELS:
-        raise typer.BadParameter(f"choose one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
+        raise typer.BadParameter(f"可选 {'、'.join(LOG_LEVELS)}", param_hint="--log-level")
     settings = check_exposure(config.settings(), host, insecure_http)
     # Open once up front so a bad database or a foreign one fails here, in one line.
     with node_context(settings, create=True):
         pass
     tls = settings.tls_enabled
-    say(f"{settings.name} ({settings.code}, {settings.level}) at {url_of(host, port, tls)}")
+    level = LEVEL_LABELS.get(str(settings.level), str(settings.level))
+    say(f"{settings.name}（{level}，{settings.code}）服务地址 {url_of(host, port, tls)}")
     signal.signal(signal.SIGTERM, _exit_cleanly)
     url = url_of(host, port, tls)
     logs.configure(settings.log_format, log_level)

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from node.access import users
-from node.cli.common import JsonOption, UsageError, console, node_context, print_json, say
+from node.cli.common import JsonOption, UsageError, console, node_context, print_json, report, say
 from node.cli.options import NodeConfig, node_command
 from node.principal import os_actor
 from node.settings import Settings
@@ -39,20 +39,21 @@ def read_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
-            raise UsageError("no password on standard input")
+            raise UsageError("标准输入中没有密码")
         return password
-    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+    return str(typer.prompt("密码", hide_input=True, confirmation_prompt=True))
 
 
 def show_added(added: UserAdded, json: bool) -> None:
-    if json:
-        print_json(added)
-        return
     user = added.user
-    scope = f", confined to {', '.join(user.units)}" if user.units else ""
-    say(f"user {user.name} ({user.role}{scope}) added; API token, shown only now, ")
-    say(f"valid until {added.expires_at:%Y-%m-%d} (send it as Authorization: Bearer …):")
-    say(added.token)
+    scope = f"，限于 {'、'.join(user.units)}" if user.units else ""
+    report(
+        json,
+        added,
+        f"已添加用户 {user.name}（角色 {user.role}{scope}）；其 API 令牌仅此一次显示，",
+        f"有效期至 {added.expires_at:%Y-%m-%d}（请求时以 Authorization: Bearer … 发送）：",
+        added.token,
+    )
 
 
 @app.command()
@@ -94,19 +95,19 @@ def list_(config: NodeConfig, json: JsonOption = False) -> None:
         print_json(found)
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("name", "role", "units", "enabled", "password", "totp", "locked", "tokens"):
+    for column in ("用户名", "角色", "单位", "启用", "密码", "动态口令", "锁定至", "令牌"):
         table.add_column(column, overflow="fold")
     for u in found:
         locked = f"{u.locked_until:%Y-%m-%d %H:%M}" if u.locked_until else "-"
         table.add_row(
-            u.name, u.role, ", ".join(u.units) or "(all)", _yes(u.enabled), _yes(u.password),
+            u.name, u.role, "、".join(u.units) or "（全部）", _yes(u.enabled), _yes(u.password),
             _yes(u.totp), locked, str(u.api_tokens),
         )  # fmt: skip
-    console.print(table if found else "no users")
+    console.print(table if found else "没有用户")
 
 
 def _yes(value: bool) -> str:
-    return "yes" if value else "no"
+    return "是" if value else "否"
 
 
 @app.command()
@@ -123,7 +124,7 @@ def role(
         changed = users.set_role(
             ctx.db, node=settings.code, name=name, role=new_role, units=unit or [], actor=os_actor()
         )
-    say(f"user {changed.name} is now {changed.role}")
+    say(f"用户 {changed.name} 的角色现为 {changed.role}")
 
 
 @app.command()
@@ -132,7 +133,7 @@ def disable(config: NodeConfig, name: NameArgument) -> None:
     """Disable a user: its tokens and sessions are revoked."""
     with node_context(config.settings()) as ctx:
         users.set_enabled(ctx.db, name=name, enabled=False, actor=os_actor())
-    say(f"user {name} disabled; its tokens and sessions are revoked")
+    say(f"已停用用户 {name}，其令牌和会话均已作废")
 
 
 @app.command()
@@ -141,7 +142,7 @@ def enable(config: NodeConfig, name: NameArgument) -> None:
     """Enable a disabled user again (issue it a token with `user token`)."""
     with node_context(config.settings()) as ctx:
         users.set_enabled(ctx.db, name=name, enabled=True, actor=os_actor())
-    say(f"user {name} enabled")
+    say(f"已启用用户 {name}")
 
 
 @app.command()
@@ -152,7 +153,7 @@ def passwd(config: NodeConfig, name: NameArgument, password_stdin: PasswordStdin
     password = read_password(password_stdin)
     with node_context(settings) as ctx:
         users.set_password(ctx.db, name=name, password=password, actor=os_actor())
-    say(f"password of {name} set")
+    say(f"已设置用户 {name} 的密码（其已有会话均已结束）")
 
 
 @app.command()
@@ -164,11 +165,12 @@ def token(config: NodeConfig, name: NameArgument, json: JsonOption = False) -> N
         issued, expires = users.rotate_token(
             ctx.db, node=settings.code, name=name, actor=os_actor(), token_ttl=_ttl(settings)
         )
-    if json:
-        print_json({"name": name, "token": issued, "expires_at": expires.isoformat()})
-        return
-    say(f"new API token of {name}, valid until {expires:%Y-%m-%d}; the old ones are revoked:")
-    say(issued)
+    report(
+        json,
+        {"name": name, "token": issued, "expires_at": expires.isoformat()},
+        f"用户 {name} 的新 API 令牌，有效期至 {expires:%Y-%m-%d}；旧令牌均已作废：",
+        issued,
+    )
 
 
 @app.command()
@@ -177,7 +179,7 @@ def unlock(config: NodeConfig, name: NameArgument) -> None:
     """End a lockout after repeated failed logins."""
     with node_context(config.settings()) as ctx:
         users.unlock(ctx.db, name=name, actor=os_actor())
-    say(f"user {name} unlocked")
+    say(f"已解除用户 {name} 的锁定")
 
 
 @app.command()
@@ -194,9 +196,9 @@ def totp(
     with node_context(settings) as ctx:
         if confirm is not None:
             users.confirm_totp(ctx.db, name=name, code=confirm, actor=os_actor())
-            say(f"TOTP second factor of {name} confirmed: sign-in now asks for its code")
+            say(f"已确认用户 {name} 的动态口令（TOTP）：今后登录须输入其验证码")
             return
         uri = users.enrol_totp(ctx.db, node=settings.code, name=name, actor=os_actor())
-    say(f"add this to {name}'s authenticator app (a QR code of it, or the secret it holds):")
+    say(f"将以下内容添加到 {name} 的身份验证器应用（可扫描其二维码，或输入其中的密钥）：")
     say(uri)
-    say(f"then confirm: tiersync user totp {name} --confirm CODE")
+    say(f"然后确认：tiersync user totp {name} --confirm 验证码")

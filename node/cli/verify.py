@@ -16,52 +16,58 @@ from schemas.ops import VerifyReport
 SHOWN = 20
 
 
+ACTIONS = {"send": "上报", "fetch": "取回", "conflict": "编号冲突", "collected": "已被删除回收"}
+CHILD_STATES = {
+    "match": "[green]与其摘要报告一致[/]",
+    "mismatch": "[red]与其摘要报告不一致：已要求其运行 tiersync verify --repair"
+    "（随下次上报的确认下发）[/]",
+    "unknown": "暂无法比对：尚无其最新的摘要报告（随其下次上报送来）",
+}
+
+
 def render(report: VerifyReport) -> Tree:
-    verdict = "[green]all matches[/]" if report.ok else "[red]differences found[/]"
-    tree = Tree(f"verify {report.node}: {verdict} ({report.seconds:.2f} s)")
+    verdict = "[green]全部一致[/]" if report.ok else "[red]发现不一致[/]"
+    tree = Tree(f"核对 {report.node}：{verdict}（用时 {report.seconds:.2f} 秒）")
     link = report.parent
     if link is not None:
         up = tree.add(
-            f"↑ parent {link.peer}: {len(link.differences)} difference(s) in "
-            f"{link.checked_kinds} kind(s); {link.requests} requests, {link.bytes} bytes"
+            f"↑ 上级 {link.peer}：核对 {link.checked_kinds} 类记录，"
+            f"{len(link.differences)} 处不一致；请求 {link.requests} 次，{link.bytes} 字节"
         )
         if link.scrubbed_rows:
             up.add(
-                f"[yellow]{link.scrubbed_rows} digest row(s) did not match the records here "
-                "(changed outside tiersync): re-derived[/]"
+                f"[yellow]{link.scrubbed_rows} 行摘要与本节点的记录不符（在 tiersync 之外被改动）："
+                "已重新计算[/]"
             )
         for d in link.differences[:SHOWN]:
-            up.add(f"{d.kind} {d.id}: here {d.here or '-'}, parent {d.there or '-'} → {d.action}")
+            action = ACTIONS.get(d.action, d.action)
+            up.add(f"{d.kind} {d.id}：本节点 {d.here or '-'}，上级 {d.there or '-'} → {action}")
         if len(link.differences) > SHOWN:
-            up.add(f"… and {len(link.differences) - SHOWN} more (--json lists all)")
+            up.add(f"… 另有 {len(link.differences) - SHOWN} 处（--json 列出全部）")
         if link.sent or link.fetched:
-            up.add(
-                f"repaired: {link.sent} sent up, {link.fetched} fetched; {link.remaining} remaining"
-            )
+            up.add(f"已修复：上报 {link.sent} 条，取回 {link.fetched} 条；仍有 {link.remaining} 处")
         if link.conflicts:
             up.add(
-                f"{link.conflicts} id conflict(s) lost to another unit (see the parent's "
-                "/api/v1/sync/conflicts): not moved; while this node's copy is alive, delete "
-                "it or move it (tiersync records move)"
+                f"{link.conflicts} 处编号冲突归属另一单位（见上级的 /api/v1/sync/conflicts）："
+                "未移动；本节点的副本仍有效时，请删除或移动它（tiersync records move）"
             )
     for child in report.children:
-        tree.add(f"↓ {child.code}: {child.state} — {child.detail}")
+        tree.add(f"↓ {child.code}：{CHILD_STATES.get(child.state, child.detail)}")
     for c in report.conflicts[:SHOWN]:
         tree.add(
-            f"[red]{c.kind} {c.id}: alive in {', '.join(c.units)} (written by "
-            f"{', '.join(c.origins)}) — delete or move the copy that should go, then write the "
-            "other again[/]"
+            f"[red]{c.kind} {c.id}：在 {'、'.join(c.units)} 同时有效（写入节点 "
+            f"{'、'.join(c.origins)}）— 删除或移动应去掉的那份，再重新写入另一份[/]"
         )
     figures = report.figures
     if figures is not None and (figures.cells or figures.grids or figures.visits):
         fixed = figures.repaired
-        colour, what = ("green", "rewritten") if fixed else ("red", "run verify --repair")
+        colour, what = ("green", "已重写") if fixed else ("red", "请运行 verify --repair")
         here = tree.add(
-            f"[{colour}]figures differ from a recount of the records: {figures.cells} roll-up "
-            f"cell(s), {figures.grids} grid(s), {figures.visits} visit(s) — {what}[/]"
+            f"[{colour}]统计数字与按记录重新计数的结果不符：{figures.cells} 个汇总格、"
+            f"{figures.grids} 个网格的巡查统计、{figures.visits} 条巡查记录索引 — {what}[/]"
         )
         for cell in figures.examples[:SHOWN]:
-            here.add(f"{cell.unit} {cell.kind}: shown {cell.kept}, counted {cell.counted}")
+            here.add(f"{cell.unit} {cell.kind}：显示 {cell.kept}，实数 {cell.counted}")
     return tree
 
 
