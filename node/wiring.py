@@ -40,7 +40,7 @@ from node.directives import progress as directive_progress
 from node.directives import routes as directive_routes
 from node.directives.ownership import DirectiveOwnership
 from node.directives.runner import directives_hook
-from node.errors import NoNode, Unavailable
+from node.errors import NoNode, StorageFull, Unavailable
 from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
@@ -228,12 +228,20 @@ def startup_hooks(
     ]
 
 
+STORAGE_NOTE = "storage"  # the supervisor's note while writes fail on a full disk
+
+
 def start_supervisor(ctx: NodeContext) -> Stop:
     """Every task below runs under the node's supervisor (node/supervisor.py), which publishes
     their states for `tiersync status` in the data directory; stopped last."""
     ctx.supervisor.state_file = ctx.settings.data_dir / TASKS_FILE
     ctx.supervisor.retry_max_s = ctx.settings.retry_max_s
     ctx.supervisor.unready_after_s = ctx.settings.task_unready_s
+    ctx.db.on_storage(
+        lambda since: ctx.supervisor.set_note(
+            STORAGE_NOTE, None if since is None else StorageFull.note(since)
+        )
+    )
     return ctx.supervisor.start_publishing()
 
 

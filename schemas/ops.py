@@ -200,6 +200,12 @@ class StatusReport(BaseModel):
     tombstones_collected: int = Field(
         0, description="tombstones collected here once every ancestor held them (decision 0702)"
     )
+    writes_refused_s: int = Field(
+        0,
+        description="seconds until this node issues versions again: its clock was set back "
+        "after running ahead, and what it issued lies beyond now + TIERSYNC_MAX_CLOCK_SKEW_S "
+        "(its writes answer 503 `clock_behind` meanwhile; 0: it writes)",
+    )
     upstream: UpstreamStatus | None
     children: list[ChildStatus]
     tasks: TasksStatus | None = Field(

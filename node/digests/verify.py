@@ -173,7 +173,7 @@ def delete_collected(ctx: NodeContext, ids: list[str]) -> int:
             me = ctx.settings.code
             rows = records_repo.rows_by_ids(txn.conn, chunk)
             versions = [
-                Version(r.id, r.kind, r.unit, {}, txn.tick(), me, True, r.schema_version)
+                Version(r.id, r.kind, r.unit, {}, txn.issue(), me, True, r.schema_version)
                 for r in rows.values()
                 if not r.deleted
             ]

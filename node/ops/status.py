@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from federation.hlc import physical_ms
+from federation.hlc import issue_ahead_ms, physical_ms
 from federation.identity import Identity
 from federation.signing import LINK_SIGNED, LINK_TOKEN
 from node.bundles import repository as bundles_repo
@@ -16,6 +16,7 @@ from node.db import as_utc
 from node.digests import repository as digests_repo
 from node.directives import repository as directives_repo
 from node.directives.seals import trusted_ca_of
+from node.errors import ClockBehind
 from node.models import NodeState, table
 from node.origins import repository as origins_repo
 from node.records import horizons
@@ -43,7 +44,9 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         tombstones = horizons.tombstones_held(conn), horizons.collected_total(conn)
         own = units_repo.get_unit(conn, settings.code)
     tasks = _tasks(ctx, now)
+    ahead_ms = issue_ahead_ms(last_hlc, ctx.db.clock(), ctx.db.max_skew_ms)
     problems = [
+        *_clock_problems(ahead_ms, ctx.db.max_skew_ms),
         *_link_problems(upstream),
         *_child_problems(children),
         *_quarantine_problems(quarantined),
@@ -58,6 +61,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         quarantined=quarantined,
         tombstones=tombstones[0],
         tombstones_collected=tombstones[1],
+        writes_refused_s=-(-ahead_ms // 1000),
         upstream=upstream,
         children=children,
         tasks=tasks,
@@ -67,6 +71,12 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
 
 
 # What counts as trouble: each kind in one place, so cron and monitoring get one exit code.
+
+
+def _clock_problems(ahead_ms: int, max_skew_ms: int) -> list[str]:
+    if not ahead_ms:
+        return []
+    return [ClockBehind(ahead_ms=ahead_ms, max_skew_ms=max_skew_ms).message]
 
 
 def _link_problems(up: UpstreamStatus | None) -> list[str]:

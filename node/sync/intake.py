@@ -120,13 +120,19 @@ class StoreFailed(Exception):
     caller rolls its transaction back and stores the batch again with `store_isolated`."""
 
 
-def store_whole(txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]) -> StoreResult:
+def store_whole(
+    txn: WriteTxn,
+    versions: list[Version],
+    heads: dict[uuid.UUID, Any],
+    *,
+    horizons_judged: bool = False,
+) -> StoreResult:
     """Store the versions (`heads`: what is held of them, read in this transaction) in the
     caller's transaction, without a savepoint: StoreFailed (its cause the error) when that
     fails for a reason other than the database itself, after which nothing of the
-    transaction may be committed."""
+    transaction may be committed. `horizons_judged`: store_versions."""
     try:
-        return store_versions(txn, list(versions), heads=heads)
+        return store_versions(txn, list(versions), heads=heads, horizons_judged=horizons_judged)
     except OperationalError:
         raise  # the database itself: not a record's fault
     except Exception as exc:
@@ -139,14 +145,15 @@ def store_isolated(
     heads: dict[uuid.UUID, Any],
     *,
     whole_first: bool = True,
+    horizons_judged: bool = False,
 ) -> tuple[StoreResult, list[tuple[Version, str]]]:
     """Store the versions (`heads`: what is held of them, read in this transaction); those
     that cannot be stored are returned with the reason. The batch is tried whole under a
     savepoint first, unless `whole_first` is False (it failed whole already), then record by
-    record, each under its own."""
+    record, each under its own. `horizons_judged`: store_versions."""
     try:
         if whole_first:
-            return _attempt(txn, versions, heads), []
+            return _attempt(txn, versions, heads, horizons_judged), []
     except OperationalError:
         raise  # the database itself: not a record's fault
     except Exception as exc:
@@ -155,7 +162,8 @@ def store_isolated(
     failed: list[tuple[Version, str]] = []
     for version in versions:
         try:
-            one = _attempt(txn, [version], {k: v for k, v in heads.items() if k == version.id})
+            held = {k: v for k, v in heads.items() if k == version.id}
+            one = _attempt(txn, [version], held, horizons_judged)
         except OperationalError:
             raise
         except Exception as exc:
@@ -167,12 +175,12 @@ def store_isolated(
 
 
 def _attempt(
-    txn: WriteTxn, versions: Sequence[Version], heads: dict[uuid.UUID, Any]
+    txn: WriteTxn, versions: Sequence[Version], heads: dict[uuid.UUID, Any], judged: bool
 ) -> StoreResult:
     clock = txn.last_hlc
     try:
         with txn.conn.begin_nested():
-            return store_versions(txn, list(versions), heads=heads)
+            return store_versions(txn, list(versions), heads=heads, horizons_judged=judged)
     except BaseException:
         txn.last_hlc = clock  # nothing of the attempt stays, not even its clock
         raise

@@ -125,6 +125,7 @@ class Receiver:
             gone = {v.id for v in given_up}
             _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
             log_given_up(txn, given_up, heads)
+            quarantined, collected = _past_horizons(txn, quarantined, heads)
             quarantined += [refused_row(txn, child, r) for r in refused]
             if isolate:
                 result, failed = store_isolated(txn, versions, heads, whole_first=False)
@@ -159,7 +160,7 @@ class Receiver:
             now_ms=self.db.clock(),
             cursor=cursor,
             applied=len(result.stored),
-            stale=len(result.stale),
+            stale=len(result.stale) + collected,
             quarantined=len(quarantined),
             durable=durable,
             **contributed,
@@ -214,7 +215,9 @@ class Receiver:
                     _check_ownership(child, records, heads)
                 except Forbidden:
                     continue
-                result, _failed = store_isolated(txn, mine, heads)  # they stay
+                # Each was held to the horizons when it arrived, and an entry older than a
+                # tombstone of its id that was collected since went with it (node/tombstones).
+                result, _failed = store_isolated(txn, mine, heads, horizons_judged=True)
                 applied, stale = applied + len(result.stored), stale + len(result.stale)
                 settled = {*result.stored, *result.stale}  # each id's newest, or older
                 done += [qid for qid, rec in entries if rec.id in settled and _parses(rec)]
@@ -238,8 +241,9 @@ class Receiver:
         return CursorInfo(cursor=cursor, issued=issued)
 
     def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:
-        """How far up the child's log every ancestor holds: all of it at the top. The marks
-        below it are collected (they would otherwise grow with every push)."""
+        """How far up the child's log every ancestor holds: all of it at the top, but never a
+        version held here in quarantine. The marks below it are collected (they would
+        otherwise grow with every push; a quarantined version holds back only the answer)."""
         if not self.has_parent:
             durable = cursor
         else:
@@ -249,7 +253,7 @@ class Receiver:
                 txn.conn, code=child, local_durable=local_durable
             )
         repository.prune_batch_marks(txn.conn, code=child, below=durable)
-        return durable
+        return repository.held_durable(txn.conn, code=child, durable=durable)
 
     def _audit_refusal(self, child: str, refused: Forbidden) -> None:
         audit.record(
@@ -301,6 +305,27 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> dict[str, tuple[int, st
             problems[:20],
         )
     return parsed
+
+
+def _past_horizons(
+    txn: WriteTxn, rows: list[dict[str, Any]], heads: dict[uuid.UUID, Any]
+) -> tuple[list[dict[str, Any]], int]:
+    """(to quarantine, how many are stale): a version that cannot be accepted now but is at
+    or below its origin's collection horizon, for an id not held, is stale as it would be if it
+    could (store_versions): it is judged now, for a retry later does not judge it again."""
+    parsed: list[tuple[dict[str, Any], int, str]] = []
+    for row in rows:
+        try:
+            hlc, origin = parse_version(row["version"])
+        except ValueError:
+            continue
+        if row["record_id"] not in heads:
+            parsed.append((row, hlc, origin))
+    if not parsed:
+        return rows, 0
+    horizons = horizons_repo.horizons_of(txn.conn, {origin for _, _, origin in parsed})
+    stale = {id(row) for row, hlc, origin in parsed if hlc <= horizons.get(origin, -1)}
+    return [r for r in rows if id(r) not in stale], len(stale)
 
 
 def _given_up(
