@@ -267,10 +267,16 @@ def max_hlc_of_origin(conn: Connection, *, origin: str) -> int:
     return int(conn.execute(stmt).scalar_one() or 0)
 
 
-def made_by_after(conn: Connection, *, origin: str, seq: int, hlc_upto: int) -> list[Row[Any]]:
-    """The records `origin` itself made at a log position after `seq`, with HLC ≤ `hlc_upto`."""
+def made_by_after(
+    conn: Connection, *, origin: str, seq: int, hlc_above: int, hlc_upto: int
+) -> list[Row[Any]]:
+    """The records `origin` itself made at a log position after `seq`, with an HLC above
+    `hlc_above` and at most `hlc_upto`."""
     stmt = select(records).where(
-        records.c.seq > seq, records.c.origin == origin, records.c.hlc <= hlc_upto
+        records.c.seq > seq,
+        records.c.origin == origin,
+        records.c.hlc > hlc_above,
+        records.c.hlc <= hlc_upto,
     )
     return list(conn.execute(stmt))
 

@@ -23,10 +23,12 @@ from schemas.sync import CursorInfo
 _ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record on the wire
 
 
-def restamp(txn: WriteTxn, *, origin: str, after: int, upto: int) -> int:
+def restamp(txn: WriteTxn, *, origin: str, after: int, above: int, upto: int) -> int:
     """New versions (same data, fresh HLC) of the records `origin` made that are not yet
-    pushed (log position after `after`) and whose HLC is at most `upto`."""
-    rows = records_repo.made_by_after(txn.conn, origin=origin, seq=after, hlc_upto=upto)
+    pushed (log position after `after`) and whose HLC is above `above` and at most `upto`."""
+    rows = records_repo.made_by_after(
+        txn.conn, origin=origin, seq=after, hlc_above=above, hlc_upto=upto
+    )
     versions = [
         Version(r.id, r.kind, r.unit, r.data, txn.tick(), origin, r.deleted, r.schema_version)
         for r in rows
@@ -139,16 +141,30 @@ class SqlChangeStore:
         with self.db.write(notify=False) as txn:
             repository.save_upstream(txn.conn, acked_seq=cursor)
 
+    def mark_opened(self) -> None:
+        """Note the HLC the database holds as this process opens it, unless an earlier start
+        noted one the parent has not confirmed since (the first start after a restore)."""
+        with self.db.write(notify=False) as txn:
+            current = repository.get_upstream(txn.conn)
+            if current is None or current.opened_hlc is None:
+                repository.save_upstream(txn.conn, opened_hlc=txn.last_hlc)
+
     def reconcile(self, standing: CursorInfo) -> int | None:
         with self.db.write(notify=False) as txn:
             forgotten = standing.issued > txn.last_hlc  # it issued versions it no longer holds
             txn.observe(max(standing.cursor, standing.issued))
             current = repository.get_upstream(txn.conn)
             acked = int(current.acked_seq) if current else 0
+            opened = current.opened_hlc if current is not None else None
             if forgotten:
                 # Writes made since the restore, before this contact, were stamped below what
-                # the parent holds of this node: issue them again above it (same data).
-                restamp(txn, origin=self.node_code, after=acked, upto=standing.issued)
+                # the parent holds of this node: issue them again above it (same data). Those
+                # the restored files already held keep their versions: the lost copy may have
+                # pushed them, and updated or deleted them since (a new version would undo
+                # that; docs/decisions/0702). Unknown when this start was not noted (0).
+                above = opened or 0
+                restamp(txn, origin=self.node_code, after=acked, above=above, upto=standing.issued)
+            repository.save_upstream(txn.conn, opened_hlc=None)  # confirmed by the parent
             if standing.cursor >= acked:
                 return None
             repository.save_upstream(txn.conn, acked_seq=standing.cursor)
