@@ -33,6 +33,16 @@ def ceiling(now_ms: int, max_skew_ms: int) -> int:
     return min(MAX_HLC, ((now_ms + max_skew_ms + 1) << LOGICAL_BITS) - 1)
 
 
+def issue_ahead_ms(last: int, now_ms: int, max_skew_ms: int) -> int:
+    """How far beyond now + skew the next value this node would issue lies (0: within).
+
+    A node whose clock was set back after running ahead keeps issuing from its high-water
+    mark (HLC: max(last, now)); every version it issued past the bound is held by its parent
+    as `clock ahead` until real time reaches it, so such a node refuses to issue instead."""
+    beyond = physical_ms(tick(last, now_ms)) - (now_ms + max_skew_ms)
+    return max(0, beyond)
+
+
 def format_version(hlc: int, origin: str) -> str:
     """The wire form of a version: fixed-width hex so that string order is HLC order."""
     return f"{hlc:016x}.{origin}"

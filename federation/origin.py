@@ -19,7 +19,7 @@ level below verifies before storing, and a target accepts only what an ancestor 
 """
 
 import base64
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +111,7 @@ def check_seal(
     seal: Seal,
     *,
     level: str,
-    records: list[Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any]],
     other_leaves: Iterable[bytes] = (),
 ) -> None:
     """Raise SealBroken unless `records` (as held at `level`) are what the origin signed."""

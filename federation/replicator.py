@@ -125,6 +125,9 @@ class Replicator:
         Two pushes are in flight at most: the next batch is read, encoded and sent while the
         parent applies the current one (it applies one child's pushes in log order; see
         docs/protocol.md, Pipelining). Acks are saved in log order, each after its own ack.
+        A batch that reaches the head of the log as it was read is the round's last: nothing
+        is read after it (writes committed meanwhile call `notify`, which starts the next
+        round of `run_forever`).
         With `heartbeat`, at least one batch reaches the parent, empty if there is nothing new.
         """
         pushed = 0
@@ -136,12 +139,17 @@ class Replicator:
             return 0
         sending = self._send(current)
         while True:
-            try:
-                upcoming = await self._read(current.until)
-            except BaseException:
-                await _discard(sending)
-                raise
-            following = None if upcoming.empty else self._send(upcoming)
+            upcoming: OutgoingBatch | None = None
+            following: asyncio.Future[PushAck] | None = None
+            if current.until < current.head:  # more of the log behind it: read it meanwhile
+                try:
+                    upcoming = await self._read(current.until)
+                except BaseException:
+                    await _discard(sending)
+                    raise
+                following = None if upcoming.empty else self._send(upcoming)
+            # A batch that reaches the head it was read at ends the round after its ack: what
+            # was committed since woke the replicator (notify), and its next round sends it.
             try:
                 ack = await sending
             except CursorMismatch as mismatch:
@@ -162,7 +170,7 @@ class Replicator:
             self._check_clock(ack)
             owed = False
             pushed += len(current.records)
-            if following is None:
+            if upcoming is None or following is None:
                 return pushed
             current, sending = upcoming, following
 

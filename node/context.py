@@ -15,7 +15,7 @@ from federation.sequencer import PushSequencer
 from federation.signing import NonceStore
 from node.checkpointer import WalCheckpointer
 from node.db import Database
-from node.seams import PushSection, RecordProjection
+from node.seams import PushSection, RecordProjection, RecordScreen
 from node.settings import Settings
 from node.signals import CommitSignal
 from node.supervisor import Supervisor
@@ -38,6 +38,8 @@ class NodeContext:
     identity: NodeIdentity
     # The push sections every outgoing batch carries and every received one is read by.
     push_sections: Sequence[PushSection] = ()
+    # What checks a push's records before they are stored (origin seals: node/origins).
+    record_screens: Sequence[RecordScreen] = ()
     # What every record becomes before it leaves for the parent (node/privacy); None: as held.
     projection: RecordProjection | None = None
     # The fingerprint of the prefecture's hash key this node holds (node/privacy), or None.

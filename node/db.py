@@ -5,11 +5,13 @@ positions (`seq`) are handed out in commit order: a reader that has seen seq N c
 find a commit with a smaller seq. That is what makes a cursor on seq safe to resume from.
 """
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -19,9 +21,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from federation.hlc import Clock, ceiling, tick, wall_ms
+from federation.hlc import Clock, ceiling, issue_ahead_ms, tick, wall_ms
 from node import faults
-from node.errors import Conflict
+from node.errors import ClockBehind, Conflict
 from node.models import NodeState, table
 
 node_state = table(NodeState)
@@ -115,6 +117,32 @@ def make_engine(
     )
 
 
+MAX_PAGES_FILE_ENV = "TIERSYNC_TEST_SQLITE_MAX_PAGES_FILE"
+"""Tests only (tests/test_disk_full_process.py): a file holding a page count that every SQLite
+write transaction is limited to (`PRAGMA max_page_count`), read at its BEGIN. A write that
+needs more pages fails with SQLITE_FULL, exactly as on a full disk; writing a larger number
+into the file gives the space back to the running node. Unset in production."""
+
+
+def storage_full(exc: BaseException) -> bool:
+    """Whether a database error means the disk (or the database's allowed size) is full:
+    SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100) or ENOSPC in its message."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # and what it was raised from: SQLite rolls a transaction back on
+        if seen is None:  # SQLITE_FULL, so undoing a savepoint then fails on its own
+            return False
+        orig = getattr(seen, "orig", None) or seen
+        if getattr(orig, "sqlite_errorname", None) == "SQLITE_FULL":
+            return True
+        if getattr(orig, "sqlstate", None) == "53100":
+            return True
+        text = str(orig).lower()
+        if "database or disk is full" in text or "no space left on device" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _configure_sqlite(engine: Engine, *, synchronous: str, busy_ms: int) -> None:
     if synchronous not in {"FULL", "NORMAL", "EXTRA"}:
         raise ValueError(f"synchronous={synchronous!r}")
@@ -142,6 +170,10 @@ def _configure_sqlite(engine: Engine, *, synchronous: str, busy_ms: int) -> None
         # A writer takes the database lock at BEGIN, so it never fails later on a lock upgrade.
         immediate = conn.get_execution_options().get("tiersync_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        limit_file = os.environ.get(MAX_PAGES_FILE_ENV) if immediate else None
+        if limit_file:
+            pages = int(Path(limit_file).read_text().strip() or 0)
+            conn.exec_driver_sql(f"PRAGMA max_page_count={max(1, pages)}")
 
 
 @dataclass
@@ -170,6 +202,17 @@ class WriteTxn:
     def ceiling(self) -> int:
         """The largest version this node accepts now (federation.hlc.ceiling)."""
         return ceiling(self.clock(), self.max_skew_ms)
+
+    def issue(self) -> int:
+        """The HLC of a version this node issues (a write, a directive, a receipt): a tick,
+        refused with ClockBehind when it lies beyond now + skew (the clock was set back after
+        running ahead: the parent would hold it). Log positions of what is received only
+        tick: relaying what children send goes on."""
+        now = self.clock()
+        ahead = issue_ahead_ms(self.last_hlc, now, self.max_skew_ms)
+        if ahead:
+            raise ClockBehind(ahead_ms=ahead, max_skew_ms=self.max_skew_ms)
+        return self.tick()
 
 
 CHAIN_OPTION = "tiersync_chain_suite"
@@ -206,8 +249,23 @@ class Database:
         self._write_lock = threading.Lock()
         self._on_commit: list[Callable[[], None]] = []
         self._on_any_commit: list[Callable[[], None]] = []
+        # Since when writes fail on a full disk (None: they commit), for /readyz and status.
+        self.full_since: datetime | None = None
+        self._on_storage: list[Callable[[datetime | None], None]] = []
         self.sealer: Any = None  # sensitive fields encrypted at rest (node/privacy/at_rest.py)
         self.chain_suite = chain_suite  # the audit chain's hash (node/audit/chain.py)
+
+    def on_storage(self, listener: Callable[[datetime | None], None]) -> None:
+        """Call `listener(since)` when a write fails on a full disk (`since`: the first such
+        failure) and `listener(None)` when a write that adds to the change log commits again."""
+        self._on_storage.append(listener)
+
+    def _storage_full(self, full: bool) -> None:
+        if full == (self.full_since is not None):
+            return
+        self.full_since = datetime.now(UTC) if full else None
+        for listener in self._on_storage:
+            listener(self.full_since)
 
     def on_commit(self, listener: Callable[[], None], *, bookkeeping: bool = False) -> None:
         """Call `listener` after every committed write that changed the log (e.g. to wake the
@@ -253,27 +311,36 @@ class Database:
         acked: the parent says where it stands, the child resends, idempotently); the next
         durable commit fsyncs it with its own.
         """
-        with self._write_lock, self.engine.connect() as conn:
-            conn.execution_options(
-                tiersync_write=True,
-                **{SEALER_OPTION: self.sealer, CHAIN_OPTION: self.chain_suite},
-            )
-            with self._relaxed(conn, relaxed=not durable), conn.begin():
-                last = conn.execute(
-                    select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
-                ).scalar_one()
-                txn = WriteTxn(
-                    conn=conn,
-                    last_hlc=last,
-                    clock=self.clock,
-                    write_hooks=self.write_hooks,
-                    max_skew_ms=self.max_skew_ms,
+        try:
+            with self._write_lock, self.engine.connect() as conn:
+                conn.execution_options(
+                    tiersync_write=True,
+                    **{SEALER_OPTION: self.sealer, CHAIN_OPTION: self.chain_suite},
                 )
-                yield txn
-                conn.execute(
-                    update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)
-                )
-                faults.point(faults.BEFORE_COMMIT, self.url)
+                with self._relaxed(conn, relaxed=not durable), conn.begin():
+                    last = conn.execute(
+                        select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
+                    ).scalar_one()
+                    txn = WriteTxn(
+                        conn=conn,
+                        last_hlc=last,
+                        clock=self.clock,
+                        write_hooks=self.write_hooks,
+                        max_skew_ms=self.max_skew_ms,
+                    )
+                    yield txn
+                    conn.execute(
+                        update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)
+                    )
+                    faults.point(faults.BEFORE_COMMIT, self.url)
+        except Exception as exc:
+            if storage_full(exc):
+                self._storage_full(True)
+            raise
+        if notify and self.full_since is not None:
+            # A write that added to the change log committed: there is room again (an ack
+            # saved in place proves nothing: a full disk may still take it).
+            self._storage_full(False)
         faults.point(faults.AFTER_COMMIT, self.url)
         for listener in self._on_commit if notify else ():
             listener()
@@ -297,6 +364,13 @@ class Database:
             except Exception:
                 conn.invalidate()  # never back in the pool with the relaxed setting
                 raise
+
+    def issue_ahead_ms(self) -> int:
+        """How far beyond now + skew this node's next issued version would lie (0: it may
+        issue; else its writes answer 503 `clock_behind`, WriteTxn.issue)."""
+        with self.engine.connect() as conn:
+            last = conn.execute(select(node_state.c.last_hlc)).scalar()
+        return issue_ahead_ms(int(last or 0), self.clock(), self.max_skew_ms)
 
     def probe_write(self, *, timeout_s: float = PROBE_TIMEOUT_S) -> None:
         """Raise unless a write could be committed now (the database file writable and not

@@ -217,6 +217,10 @@ class Upstream(Base):
     last_push_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # This node's HLC when its process opened the database, kept until the parent next
+    # confirms its standing: writes at or below it were in the files before this process
+    # started (a restore's own, perhaps pushed by the lost copy), writes above it are new.
+    opened_hlc: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Quarantined(Base):

@@ -39,12 +39,15 @@ class WriteHook(Protocol):
 
 @dataclass(frozen=True)
 class OutgoingInfo:
-    """The slice (since, until] of the log being sent, and whether it reaches the head."""
+    """The slice (since, until] of the log being sent, and whether it reaches the head; the
+    records as they leave, and the feed rows they were made of (`records_repo.feed_since`)."""
 
     since: int
     until: int
     head: int
     reaches_head: bool
+    records: Sequence[dict[str, Any]] = ()
+    rows: Sequence[Any] = ()
 
 
 class PushSection(Protocol):
@@ -67,6 +70,17 @@ class PushSection(Protocol):
         ...
 
 
+class RecordScreen(Protocol):
+    def screen(
+        self, txn: WriteTxn, *, child: str, batch: PushBatch, refused_at: Sequence[int] = ()
+    ) -> Any:
+        """At the parent, before the push's records are stored, in its transaction: an object
+        with `refused` (index in `batch.records` → reason: those records are quarantined, not
+        stored) and `keep` (None, or called with the transaction once the rest is stored).
+        `refused_at` are the indexes, as sent, of the records that did not parse."""
+        ...
+
+
 class RecordProjection(Protocol):
     kinds: frozenset[str]
     """The kinds it changes: every other record leaves as it is held (no parse, no copy)."""
@@ -79,4 +93,5 @@ class RecordProjection(Protocol):
 
 
 WriteHooks = Sequence[WriteHook]
+RecordScreens = Sequence[RecordScreen]
 PushSections = Sequence[PushSection]

@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from federation.crypto import suite
 from federation.hlc import Clock, wall_ms
 from federation.identity import Identity
 from federation.observe import Observer
@@ -40,12 +41,14 @@ from node.directives import progress as directive_progress
 from node.directives import routes as directive_routes
 from node.directives.ownership import DirectiveOwnership
 from node.directives.runner import directives_hook
-from node.errors import NoNode, Unavailable
+from node.errors import NoNode, StorageFull, Unavailable
 from node.live import routes as live_routes
 from node.live.runner import live_hook
 from node.metrics import routes as metrics_routes
 from node.ops import node_routes
 from node.ops import routes as ops_routes
+from node.origins.leaves import LeafMaker, levels_above
+from node.origins.section import OriginSection
 from node.privacy import at_rest, reproject
 from node.privacy import outgoing as privacy_setup
 from node.privacy.outgoing import HashKeySection
@@ -111,9 +114,13 @@ def write_hooks(code: str) -> list[WriteHook]:
 
 
 def push_sections(
-    code: str, key_id: str | None = None, ca: bytes | None = None
+    code: str,
+    key_id: str | None = None,
+    ca: bytes | None = None,
+    origins: OriginSection | None = None,
 ) -> list[PushSection]:
     """The sections every push carries up and every parent reads (node/sync)."""
+    extra: list[PushSection] = [origins] if origins is not None else []
     return [
         DirectiveOwnership(),  # directives: refuse receipts and directives not the child's own
         AuditSection(),  # audit: the head of this node's audit chain
@@ -122,7 +129,25 @@ def push_sections(
         EnrolmentSection(),  # units: the child enrolments, kept above for a rebuild
         KeySection(ca),  # units: the descendants' keys, checked against the CA above
         HashKeySection(key_id),  # privacy: a child with another hash key is refused
+        *extra,  # origins: the seals of the records, checked against the CA above
     ]
+
+
+def origin_section(settings: Settings, privacy: Any, ca: bytes | None) -> OriginSection:
+    """The `origins` section and screen of this node (node/origins)."""
+    has_parent = bool(settings.parent_url)
+    leaves = None
+    if has_parent:
+        crypto = suite(settings.crypto)
+        leaves = LeafMaker(crypto, levels_above(settings.code), privacy.policy, privacy.key)
+    return OriginSection(
+        settings.code,
+        has_parent=has_parent,
+        suite_name=settings.crypto,
+        data_dir=settings.data_dir,
+        leaves=leaves,
+        ca=ca,
+    )
 
 
 def open_node(
@@ -170,13 +195,14 @@ def open_node(
     except BaseException:
         db.dispose()
         raise
+    ca = trusted_ca(settings.data_dir, settings.parent_ca)
+    origins = origin_section(settings, privacy, ca)
     return NodeContext(
         settings=settings,
         db=db,
         identity=NodeIdentity(code=settings.code, name=settings.name),
-        push_sections=push_sections(
-            settings.code, privacy.key_id, trusted_ca(settings.data_dir, settings.parent_ca)
-        ),
+        push_sections=push_sections(settings.code, privacy.key_id, ca, origins),
+        record_screens=[origins],
         projection=privacy.projection,
         hash_key_id=privacy.key_id,
         nonces=NonceStore(settings.replay_window_s),
@@ -204,6 +230,9 @@ def startup_hooks(
     ]
 
 
+STORAGE_NOTE = "storage"  # the supervisor's note while writes fail on a full disk
+
+
 def start_supervisor(ctx: NodeContext) -> Stop:
     """Every task below runs under the node's supervisor (node/supervisor.py), which publishes
     their states for `tiersync status` in the data directory; stopped last."""
@@ -212,6 +241,11 @@ def start_supervisor(ctx: NodeContext) -> Stop:
     ctx.supervisor.now = lambda: datetime.fromtimestamp(clock() / 1000, tz=UTC)  # the node's
     ctx.supervisor.retry_max_s = ctx.settings.retry_max_s
     ctx.supervisor.unready_after_s = ctx.settings.task_unready_s
+    ctx.db.on_storage(
+        lambda since: ctx.supervisor.set_note(
+            STORAGE_NOTE, None if since is None else StorageFull.note(since)
+        )
+    )
     return ctx.supervisor.start_publishing()
 
 

@@ -157,6 +157,16 @@ class ChildStatus(BaseModel):
         description="its signing key is certified by the prefecture's CA, checked here "
         "(docs/protocol.md, Key certificates)",
     )
+    origin_seals: str = Field(
+        "unknown",
+        description="the seals of its pushes' records: `checked` (with the CA here), `not "
+        "checked` (no CA here), `not sent` (an earlier release), `unknown` (no push yet)",
+    )
+    seals_refused: int = Field(0, description="records quarantined for their origin's seal")
+    seal_refused_last: str | None = Field(None, description="the last such refusal")
+    seals_unchecked: int = Field(
+        0, description="records taken without a seal (from a node of an earlier release)"
+    )
 
 
 class TaskStatus(BaseModel):
@@ -189,6 +199,12 @@ class StatusReport(BaseModel):
     tombstones: int = Field(0, description="deletions held as tombstones (counted in records)")
     tombstones_collected: int = Field(
         0, description="tombstones collected here once every ancestor held them (decision 0702)"
+    )
+    writes_refused_s: int = Field(
+        0,
+        description="seconds until this node issues versions again: its clock was set back "
+        "after running ahead, and what it issued lies beyond now + TIERSYNC_MAX_CLOCK_SKEW_S "
+        "(its writes answer 503 `clock_behind` meanwhile; 0: it writes)",
     )
     upstream: UpstreamStatus | None
     children: list[ChildStatus]

@@ -93,6 +93,43 @@ MAX_PUSH_ITEMS = 10_000
 """Records (and registry entries) in one push: the largest batch a child builds
 (TIERSYNC_BATCH_MAX_RECORDS ≤ 10,000); a longer list is refused with 422 naming the field."""
 
+Leaf = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+"""A record's leaf hash (hex; SHA-256 or SM3, both 32 bytes: federation/origin.py)."""
+
+
+class SealWire(_Inbound):
+    """The origin's seal of one of its batches (federation/origin.py), with which records of
+    this push it covers and, from a relay, the leaves of that batch's other records."""
+
+    origin: str = Field(max_length=32, description="the node that made the records and signed")
+    since: Position = Field(description="the origin's batch: (since, until] of its log")
+    until: Position
+    roots: dict[str, Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]] = Field(
+        max_length=4, description="ancestor level → Merkle root of the batch as it holds it"
+    )
+    signature: str = Field(max_length=200, description="base64, the origin's key")
+    at: list[tuple[Position, Position]] = Field(
+        max_length=MAX_PUSH_ITEMS,
+        description="the records of this push the seal covers: [first, last] index ranges",
+    )
+    leaves: dict[str, Annotated[list[Leaf], Field(max_length=MAX_PUSH_ITEMS)]] = Field(
+        default_factory=dict,
+        max_length=4,
+        description="level → leaves of the batch's records this push does not carry (relays)",
+    )
+
+
+class OriginsWire(_Inbound):
+    """The `origins` push section: the seals of the records of this push (docs/protocol.md)."""
+
+    seals: list[SealWire] = Field(default_factory=list, max_length=MAX_PUSH_ITEMS)
+    unsealed: list[str] = Field(
+        default_factory=list,
+        max_length=10_000,
+        description="origins whose records in this push reached the sender without a seal "
+        "(from a node of an earlier release)",
+    )
+
 
 class PushBatch(_Inbound):
     """A contiguous slice (since, until] of the child's change log."""
@@ -134,6 +171,11 @@ class PushBatch(_Inbound):
         None,
         description="audit: the head of the child's audit chain; the parent keeps the newest "
         "(docs/protocol.md, Audit chain)",
+    )
+    origins: OriginsWire | None = Field(
+        None,
+        description="origins: the seals of the records this push carries; absent from a child "
+        "of an earlier release (docs/protocol.md, Origin signatures)",
     )
     hash_key_id: str | None = Field(
         None,

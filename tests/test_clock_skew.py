@@ -11,6 +11,8 @@ from sqlalchemy import select
 from federation.hlc import LOGICAL_BITS, MAX_HLC, wall_ms
 from node.models import NodeState, table
 from node.ops.status import node_status
+from node.sync.quarantine import QuarantineRetrier
+from node.sync.receive import receiver
 from tests.cluster import Cluster, Node
 from tests.factories import household as household_body
 from tests.test_edge_poisons import TOWNSHIP, VILLAGE, push, wire
@@ -96,3 +98,49 @@ def test_the_default_bound_is_five_minutes(tmp_path: Path) -> None:
     from node.settings import Settings
 
     assert Settings(code=VILLAGE, data_dir=tmp_path).max_clock_skew_s == 300.0
+
+
+async def test_a_node_whose_clock_was_set_back_refuses_to_issue_until_time_catches_up(
+    cluster: Cluster,
+) -> None:
+    township = await cluster.add(TOWNSHIP, "Kangyang Town")
+    village = await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
+    village.ctx.db.clock = lambda: wall_ms() + DAY_MS  # a day ahead, then set right (NTP)
+    early = await village.write(household_body(unit=VILLAGE))
+    await cluster.sync()
+    village.ctx.db.clock = wall_ms
+    held = await village.client.get("/api/v1/records", params={"limit": 100})
+    before = len(held.json()["items"])
+
+    # What it would issue now lies a day ahead of its clock: its parent would hold it for a
+    # day while the village answered 201. It refuses, says why, and stores nothing.
+    refused = await village.client.post("/api/v1/records", json=household_body(unit=VILLAGE))
+    assert refused.status_code == 503, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "clock_behind"
+    assert "TIERSYNC_MAX_CLOCK_SKEW_S" in error["message"] and "暂停写入" in error["message"]
+    assert 86_000 < error["retry_after_s"] <= 86_400
+    held = await village.client.get("/api/v1/records", params={"limit": 100})
+    assert len(held.json()["items"]) == before
+    ready = await village.client.get("/readyz")
+    assert ready.status_code == 503 and "clock_behind" not in ready.text
+    assert "behind the versions it has issued" in ready.text
+    report = node_status(village.ctx)
+    assert 86_000 < report.writes_refused_s <= 86_400 and not report.ok
+    assert any("TIERSYNC_MAX_CLOCK_SKEW_S" in p for p in report.problems)
+    # Relaying goes on: its parent link still pushes (a heartbeat is answered).
+    await village.replicator.run_once(heartbeat=True)
+
+    # Real time reaches what it issued: it writes again, and nothing was lost or doubled
+    # once the township's time reaches the early write too.
+    village.ctx.db.clock = lambda: wall_ms() + DAY_MS
+    later = await village.write(household_body(unit=VILLAGE))
+    assert (await village.client.get("/readyz")).status_code == 200
+    assert node_status(village.ctx).writes_refused_s == 0
+    township.ctx.db.clock = lambda: wall_ms() + DAY_MS
+    await cluster.sync()
+    QuarantineRetrier(township.ctx.db, receiver(township.ctx)).run_once()
+    for record in (early, later):
+        found = await township.client.get(f"/api/v1/records/{record['id']}")
+        assert found.status_code == 200 and found.json()["version"] == record["version"]
+    assert (await township.summary(VILLAGE))["counts"]["household"] == before + 1

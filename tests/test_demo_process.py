@@ -107,6 +107,13 @@ def test_demo_starts_the_network_loads_the_article_and_stops_cleanly(tmp_path: P
 
         wait_for(lambda: len(keys()) == NODES - 1, 30, "every key at the prefecture")
         assert all(certified for _, certified in keys()), keys()
+        # ...and every record reached it under its origin's seal, checked at every level.
+        with sqlite3.connect(tmp_path / "6323" / "tiersync.db") as db:
+            seals = db.execute("SELECT sends, refused FROM child_seals").fetchall()
+            sealing = {code for (code,) in db.execute("SELECT code FROM sealing_origins")}
+            quarantined = db.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        assert seals and all(sends and not refused for sends, refused in seals), seals
+        assert HAZANG in sealing and quarantined == 0, (sealing, quarantined)
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(60) == 0
         deadline = time.monotonic() + 10

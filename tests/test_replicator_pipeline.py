@@ -73,6 +73,44 @@ async def test_the_next_batch_is_sent_while_the_current_one_is_applied() -> None
     assert parent.received == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
 
 
+class CountingLog(AckLog):
+    """Counts the batches read (each one a snapshot of the log and its push sections)."""
+
+    def __init__(self, log: list[int]) -> None:
+        super().__init__(log)
+        self.reads: list[int] = []
+
+    def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
+        self.reads.append(since)
+        return super().read_batch(since, max_records=max_records, max_bytes=max_bytes)
+
+
+async def test_the_batch_that_reaches_the_head_is_the_last_read_of_a_round() -> None:
+    """No empty batch is read after the last one only to be thrown away (at a node, each read
+    costs a snapshot and every push section, the digest report among them); a write committed
+    during the push wakes the next round, which sends it."""
+    store, parent = CountingLog(list(range(1, 6))), SlowParent()
+    rep = replicator(store, parent, batch_max_records=2)
+    assert await rep.run_once() == 5
+    assert store.reads == [0, 2, 4]  # on main: [0, 2, 4, 5], the last one empty
+    assert parent.received == [(0, 2), (2, 4), (4, 5)]
+    store.reads.clear()
+    assert await rep.run_once() == 0 and store.reads == [5]  # nothing new: one read
+    task = asyncio.create_task(rep.run_forever())
+    try:
+        await asyncio.sleep(0.01)
+        store.log.append(6)  # committed while the loop idles, or during a push
+        rep.notify()
+        for _ in range(200):
+            if store.acked_seq == 6:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert store.acked_seq == 6 and parent.received[-1] == (5, 6)
+
+
 async def test_a_failed_push_keeps_no_ack_after_it_and_the_next_run_resends_from_there() -> None:
     store, parent = AckLog(list(range(1, 11))), SlowParent(fail_since=4)
     with pytest.raises(PeerUnavailable):

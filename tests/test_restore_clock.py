@@ -111,3 +111,46 @@ async def test_verify_repair_at_a_township_restored_from_an_old_backup_exits_ok(
     await cluster.sync()
     again = await verify(cluster, township)
     assert again.ok and [c.state for c in again.children] == ["match"]
+
+
+async def test_a_restores_own_unpushed_writes_keep_their_versions(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Two writes were not pushed yet when the backup was taken; the lost copy pushed them,
+    and, while its clock ran fast, deleted one and renamed the other. Restored, the village
+    re-issues only what it wrote after the restore: the deletion and the rename stand above
+    (decision 0702), and its own verify brings them down."""
+    skew = {"max_clock_skew_s": 4 * 3600}
+    await cluster.add(TOWNSHIP, "Kangyang Town", **skew)
+    await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP, **skew)
+    await cluster.nodes[VILLAGE].write(person())
+    await cluster.sync()
+    doomed = await cluster.nodes[VILLAGE].write(person())
+    renamed = await cluster.nodes[VILLAGE].write(person())
+    backup = tmp_path / "village.db"
+    await backed_up(cluster, VILLAGE, backup)
+    await cluster.sync()
+    cluster.nodes[VILLAGE].ctx.db.clock = lambda: wall_ms() + AHEAD_MS
+    deleted = await cluster.nodes[VILLAGE].client.delete(f"/api/v1/records/{doomed['id']}")
+    assert deleted.status_code == 204, deleted.text
+    fast = await put(cluster.nodes[VILLAGE], renamed, "Renamed while the clock ran fast")
+    await cluster.sync()
+
+    await restored(cluster, VILLAGE, backup)
+    village = cluster.nodes[VILLAGE]
+    early = await village.write(person())  # after the restore, before the first contact
+    await cluster.sync()
+    township = cluster.nodes[TOWNSHIP]
+    gone = await township.client.get(f"/api/v1/records/{doomed['id']}")
+    assert gone.status_code == 404, gone.text
+    assert (await get(township, renamed["id"]))["data"]["name"] == fast["data"]["name"]
+    assert (await get(township, early["id"]))["version"] > fast["version"]
+
+    found = await verify(cluster, village)
+    assert sorted((d.id, d.action) for d in found.parent.differences) == sorted(
+        [(doomed["id"], "fetch"), (renamed["id"], "fetch")]
+    )
+    repaired = await verify(cluster, village, repair=True)
+    assert repaired.ok, repaired.model_dump_json(indent=1)
+    assert (await village.client.get(f"/api/v1/records/{doomed['id']}")).status_code == 404
+    assert (await get(village, renamed["id"]))["data"]["name"] == fast["data"]["name"]

@@ -207,6 +207,55 @@ async def test_a_village_restored_from_before_the_deletion_resurrects_nothing(
         assert (await verify(cluster, node)).ok, code
 
 
+async def test_a_village_restored_with_writes_its_lost_copy_pushed_keeps_what_came_after(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The backup holds two writes not yet pushed when it was taken; the lost copy pushed
+    them, then deleted one (collected at every level since) and renamed the other. Restored,
+    the village sends those two with their own versions: neither the deletion nor the rename
+    is undone above (decision 0702)."""
+    nodes = await chain(cluster)
+    village = nodes[VILLAGE]
+    await village.write(person())
+    await cluster.sync()
+    doomed = (await village.write(person()))["id"]
+    renamed = await village.write(person())
+    backup = tmp_path / "village-with-unpushed-writes.db"
+    await backed_up(cluster, VILLAGE, backup)
+    await cluster.sync()
+    await delete(cluster.nodes[VILLAGE], doomed)
+    fixed = {"kind": "person", "unit": VILLAGE, "data": renamed["data"] | {"name": "Tashi"}}
+    put = await cluster.nodes[VILLAGE].client.put(f"/api/v1/records/{renamed['id']}", json=fixed)
+    assert put.is_success, put.text
+    await settle(cluster)
+    for code in LEVELS:
+        result = (
+            collect(nodes[code].ctx.db, has_parent=False, retention_s=0.001)
+            if code == PREFECTURE
+            else collect_here(nodes[code].ctx)
+        )
+        assert result.tombstones == 1, code
+
+    await restored(cluster, VILLAGE, backup)
+    village = cluster.nodes[VILLAGE]
+    after = (await village.write(person()))["id"]  # made after the restore: it goes up
+    await cluster.sync(rounds=2)
+    township = cluster.nodes[TOWNSHIP]
+    for code in (TOWNSHIP, COUNTY, PREFECTURE):
+        node = cluster.nodes[code]
+        assert (await node.client.get(f"/api/v1/records/{doomed}")).status_code == 404, code
+        assert (await node.client.get(f"/api/v1/records/{after}")).status_code == 200, code
+    held = (await township.client.get(f"/api/v1/records/{renamed['id']}")).json()
+    assert held["data"]["name"] == "Tashi"
+
+    # The village itself learns both from its verify: one collected above, one to fetch.
+    report = await verify(cluster, village, repair=True)
+    assert report.ok, report.model_dump_json(indent=1)
+    assert (await village.client.get(f"/api/v1/records/{doomed}")).status_code == 404
+    mine = (await village.client.get(f"/api/v1/records/{renamed['id']}")).json()
+    assert mine["data"]["name"] == "Tashi"
+
+
 async def test_the_collector_survives_a_failing_run_and_shows_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

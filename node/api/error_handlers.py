@@ -5,9 +5,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from node.errors import FieldError, TiersyncError
+from node.db import storage_full
+from node.errors import FieldError, StorageFull, TiersyncError, Unavailable
+from node.supervisor import describe
 from schemas.errors import clip, error_location
 
 HTTP_CODES = {
@@ -55,6 +58,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TiersyncError)
     async def _tiersync(_: Request, exc: TiersyncError) -> JSONResponse:
         return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.extra)
+
+    @app.exception_handler(OperationalError)
+    async def _database(_: Request, exc: OperationalError) -> JSONResponse:
+        # The transaction rolled back: nothing of the request was stored. A full disk is the
+        # operator's to fix (507); a locked, restarting or unreachable database passes (503).
+        if storage_full(exc):
+            refused: TiersyncError = StorageFull()
+        else:
+            refused = Unavailable(f"database unavailable: {describe(exc)}; nothing was stored")
+        return error_response(refused.status_code, refused.code, refused.message, [])
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

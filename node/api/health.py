@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from node.deps import ContextDep
-from node.errors import Unavailable
+from node.errors import ClockBehind, StorageFull, Unavailable
 from node.migrate import current_revisions, head_revisions
 from node.supervisor import describe
 
@@ -44,6 +44,14 @@ def readyz(ctx: ContextDep) -> dict[str, object]:
             ctx.db.probe_write()
         except Exception as exc:
             problems.append(f"database not writable: {describe(exc)}")
+        else:
+            ahead_ms = ctx.db.issue_ahead_ms()  # the clock set back: writes answer 503
+            if ahead_ms:
+                problems.append(
+                    ClockBehind(ahead_ms=ahead_ms, max_skew_ms=ctx.db.max_skew_ms).message
+                )
+    if ctx.db.full_since is not None:  # a write failed on a full disk, none committed since
+        problems.append(StorageFull.note(ctx.db.full_since))
     problems += ctx.supervisor.problems()
     if problems:
         raise Unavailable("; ".join(problems))

@@ -31,7 +31,9 @@ ERROR_TEXT = {
     409: "Conflict (id owned elsewhere or used by another kind; cursor mismatch)",
     413: "Request body larger than this node accepts (TIERSYNC_MAX_BODY_BYTES)",
     422: "Invalid input: the details name each field and the reason",
-    503: "The database is unavailable, or not at the latest migration",
+    503: "The database is unavailable, or not at the latest migration; or this node's clock "
+    "was set back after running ahead (`clock_behind`, `retry_after_s`)",
+    507: "The disk is full (`storage_full`): nothing of the request was stored",
 }
 CHILD_AUTH = "childCredential"
 
@@ -41,6 +43,8 @@ def _statuses(method: str, path: str, has_body: bool) -> set[int]:
     if path in ("/healthz", "/readyz"):
         return {503}
     statuses = {422, 503}
+    if method != "get":
+        statuses |= {507}  # a write on a full disk
     if has_body:
         statuses |= {400, 413}  # a body that is not JSON; one too large
     if path.startswith(("/api/v1/sync/", "/api/v1/ops/")):

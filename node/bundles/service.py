@@ -192,12 +192,14 @@ def export_down(ctx: NodeContext, *, child: str, out: Path) -> BundleReport:
     with ctx.db.read() as conn:
         cursor = sync_repo.child_cursor(conn, child)
         own = sync_repo.get_upstream(conn)
-        durable = (
-            cursor
+        durable = sync_repo.held_durable(
+            conn,
+            code=child,
+            durable=cursor
             if not ctx.settings.parent_url
             else sync_repo.durable_child_seq(
                 conn, code=child, local_durable=int(own.durable_seq) if own else 0
-            )
+            ),
         )
         rows = records_repo.made_above(conn, root=child)
     feeds = _directive_feeds(ctx, child)

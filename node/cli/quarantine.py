@@ -85,10 +85,31 @@ def retry(
 def release(
     config: NodeConfig,
     ids: Annotated[list[int], typer.Argument(help="Entries to drop for good.")],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Drop deletions held as `clock ahead` too (the record then stays alive above).",
+        ),
+    ] = False,
     actor: ActorOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Drop quarantined entries that will never apply (recorded in the audit log)."""
+    """Drop quarantined entries that will never apply (recorded in the audit log).
+
+    A deletion held as `clock ahead` is kept (it applies once this node's clock reaches it)
+    unless --force: exit 1 when any entry was kept."""
     with node_context(config.settings()) as ctx:
-        dropped = quarantine.release(ctx.db, ids=ids, actor=actor_of(actor))
-    report(json, {"released": dropped}, f"已从隔离区移除 {dropped} 条记录（已记入审计日志）")
+        result = quarantine.release(ctx.db, ids=ids, actor=actor_of(actor), force=force)
+    kept = ", ".join(map(str, result.kept[:20]))
+    report(
+        json,
+        {"released": result.dropped, "kept": result.kept},
+        f"已从隔离区移除 {result.dropped} 条记录（已记入审计日志）",
+        f"保留 {len(result.kept)} 条因时钟超前而隔离的删除（编号 {kept}）：本节点时钟到达其版本时"
+        "会自动应用；移除会使该记录在本级及上级永远保持存在。确需移除请加 --force"
+        if result.kept
+        else None,
+    )
+    if result.kept:
+        raise typer.Exit(1)

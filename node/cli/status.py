@@ -63,6 +63,13 @@ def _child(c: ChildStatus) -> str:
         flags.append("第 2 版链路：已签名" + ("，密钥经 CA 证明" if c.key_certified else ""))
     if c.clock_ahead:
         flags.append("[red]时钟超前：其版本被隔离[/]")
+    if c.enrolled or c.origin_seals != "unknown":  # a unit without a node pushes nothing
+        flags.append(SEAL_LABELS.get(c.origin_seals, c.origin_seals))
+    if c.seals_unchecked:
+        flags.append(f"[yellow]{c.seals_unchecked} 条记录无来源签名，未验证（旧版本节点）[/]")
+    if c.seals_refused:
+        last = escape(c.seal_refused_last or "")
+        flags.append(f"[red]{c.seals_refused} 条记录来源签名不符，已隔离；最近一条：{last}[/]")
     if c.digest == "mismatch":
         flags.append("[red]摘要不一致：已请求核对[/]")
     elif c.digest == "match":
@@ -74,6 +81,13 @@ def _child(c: ChildStatus) -> str:
     )
     return f"{head}: {body}" + (" " + " ".join(flags) if flags else "")
 
+
+SEAL_LABELS = {
+    "checked": "来源签名：已验证（CA 证明的密钥）",
+    "not checked": "来源签名：未检查（本节点没有 CA）",
+    "not sent": "[yellow]来源签名：未发送（旧版本，未验证）[/]",
+    "unknown": "来源签名：尚无推送",
+}
 
 STATE_LABELS = {
     "running": "运行中",

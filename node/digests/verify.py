@@ -90,12 +90,17 @@ async def _compare_leaves(
             here = {p: digests.leaves(conn, code, kind, p) for p in chunk}
         for prefix in chunk:
             (mine, my_dead), theirs = here[prefix], answer.leaves.get(prefix, {})
-            dead = {*my_dead, *answer.deleted.get(prefix, ())}
+            their_dead = set(answer.deleted.get(prefix, ()))
             for rid in sorted(set(mine) | set(theirs)):
                 a, b = mine.get(rid), theirs.get(rid)
                 if a == b:
                     continue
-                alive = (a is not None and rid not in dead, b is not None and rid not in dead)
+                # Each side's own tombstones: a copy alive here is alive whatever the parent
+                # holds (a deletion the parent holds and this node lacks is a difference).
+                alive = (
+                    a is not None and rid not in my_dead,
+                    b is not None and rid not in their_dead,
+                )
                 action = _action(a, b, alive=alive, horizons=horizons)
                 if action is not None:
                     out.append(Difference(id=rid, kind=kind, here=a, there=b, action=action))
@@ -173,7 +178,7 @@ def delete_collected(ctx: NodeContext, ids: list[str]) -> int:
             me = ctx.settings.code
             rows = records_repo.rows_by_ids(txn.conn, chunk)
             versions = [
-                Version(r.id, r.kind, r.unit, {}, txn.tick(), me, True, r.schema_version)
+                Version(r.id, r.kind, r.unit, {}, txn.issue(), me, True, r.schema_version)
                 for r in rows.values()
                 if not r.deleted
             ]

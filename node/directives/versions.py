@@ -67,7 +67,7 @@ def store_directive(
 ) -> None:
     """Write a new version of a directive this node owns, and index it to be served down."""
     version = Version(
-        directive_id, Kind.directive, node_code, data, txn.tick(), node_code, False, SCHEMA_VERSION
+        directive_id, Kind.directive, node_code, data, txn.issue(), node_code, False, SCHEMA_VERSION
     )
     store_versions(txn, [version])
     index_directive(txn, directive_id=directive_id, node_code=node_code, requested=requested)
@@ -155,7 +155,7 @@ def receipt_version(
         directive_id=directive_id, unit=unit, state=state, note=note, at=now_of(txn), sealed=sealed
     ).model_dump(mode="json", exclude_none=True)
     rid = receipt_id(directive_id, unit)
-    return Version(rid, Kind.receipt, unit, data, txn.tick(), node_code, False, SCHEMA_VERSION)
+    return Version(rid, Kind.receipt, unit, data, txn.issue(), node_code, False, SCHEMA_VERSION)
 
 
 def write_receipt(

@@ -9,7 +9,8 @@ from the parent, so the slice of this node's log from the parent's cursor to the
 nothing the parent lacks; one empty push of that slice moves the parent's cursor there, and the
 node does not send the parent its own copy back. With --force (a node that still holds
 records) what this node made and the parent may lack is pushed first, as any push: the
-empty slice then covers only what came from the parent (docs/protocol.md).
+empty slice then covers only what came from the parent (docs/protocol.md). The parent's
+collection horizons of the subtree come too (docs/decisions/0702).
 """
 
 import uuid
@@ -22,6 +23,7 @@ from node.context import NodeContext
 from node.db import WriteTxn
 from node.directives.versions import index_directive
 from node.errors import Conflict
+from node.records import horizons
 from node.records import repository as records_repo
 from node.records.store import Version, store_versions
 from node.records.wire import to_version
@@ -102,7 +104,11 @@ async def _rebuild(
         if page.next is None:
             break
         after = page.next
+    # The parent's horizons of this subtree, read after the last page (they only rise): what
+    # it collected, this node must not take back from a child restored from before.
+    collected = (await parent.digest_root()).horizons
     with ctx.db.write(notify=False) as txn:
+        horizons.raise_horizons(txn.conn, {o: (h, 0) for o, h in collected.items()}, txn.now)
         head = txn.tick()  # above every position given to the rebuilt records
     acked = await _settle_cursor(ctx, parent, since=parent_cursor, head=head)
     return RebuildReport(

@@ -3,10 +3,11 @@
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, select
 
-from federation.hlc import physical_ms
+from federation.hlc import issue_ahead_ms, physical_ms
 from federation.identity import Identity
 from federation.signing import LINK_SIGNED, LINK_TOKEN
 from node.bundles import repository as bundles_repo
@@ -15,7 +16,9 @@ from node.db import as_utc
 from node.digests import repository as digests_repo
 from node.directives import repository as directives_repo
 from node.directives.seals import trusted_ca_of
+from node.errors import ClockBehind
 from node.models import NodeState, table
+from node.origins import repository as origins_repo
 from node.records import horizons
 from node.records import repository as records_repo
 from node.supervisor import TASKS_FILE, TaskState, problems, read_published
@@ -41,7 +44,9 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         tombstones = horizons.tombstones_held(conn), horizons.collected_total(conn)
         own = units_repo.get_unit(conn, settings.code)
     tasks = _tasks(ctx, now)
+    ahead_ms = issue_ahead_ms(last_hlc, ctx.db.clock(), ctx.db.max_skew_ms)
     problems = [
+        *_clock_problems(ahead_ms, ctx.db.max_skew_ms),
         *_link_problems(upstream),
         *_child_problems(children),
         *_quarantine_problems(quarantined),
@@ -56,6 +61,7 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
         quarantined=quarantined,
         tombstones=tombstones[0],
         tombstones_collected=tombstones[1],
+        writes_refused_s=-(-ahead_ms // 1000),
         upstream=upstream,
         children=children,
         tasks=tasks,
@@ -65,6 +71,12 @@ def node_status(ctx: NodeContext, *, now: datetime | None = None) -> StatusRepor
 
 
 # What counts as trouble: each kind in one place, so cron and monitoring get one exit code.
+
+
+def _clock_problems(ahead_ms: int, max_skew_ms: int) -> list[str]:
+    if not ahead_ms:
+        return []
+    return [ClockBehind(ahead_ms=ahead_ms, max_skew_ms=max_skew_ms).message]
 
 
 def _link_problems(up: UpstreamStatus | None) -> list[str]:
@@ -77,9 +89,22 @@ def _link_problems(up: UpstreamStatus | None) -> list[str]:
     return out
 
 
+def _seal_state(row: Any, ca_here: bool) -> str:
+    if row is None:
+        return "unknown"
+    if not row.sends:
+        return "not sent"
+    return "checked" if ca_here else "not checked"
+
+
 def _child_problems(children: list[ChildStatus]) -> list[str]:
     out = []
     for child in children:
+        if child.seals_refused:
+            out.append(
+                f"下级 {child.code}（{child.name}）：{child.seals_refused} 条记录来源签名不符，"
+                f"已隔离；最近一条：{child.seal_refused_last}"
+            )
         if child.clock_ahead:
             out.append(
                 f"下级 {child.code}（{child.name}）发来的版本超前于本节点时钟（已隔离）：其时钟有误"
@@ -170,10 +195,13 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
     reports = digests_repo.all_reports(conn)
     ahead = sync_repo.children_quarantined_for(conn, CLOCK_AHEAD)
     certified = {r.code for r in descendant_keys.known_keys(conn) if r.certified}
+    seals = origins_repo.all_child_states(conn)
+    ca_here = trusted_ca_of(ctx) is not None
     out: list[ChildStatus] = []
     for child in sorted(set(names) | set(syncs)):
         cred = units_repo.get_credential(conn, child)
         sync, report = syncs.get(child), reports.get(child)
+        sealed = seals.get(child)
         last = as_utc(sync.last_push_at) if sync else None
         lag_s = (now - last).total_seconds() if last else None
         cursor = int(sync.cursor) if sync else 0
@@ -203,6 +231,10 @@ def _children(ctx: NodeContext, conn: Connection, now: datetime) -> list[ChildSt
                 link=link_of(cred) if cred is not None else None,
                 clock_ahead=child in ahead,
                 key_certified=child in certified,
+                origin_seals=_seal_state(sealed, ca_here),
+                seals_refused=int(sealed.refused) if sealed else 0,
+                seal_refused_last=sealed.last_refused if sealed else None,
+                seals_unchecked=int(sealed.unchecked) if sealed else 0,
             )
         )
     return out

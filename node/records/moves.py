@@ -52,7 +52,7 @@ def _new_data(kind: str, data: dict[str, Any], old: MoveLink, to_unit: str) -> d
 
 def _version(txn: WriteTxn, node: NodeIdentity, rid: uuid.UUID, kind: str, unit: str,
              data: dict[str, Any], deleted: bool) -> Version:  # fmt: skip
-    return Version(rid, kind, unit, data, txn.tick(), node.code, deleted, SCHEMA_VERSION)
+    return Version(rid, kind, unit, data, txn.issue(), node.code, deleted, SCHEMA_VERSION)
 
 
 def move_record(

@@ -70,9 +70,12 @@ def _row_type(fields: tuple[str, ...]) -> type:
     return known
 
 
-def _opened(conn: Connection, rows: list[Any], kind: str | None = None) -> list[Any]:
+def _opened(
+    conn: Connection, rows: list[Any], kind: str | None = None, *, parsed: bool = False
+) -> list[Any]:
     """`rows` with the sealed fields of their data opened (rows without a sealed field, and
-    kinds with none, are the rows themselves)."""
+    kinds with none, are the rows themselves). Data read as JSON text stays text, unless
+    `parsed`: then an opened row's data is the opened dict (not encoded again)."""
     sealer = _sealer(conn)
     if sealer is None or not rows:
         return rows
@@ -88,7 +91,9 @@ def _opened(conn: Connection, rows: list[Any], kind: str | None = None) -> list[
             out.append(row)
             continue
         if isinstance(data, str):
-            data = orjson.dumps(sealer.open(of, row[at_id], orjson.loads(data))).decode()
+            data = sealer.open(of, row[at_id], orjson.loads(data))
+            if not parsed:
+                data = orjson.dumps(data).decode()
         else:
             data = sealer.open(of, row[at_id], data)
         values = list(row)
@@ -205,13 +210,15 @@ def changes_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
 
 
 def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
-    """`changes_since` as the outbox ships it: WIRE_COLUMNS then seq, with the id and data as
-    the text the database holds (the data is embedded in the batch as it is, never decoded and
-    encoded again)."""
+    """`changes_since` as the outbox ships it: WIRE_COLUMNS, seq, then the data's length (for
+    the batch's byte bound), with the id and data as the text the database holds (the data is
+    embedded in the batch as it is, never decoded and encoded again). The data of a row with
+    sealed fields is the opened dict: it is parsed once, to open it (and project it)."""
     as_text = {"id": String, "data": Text}
     wire = [cast(c, as_text[c.key]).label(c.key) if c.key in as_text else c for c in WIRE_COLUMNS]
-    stmt = select(*wire, records.c.seq).where(records.c.seq > seq).order_by(records.c.seq)
-    return _opened(conn, list(conn.execute(stmt.limit(limit))))
+    size = func.length(wire[3]).label("size")
+    stmt = select(*wire, records.c.seq, size).where(records.c.seq > seq).order_by(records.c.seq)
+    return _opened(conn, list(conn.execute(stmt.limit(limit))), parsed=True)
 
 
 def max_seq(conn: Connection) -> int:
@@ -260,10 +267,16 @@ def max_hlc_of_origin(conn: Connection, *, origin: str) -> int:
     return int(conn.execute(stmt).scalar_one() or 0)
 
 
-def made_by_after(conn: Connection, *, origin: str, seq: int, hlc_upto: int) -> list[Row[Any]]:
-    """The records `origin` itself made at a log position after `seq`, with HLC ≤ `hlc_upto`."""
+def made_by_after(
+    conn: Connection, *, origin: str, seq: int, hlc_above: int, hlc_upto: int
+) -> list[Row[Any]]:
+    """The records `origin` itself made at a log position after `seq`, with an HLC above
+    `hlc_above` and at most `hlc_upto`."""
     stmt = select(records).where(
-        records.c.seq > seq, records.c.origin == origin, records.c.hlc <= hlc_upto
+        records.c.seq > seq,
+        records.c.origin == origin,
+        records.c.hlc > hlc_above,
+        records.c.hlc <= hlc_upto,
     )
     return list(conn.execute(stmt))
 

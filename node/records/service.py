@@ -117,7 +117,7 @@ def _write_one(
         kind=body.kind,
         unit=body.unit,
         data=data,
-        hlc=txn.tick(),
+        hlc=txn.issue(),
         origin=node.code,
         deleted=deleted,
         schema_version=SCHEMA_VERSION,
@@ -296,7 +296,7 @@ def bulk_write(
                 continue
             versions.append(
                 Version(
-                    rid, body.kind, body.unit, data, txn.tick(), node.code, False, SCHEMA_VERSION
+                    rid, body.kind, body.unit, data, txn.issue(), node.code, False, SCHEMA_VERSION
                 )
             )
         store_versions(txn, versions, heads=heads)

@@ -55,6 +55,7 @@ def store_versions(
     *,
     heads: dict[uuid.UUID, Any] | None = None,
     from_above: bool = False,
+    horizons_judged: bool = False,
 ) -> StoreResult:
     """Keep each version that is newer than what this node holds; return which were kept.
 
@@ -63,6 +64,8 @@ def store_versions(
     `from_above`: the versions are the parent's copy (a repair fetch, a rebuild, a down
     bundle), which holds no record deleted below, so the collection horizons do not apply:
     a node that lost rows gets them back even when it collected later tombstones.
+    `horizons_judged`: the versions were held to the horizons when they arrived (a quarantine
+    retry): a horizon raised since, by other ids' tombstones, does not make them stale.
     """
     if heads is None:
         heads = repository.fetch_heads(txn.conn, [v.id for v in versions])
@@ -72,7 +75,7 @@ def store_versions(
     lost: list[dict[str, Any]] = []
     txn.observe(max((v.hlc for v in versions), default=0))  # seqs below come after every one
     ranks = _head_ranks(txn, versions, heads)
-    horizons = {} if from_above else _horizons_of_new(txn, versions, heads)
+    horizons = {} if from_above or horizons_judged else _horizons_of_new(txn, versions, heads)
     for version in versions:
         head = heads.get(version.id)
         if head is None and version.hlc <= horizons.get(version.origin, -1):

@@ -5,11 +5,14 @@ records behind it, nor make the parent answer 500 for ever.
   (a bad `since` is the batch's fault: 422), then each record on its own. A record that is
   not a valid ChangeRecord (U+0000, NaN, an integer beyond 64 bits, a missing field) is
   *refused*: quarantined with its reason, the rest applied.
-- Storing: the batch is stored under a savepoint; if that fails for a reason other than the
-  database itself (an engine refusing a value, a roll-up overflowing), the savepoint is rolled
-  back and the versions stored one by one, each under its own savepoint, all in the one
-  transaction; each one that fails is quarantined with the error. A database that is down,
-  full or locked fails the whole push (the child retries; nothing is quarantined for it).
+- Storing: the batch is stored as it is, in the push's transaction (`store_whole`, no
+  savepoint: on SQLite a savepoint around a batch copies every page it touches into a
+  sub-journal, a temporary file past 64 KiB). If that fails for a reason other than the
+  database itself (an engine refusing a value, a roll-up overflowing), the whole transaction is
+  rolled back (`StoreFailed`) and the push applied again with its versions stored one by one,
+  each under its own savepoint, all in one transaction (`store_isolated`); each one that fails
+  is quarantined with the error. A database that is down, full or locked fails the whole push
+  (the child retries; nothing is quarantined for it).
 """
 
 import logging
@@ -46,6 +49,7 @@ class Refused:
 
     raw: Any
     reason: str
+    index: int = -1  # its place in the push's records as sent
 
 
 def parse_push(body: bytes) -> tuple[PushBatch, list[Refused]]:
@@ -68,7 +72,7 @@ def split_records(batch: IncomingBatch) -> tuple[PushBatch, list[Refused]]:
         except ValidationError as exc:
             details = details_from_validation_error(exc)
             reason = "; ".join(f"{d.field}: {d.reason}" if d.field else d.reason for d in details)
-            refused.append(Refused(raw=raw, reason=f"records.{i}: {reason}"[:REASON_MAX]))
+            refused.append(Refused(raw=raw, reason=f"records.{i}: {reason}"[:REASON_MAX], index=i))
     batch.records = good
     return batch, refused
 
@@ -111,22 +115,55 @@ def storable_copy(value: Any) -> Any:
     return repr(value)[:200]
 
 
-def store_isolated(
-    txn: WriteTxn, versions: list[Version], heads: dict[uuid.UUID, Any]
-) -> tuple[StoreResult, list[tuple[Version, str]]]:
-    """Store the versions (`heads`: what is held of them, read in this transaction); those
-    that cannot be stored are returned with the reason."""
+class StoreFailed(Exception):
+    """Storing a batch whole failed for a reason of its records (not the database's): the
+    caller rolls its transaction back and stores the batch again with `store_isolated`."""
+
+
+def store_whole(
+    txn: WriteTxn,
+    versions: list[Version],
+    heads: dict[uuid.UUID, Any],
+    *,
+    horizons_judged: bool = False,
+) -> StoreResult:
+    """Store the versions (`heads`: what is held of them, read in this transaction) in the
+    caller's transaction, without a savepoint: StoreFailed (its cause the error) when that
+    fails for a reason other than the database itself, after which nothing of the
+    transaction may be committed. `horizons_judged`: store_versions."""
     try:
-        return _attempt(txn, versions, heads), []
+        return store_versions(txn, list(versions), heads=heads, horizons_judged=horizons_judged)
     except OperationalError:
         raise  # the database itself: not a record's fault
     except Exception as exc:
-        log.warning("a pushed batch failed to apply (%s); storing it record by record", exc)
+        raise StoreFailed(describe(exc)) from exc
+
+
+def store_isolated(
+    txn: WriteTxn,
+    versions: list[Version],
+    heads: dict[uuid.UUID, Any],
+    *,
+    whole_first: bool = True,
+    horizons_judged: bool = False,
+) -> tuple[StoreResult, list[tuple[Version, str]]]:
+    """Store the versions (`heads`: what is held of them, read in this transaction); those
+    that cannot be stored are returned with the reason. The batch is tried whole under a
+    savepoint first, unless `whole_first` is False (it failed whole already), then record by
+    record, each under its own. `horizons_judged`: store_versions."""
+    try:
+        if whole_first:
+            return _attempt(txn, versions, heads, horizons_judged), []
+    except OperationalError:
+        raise  # the database itself: not a record's fault
+    except Exception as exc:
+        log.warning("a batch failed to apply (%s); storing it record by record", exc)
     result = StoreResult(stored=[], stale=[])
     failed: list[tuple[Version, str]] = []
     for version in versions:
         try:
-            one = _attempt(txn, [version], {k: v for k, v in heads.items() if k == version.id})
+            held = {k: v for k, v in heads.items() if k == version.id}
+            one = _attempt(txn, [version], held, horizons_judged)
         except OperationalError:
             raise
         except Exception as exc:
@@ -138,12 +175,12 @@ def store_isolated(
 
 
 def _attempt(
-    txn: WriteTxn, versions: Sequence[Version], heads: dict[uuid.UUID, Any]
+    txn: WriteTxn, versions: Sequence[Version], heads: dict[uuid.UUID, Any], judged: bool
 ) -> StoreResult:
     clock = txn.last_hlc
     try:
         with txn.conn.begin_nested():
-            return store_versions(txn, list(versions), heads=heads)
+            return store_versions(txn, list(versions), heads=heads, horizons_judged=judged)
     except BaseException:
         txn.last_hlc = clock  # nothing of the attempt stays, not even its clock
         raise

@@ -23,10 +23,12 @@ from schemas.sync import CursorInfo
 _ENVELOPE_BYTES = 160  # id, kind, unit, version and punctuation of one record on the wire
 
 
-def restamp(txn: WriteTxn, *, origin: str, after: int, upto: int) -> int:
+def restamp(txn: WriteTxn, *, origin: str, after: int, above: int, upto: int) -> int:
     """New versions (same data, fresh HLC) of the records `origin` made that are not yet
-    pushed (log position after `after`) and whose HLC is at most `upto`."""
-    rows = records_repo.made_by_after(txn.conn, origin=origin, seq=after, hlc_upto=upto)
+    pushed (log position after `after`) and whose HLC is above `above` and at most `upto`."""
+    rows = records_repo.made_by_after(
+        txn.conn, origin=origin, seq=after, hlc_above=above, hlc_upto=upto
+    )
     versions = [
         Version(r.id, r.kind, r.unit, r.data, txn.tick(), origin, r.deleted, r.schema_version)
         for r in rows
@@ -59,9 +61,16 @@ class SqlChangeStore:
             units = units_repo.units_changed_since(conn, since)[:max_records]
             head = max(records_repo.max_seq(conn), units_repo.max_seq(conn))
             whole = len(records) < max_records and len(units) < max_records
-            batch = self._slice(since, head, records, units, max_records, max_bytes)
+            batch, rows = self._slice(since, head, records, units, max_records, max_bytes)
             reaches_head = whole and batch.until == head
-            info = OutgoingInfo(since, batch.until, head, reaches_head=reaches_head)
+            info = OutgoingInfo(
+                since,
+                batch.until,
+                head,
+                reaches_head=reaches_head,
+                records=batch.records,
+                rows=rows,
+            )
             sections: dict[str, Any] = {}
             for section in self.sections:
                 value = section.outgoing(conn, info)
@@ -77,8 +86,9 @@ class SqlChangeStore:
         units: list[Any],
         max_records: int,
         max_bytes: int,
-    ) -> OutgoingBatch:
-        """The records and units to send after `since`, within the count and byte bounds."""
+    ) -> tuple[OutgoingBatch, list[Any]]:
+        """The records and units to send after `since`, within the count and byte bounds, and
+        the feed rows of the records."""
         # Merge the two feeds in log order (units rarely change), stop at the count or byte bound.
         items: list[tuple[int, str, Any]] = [
             (row[WIRE_WIDTH], "r", row) for row in records
@@ -86,6 +96,7 @@ class SqlChangeStore:
         if units:
             items = sorted(items + [(u.seq, "u", u) for u in units], key=itemgetter(0))
         out_records: list[dict[str, Any]] = []
+        out_rows: list[Any] = []
         out_units: list[dict[str, Any]] = []
         ours: dict[str, bool] = {}  # origin → within this node's subtree (a handful per batch)
         size, until = 0, since
@@ -101,12 +112,16 @@ class SqlChangeStore:
                     until = seq  # came from above (a directive): never pushed back up
                     continue
                 wire = projected_wire(row, self.projection)
-                size += len(row[3]) + _ENVELOPE_BYTES
+                size += row[WIRE_WIDTH + 1] + _ENVELOPE_BYTES  # feed_since: the data's length
             if size > max_bytes and (out_records or out_units):
                 break
-            (out_units if what == "u" else out_records).append(wire)
+            if what == "u":
+                out_units.append(wire)
+            else:
+                out_records.append(wire)
+                out_rows.append(row)
             until = seq
-        return OutgoingBatch(since, until, head, out_records, out_units)
+        return OutgoingBatch(since, until, head, out_records, out_units), out_rows
 
     def save_ack(self, *, until: int, durable: int) -> None:
         # Not fsynced (durable=False): an ack cursor lost in a power cut only makes this node
@@ -126,16 +141,30 @@ class SqlChangeStore:
         with self.db.write(notify=False) as txn:
             repository.save_upstream(txn.conn, acked_seq=cursor)
 
+    def mark_opened(self) -> None:
+        """Note the HLC the database holds as this process opens it, unless an earlier start
+        noted one the parent has not confirmed since (the first start after a restore)."""
+        with self.db.write(notify=False) as txn:
+            current = repository.get_upstream(txn.conn)
+            if current is None or current.opened_hlc is None:
+                repository.save_upstream(txn.conn, opened_hlc=txn.last_hlc)
+
     def reconcile(self, standing: CursorInfo) -> int | None:
         with self.db.write(notify=False) as txn:
             forgotten = standing.issued > txn.last_hlc  # it issued versions it no longer holds
             txn.observe(max(standing.cursor, standing.issued))
             current = repository.get_upstream(txn.conn)
             acked = int(current.acked_seq) if current else 0
+            opened = current.opened_hlc if current is not None else None
             if forgotten:
                 # Writes made since the restore, before this contact, were stamped below what
-                # the parent holds of this node: issue them again above it (same data).
-                restamp(txn, origin=self.node_code, after=acked, upto=standing.issued)
+                # the parent holds of this node: issue them again above it (same data). Those
+                # the restored files already held keep their versions: the lost copy may have
+                # pushed them, and updated or deleted them since (a new version would undo
+                # that; docs/decisions/0702). Unknown when this start was not noted (0).
+                above = opened or 0
+                restamp(txn, origin=self.node_code, after=acked, above=above, upto=standing.issued)
+            repository.save_upstream(txn.conn, opened_hlc=None)  # confirmed by the parent
             if standing.cursor >= acked:
                 return None
             repository.save_upstream(txn.conn, acked_seq=standing.cursor)

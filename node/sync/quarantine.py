@@ -11,6 +11,7 @@ so nothing stays held once the clocks heal; holding none, it waits for a commit.
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from federation.hlc import ceiling as hlc_ceiling
@@ -52,18 +53,37 @@ def count(db: Database) -> int:
         return repository.quarantined_count(conn)
 
 
-def release(db: Database, *, ids: list[int], actor: str) -> int:
-    """Drop these entries for good (they are never applied); returns how many were held."""
+@dataclass(frozen=True)
+class Released:
+    dropped: int
+    kept: list[int]  # deletions held as `clock ahead`: they apply once the clock reaches them
+
+
+def release(db: Database, *, ids: list[int], actor: str, force: bool = False) -> Released:
+    """Drop these entries for good (they are never applied).
+
+    A deletion held as `clock ahead` is kept unless `force`: it applies by itself once this
+    node's clock reaches its version, while dropping it would leave the record alive here and
+    above for good (its writer may have collected its tombstone, docs/decisions/0702)."""
     with db.write(notify=False) as txn:
-        dropped = repository.delete_quarantined(txn.conn, ids)
+        rows = repository.quarantined_rows(txn.conn, ids)
+        kept = [] if force else [r.id for r in rows if _held_deletion(r)]
+        dropped = repository.delete_quarantined(txn.conn, [r.id for r in rows if r.id not in kept])
         audit.in_txn(
             txn,
             actor=actor,
             action="quarantine.release",
             outcome="ok",
-            detail=f"{dropped} entr{'y' if dropped == 1 else 'ies'} dropped: {ids[:20]}",
+            detail=f"{dropped} entr{'y' if dropped == 1 else 'ies'} dropped: {ids[:20]}"
+            + (f"; deletions held as clock ahead kept: {kept[:20]}" if kept else "")
+            + ("; forced" if force else ""),
         )
-    return dropped
+    return Released(dropped=dropped, kept=kept)
+
+
+def _held_deletion(row: Any) -> bool:
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    return bool(row.reason.startswith(CLOCK_AHEAD) and payload.get("deleted") is True)
 
 
 def due_clock_ahead(db: Database) -> list[int]:

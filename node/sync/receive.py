@@ -5,6 +5,7 @@ batch (node/seams.py) and this node's own change log entries commit together, an
 sent only after that commit. A repeated batch is a no-op.
 """
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,9 +20,9 @@ from node.records import horizons as horizons_repo
 from node.records import repository as records_repo
 from node.records.store import Version, log_given_up, refresh_projections
 from node.records.wire import to_change_record, version_of
-from node.seams import PushSection
+from node.seams import PushSection, RecordScreen
 from node.sync import repository
-from node.sync.intake import Refused, refused_row, store_isolated
+from node.sync.intake import Refused, StoreFailed, refused_row, store_isolated, store_whole
 from node.units import repository as units_repo
 from schemas.codes import check_code, is_within, level_of, parent_of
 from schemas.kinds import FEDERATION_KINDS, SCHEMA_VERSION, Kind
@@ -35,6 +36,7 @@ from schemas.sync import (
 )
 
 _KINDS = {k.value for k in Kind}
+log = logging.getLogger("tiersync.sync")
 
 
 class CursorGap(Conflict):
@@ -75,6 +77,7 @@ class Receiver:
     node_code: str
     has_parent: bool
     sections: Sequence[PushSection] = field(default_factory=tuple)  # node/wiring.py
+    screens: Sequence[RecordScreen] = field(default_factory=tuple)  # checked before storing
 
     def apply_push(
         self, *, child: str, batch: PushBatch, refused: Sequence[Refused] = ()
@@ -85,34 +88,57 @@ class Receiver:
         if batch.source != child:
             raise Forbidden(f"credential of {child} used to push as {batch.source}")
         try:
-            _check_jurisdiction(child, batch)
-            return self._apply(child, batch, refused)
+            parsed = _check_jurisdiction(child, batch)
+            try:
+                return self._apply(child, batch, refused, parsed, isolate=False)
+            except StoreFailed as failed:  # rolled back: again, record by record
+                log.warning(
+                    "a pushed batch failed to apply (%s); storing it record by record", failed
+                )
+                return self._apply(child, batch, refused, parsed, isolate=True)
         except Forbidden as refusal:  # outside the subtree, or not the child's to write
             self._audit_refusal(child, refusal)
             raise
 
-    def _apply(self, child: str, batch: PushBatch, refused: Sequence[Refused]) -> PushAck:
+    def _apply(
+        self,
+        child: str,
+        batch: PushBatch,
+        refused: Sequence[Refused],
+        parsed: dict[str, tuple[int, str]],
+        *,
+        isolate: bool,
+    ) -> PushAck:
         # An empty batch (a heartbeat) adds nothing to this node's log: no need to wake its
         # replicator.
         with self.db.write(notify=bool(batch.records or batch.units)) as txn:
             cursor = repository.child_cursor(txn.conn, child)
             if batch.since > cursor:
                 raise CursorGap(cursor, batch.since)
-            versions, quarantined = _sort_records(txn, child, batch.records)
+            records, quarantined, screened = self._screen(txn, child, batch, refused)
+            sorted_versions, more = _sort_records(txn, child, records, parsed)
+            quarantined += more
             # What is held of every pushed id, also of those quarantined just now (a version
             # far ahead, an unknown kind): ownership is judged on all of them.
             heads = records_repo.fetch_heads(txn.conn, list({r.id: r for r in batch.records}))
-            versions, given_up = _given_up(child, versions, heads)
+            versions, given_up = _given_up(child, sorted_versions, heads)
             gone = {v.id for v in given_up}
             _check_ownership(child, [r for r in batch.records if r.id not in gone], heads)
             log_given_up(txn, given_up, heads)
+            quarantined, collected = _past_horizons(txn, quarantined, heads)
             quarantined += [refused_row(txn, child, r) for r in refused]
-            result, failed = store_isolated(txn, versions, heads)
+            if isolate:
+                result, failed = store_isolated(txn, versions, heads, whole_first=False)
+            else:  # the common case: no savepoint (StoreFailed rolls it all back)
+                result, failed = store_whole(txn, versions, heads), []
             # A re-projection under a changed privacy policy: same versions, other data.
             refresh_projections(txn, versions, result.stale, heads)
             quarantined += [_failed_row(txn, child, v, reason) for v, reason in failed]
             apply_units(txn, batch.units)
             repository.add_quarantined(txn.conn, quarantined)
+            for outcome in screened:
+                if outcome.keep is not None:
+                    outcome.keep(txn)
             cursor = max(cursor, batch.until)
             repository.save_child_push(
                 txn.conn,
@@ -134,11 +160,32 @@ class Receiver:
             now_ms=self.db.clock(),
             cursor=cursor,
             applied=len(result.stored),
-            stale=len(result.stale),
+            stale=len(result.stale) + collected,
             quarantined=len(quarantined),
             durable=durable,
             **contributed,
         )
+
+    def _screen(
+        self, txn: WriteTxn, child: str, batch: PushBatch, refused: Sequence[Refused]
+    ) -> tuple[list[ChangeRecord], list[dict[str, Any]], list[Any]]:
+        """The records the screens let through, the quarantine rows of those they refuse,
+        and the screens' outcomes (node.seams.RecordScreen)."""
+        if not self.screens:
+            return batch.records, [], []
+        refused_at = [r.index for r in refused]
+        outcomes = [
+            s.screen(txn, child=child, batch=batch, refused_at=refused_at) for s in self.screens
+        ]
+        bad: dict[int, str] = {}
+        for outcome in outcomes:
+            for i, reason in outcome.refused.items():
+                bad.setdefault(i, reason)
+        if not bad:
+            return batch.records, [], outcomes
+        kept = [r for i, r in enumerate(batch.records) if i not in bad]
+        rows = [_quarantine_row(txn, child, batch.records[i], why) for i, why in bad.items()]
+        return kept, rows, outcomes
 
     def retry_quarantined(self, ids: list[int] | None = None) -> QuarantineRetry:
         """Apply again what the quarantine holds (all, or the entries `ids`), as a push would:
@@ -149,6 +196,8 @@ class Receiver:
             rows = repository.quarantined_rows(txn.conn, ids)
             by_child: dict[str, list[tuple[int, ChangeRecord]]] = {}
             for row in rows:
+                if ids is None and row.reason.startswith(ORIGIN_SEAL):
+                    continue  # what a relay altered is not applied without an operator
                 try:
                     rec = ChangeRecord.model_validate(row.payload)
                 except ValueError:
@@ -166,7 +215,9 @@ class Receiver:
                     _check_ownership(child, records, heads)
                 except Forbidden:
                     continue
-                result, _failed = store_isolated(txn, mine, heads)  # they stay
+                # Each was held to the horizons when it arrived, and an entry older than a
+                # tombstone of its id that was collected since went with it (node/tombstones).
+                result, _failed = store_isolated(txn, mine, heads, horizons_judged=True)
                 applied, stale = applied + len(result.stored), stale + len(result.stale)
                 settled = {*result.stored, *result.stale}  # each id's newest, or older
                 done += [qid for qid, rec in entries if rec.id in settled and _parses(rec)]
@@ -190,8 +241,9 @@ class Receiver:
         return CursorInfo(cursor=cursor, issued=issued)
 
     def _durable(self, txn: WriteTxn, child: str, cursor: int) -> int:
-        """How far up the child's log every ancestor holds: all of it at the top. The marks
-        below it are collected (they would otherwise grow with every push)."""
+        """How far up the child's log every ancestor holds: all of it at the top, but never a
+        version held here in quarantine. The marks below it are collected (they would
+        otherwise grow with every push; a quarantined version holds back only the answer)."""
         if not self.has_parent:
             durable = cursor
         else:
@@ -201,7 +253,7 @@ class Receiver:
                 txn.conn, code=child, local_durable=local_durable
             )
         repository.prune_batch_marks(txn.conn, code=child, below=durable)
-        return durable
+        return repository.held_durable(txn.conn, code=child, durable=durable)
 
     def _audit_refusal(self, child: str, refused: Forbidden) -> None:
         audit.record(
@@ -216,16 +268,25 @@ class Receiver:
 def receiver(ctx: NodeContext) -> Receiver:
     """This node's receiver of pushes, with the push sections it was wired with."""
     has_parent = bool(ctx.settings.parent_url)
-    return Receiver(ctx.db, ctx.identity.code, has_parent, sections=ctx.push_sections)
+    return Receiver(
+        ctx.db,
+        ctx.identity.code,
+        has_parent,
+        sections=ctx.push_sections,
+        screens=ctx.record_screens,
+    )
 
 
-def _check_jurisdiction(child: str, batch: PushBatch) -> None:
-    """Every record, its origin and every unit must lie in the pushing child's subtree."""
+def _check_jurisdiction(child: str, batch: PushBatch) -> dict[str, tuple[int, str]]:
+    """Every record, its origin and every unit must lie in the pushing child's subtree.
+    Returns the versions parsed on the way (version → (hlc, origin)), not to parse them twice."""
     problems: list[FieldError] = []
     inside: dict[str, bool] = {}  # a batch repeats a handful of codes: judge each once
+    parsed: dict[str, tuple[int, str]] = {}
     for i, rec in enumerate(batch.records):
         try:
-            origins = [("origin", parse_version(rec.version)[1])]
+            parsed[rec.version] = version = parse_version(rec.version)
+            origins = [("origin", version[1])]
         except ValueError:  # a malformed version is quarantined (_unacceptable), not refused
             origins = []
         for name, code in (("unit", rec.unit), *origins):
@@ -243,6 +304,28 @@ def _check_jurisdiction(child: str, batch: PushBatch) -> None:
             "nothing was stored",
             problems[:20],
         )
+    return parsed
+
+
+def _past_horizons(
+    txn: WriteTxn, rows: list[dict[str, Any]], heads: dict[uuid.UUID, Any]
+) -> tuple[list[dict[str, Any]], int]:
+    """(to quarantine, how many are stale): a version that cannot be accepted now but is at
+    or below its origin's collection horizon, for an id not held, is stale as it would be if it
+    could (store_versions): it is judged now, for a retry later does not judge it again."""
+    parsed: list[tuple[dict[str, Any], int, str]] = []
+    for row in rows:
+        try:
+            hlc, origin = parse_version(row["version"])
+        except ValueError:
+            continue
+        if row["record_id"] not in heads:
+            parsed.append((row, hlc, origin))
+    if not parsed:
+        return rows, 0
+    horizons = horizons_repo.horizons_of(txn.conn, {origin for _, _, origin in parsed})
+    stale = {id(row) for row, hlc, origin in parsed if hlc <= horizons.get(origin, -1)}
+    return [r for r in rows if id(r) not in stale], len(stale)
 
 
 def _given_up(
@@ -296,17 +379,22 @@ def _inside(code: str, root: str) -> bool:
 
 
 def _sort_records(
-    txn: WriteTxn, child: str, records: list[ChangeRecord]
+    txn: WriteTxn,
+    child: str,
+    records: list[ChangeRecord],
+    parsed: dict[str, tuple[int, str]] | None = None,
 ) -> tuple[list[Version], list[dict[str, Any]]]:
-    """Storable versions (latest per id), and quarantine rows for what cannot be accepted."""
+    """Storable versions (latest per id), and quarantine rows for what cannot be accepted
+    (`parsed`: versions already parsed, by their wire form)."""
     latest: dict[uuid.UUID, Version] = {}
     quarantined: list[dict[str, Any]] = []
+    ceiling = txn.ceiling()  # the clock read once per batch
     for rec in records:
-        reason = _unacceptable(rec)
+        reason = _unacceptable(rec, parsed)
         if isinstance(reason, str):
             quarantined.append(_quarantine_row(txn, child, rec, reason))
             continue
-        if reason[0] > txn.ceiling():
+        if reason[0] > ceiling:
             quarantined.append(_quarantine_row(txn, child, rec, _ahead(txn, reason[0])))
             continue
         version = version_of(rec, *reason)
@@ -317,6 +405,10 @@ def _sort_records(
 
 
 CLOCK_AHEAD = "clock ahead"
+ORIGIN_SEAL = "来源签名"
+"""The start of the reason of a record refused for its origin's seal (node/origins): applied
+again only when an operator names its entry (`tiersync quarantine retry ID`), never by a retry
+of the whole quarantine (at start, or `retry` without ids)."""
 
 
 def _ahead(txn: WriteTxn, hlc: int) -> str:
@@ -329,7 +421,9 @@ def _ahead(txn: WriteTxn, hlc: int) -> str:
     )
 
 
-def _unacceptable(rec: ChangeRecord) -> str | tuple[int, str]:
+def _unacceptable(
+    rec: ChangeRecord, parsed: dict[str, tuple[int, str]] | None = None
+) -> str | tuple[int, str]:
     """Why the record cannot be accepted, else its parsed version (hlc, origin)."""
     # Data is validated where it enters the network (the owner node); a parent checks what it
     # must to store and count it, so a clock-skewed village is never refused for its dates.
@@ -340,6 +434,9 @@ def _unacceptable(rec: ChangeRecord) -> str | tuple[int, str]:
         # below never stays alive here (issue 10, defect 9). A tombstone of an unknown kind
         # is quarantined: every version of that id was, so nothing of it is alive here.
         return f"schema version {rec.schema_version} is newer than this node's {SCHEMA_VERSION}"
+    known = parsed.get(rec.version) if parsed else None
+    if known is not None:
+        return known
     try:
         return parse_version(rec.version)
     except ValueError as exc:

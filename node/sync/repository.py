@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
+from federation.hlc import parse_version
 from node.db import upsert_insert
 from node.models import BatchMark, ChildSync, Quarantined, Upstream, table
 
@@ -121,6 +122,51 @@ def quarantined_for(conn: Connection, reason_prefix: str) -> list[tuple[int, str
         quarantine.c.reason.startswith(reason_prefix)
     )
     return [(int(r.id), str(r.version)) for r in conn.execute(stmt.order_by(quarantine.c.id))]
+
+
+def lowest_quarantined_version(conn: Connection, code: str) -> str | None:
+    """The lowest version string of the child's quarantine entries (fixed-width hex: string
+    order is HLC order for every well-formed one), None when it has none."""
+    stmt = select(func.min(quarantine.c.version)).where(quarantine.c.child == code)
+    found = conn.execute(stmt).scalar()
+    return None if found is None else str(found)
+
+
+def quarantined_versions(conn: Connection, code: str) -> list[str]:
+    stmt = select(quarantine.c.version).where(quarantine.c.child == code)
+    return [str(v) for v in conn.execute(stmt).scalars()]
+
+
+def held_durable(conn: Connection, *, code: str, durable: int) -> int:
+    """`durable` kept below the child's lowest version held in this node's quarantine.
+
+    A quarantined version is not held here, so no ancestor holds it: the child must not
+    collect it (a deletion held as `clock ahead` and then released would be lost above,
+    docs/decisions/0702). A version's log position at the child is above its HLC (every node
+    observes a version before it logs it), so positions below that HLC are safe to report.
+    Entries without a well-formed version hold nothing back (their origin is unknown).
+    """
+    lowest = lowest_quarantined_version(conn, code)
+    if lowest is None:
+        return durable
+    try:
+        hlcs = [parse_version(lowest)[0]]
+    except ValueError:  # a malformed version sorts anywhere: look at each
+        hlcs = []
+        for version in quarantined_versions(conn, code):
+            try:
+                hlcs.append(parse_version(version)[0])
+            except ValueError:
+                continue
+    return min(durable, min(hlcs) - 1) if hlcs else durable
+
+
+def quarantined_of_records(conn: Connection, ids: list[Any]) -> list[Row[Any]]:
+    """(id, record_id, version) of the entries holding a version of one of these records."""
+    if not ids:
+        return []
+    stmt = select(quarantine.c.id, quarantine.c.record_id, quarantine.c.version)
+    return list(conn.execute(stmt.where(quarantine.c.record_id.in_(ids))))
 
 
 def quarantined_count(conn: Connection) -> int:

@@ -1,12 +1,16 @@
 """Wires the replicator into a running node: started in the app's lifespan, woken by commits."""
 
+import logging
 from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import OperationalError
 
 from federation.peer import Peer
 from federation.replicator import Replicator, ReplicatorConfig
 from node.context import NodeContext
 from node.sync.outbox import SqlChangeStore
 
+log = logging.getLogger(__name__)
 Stop = Callable[[], Awaitable[None]]
 TASK = "replicator"
 CLOCK_NOTE = "clock"
@@ -32,8 +36,13 @@ def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:
         check_standing=True,
     )
     health = ctx.supervisor.reporter(TASK)
+    store = outbox(ctx)
+    try:
+        store.mark_opened()
+    except OperationalError as exc:  # unnoted: a restore's writes are all issued anew
+        log.warning("could not note the HLC this start opened at: %s", exc)
     replicator = Replicator(
-        store=outbox(ctx),
+        store=store,
         peer=peer,
         config=config,
         health=health,

@@ -9,8 +9,11 @@ stale rule of node/records/store.py and the standing (`issued`) of node/sync/rec
 """
 
 from dataclasses import dataclass
+from typing import Any
 
-from federation.hlc import LOGICAL_BITS
+from sqlalchemy import Connection, Row
+
+from federation.hlc import LOGICAL_BITS, parse_version
 from node.context import NodeContext
 from node.db import Database
 from node.records import horizons
@@ -50,9 +53,25 @@ def collect(db: Database, *, has_parent: bool, retention_s: float, batch: int = 
                 raised[row.origin] = (max(hlc, int(row.hlc)), count + 1)
             horizons.raise_horizons(txn.conn, raised, txn.now)
             dropped += horizons.drop_tombstones(txn.conn, [r.id for r in rows], upto_seq=upto)
+            _settle_quarantined(txn.conn, rows)
         if len(rows) < batch:
             break
     return Collected(tombstones=dropped, upto_seq=upto)
+
+
+def _settle_quarantined(conn: Connection, tombstones: list[Row[Any]]) -> None:
+    """Drop the quarantine entries older than a tombstone collected now: a retry would have
+    found them stale against it, and it does not judge them by the horizon (store_versions)."""
+    deleted = {row.id: (int(row.hlc), row.origin) for row in tombstones}
+    older = []
+    for entry in sync_repo.quarantined_of_records(conn, list(deleted)):
+        try:
+            version = parse_version(entry.version)
+        except ValueError:
+            continue
+        if version < deleted[entry.record_id]:
+            older.append(int(entry.id))
+    sync_repo.delete_quarantined(conn, older)
 
 
 def collect_here(ctx: NodeContext) -> Collected:

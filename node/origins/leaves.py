@@ -1,0 +1,73 @@
+"""Leaf hashes of records as each ancestor level will hold them (docs/decisions/0951).
+
+A node hashes a record once per level above it: the data projected for that level (the privacy
+policy, federation/privacy; deterministic and monotone, so projecting what a level below holds
+gives what the level above holds), the other wire fields as they travel. A kind the policy
+treats alike at two levels is hashed once for both.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from federation.crypto import Suite
+from federation.privacy import Policy, Projector
+from schemas.codes import level_of, parent_of
+
+
+def levels_above(code: str) -> list[str]:
+    """The levels of `code`'s ancestors, nearest first."""
+    out = []
+    parent = parent_of(code)
+    while parent is not None:
+        out.append(level_of(parent).value)
+        parent = parent_of(parent)
+    return out
+
+
+def leaf_of(suite: Suite, record: Mapping[str, Any], data: Any) -> bytes:
+    """federation.origin.leaf of `record` holding `data` (a dict, already parsed)."""
+    fields = [
+        str(record["id"]),
+        record["kind"],
+        record["unit"],
+        data,
+        record["version"],
+        record.get("deleted", False),
+        record.get("schema_version"),
+    ]
+    return suite.hash(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS))
+
+
+class LeafMaker:
+    """The leaves of a record at each of `levels` (nearest first)."""
+
+    def __init__(
+        self, suite: Suite, levels: Sequence[str], policy: Policy, key: bytes | None
+    ) -> None:
+        self.suite = suite
+        self.levels = list(levels)
+        self.projectors = [Projector(policy, level, suite, key) for level in self.levels]
+        # Per kind and level: does the level hold the kind as the level before it does?
+        self._same: list[dict[str, bool]] = [{}]
+        for below, above in zip(self.projectors, self.projectors[1:], strict=False):
+            kinds = below.kinds | above.kinds
+            self._same.append({k: below.fields.get(k) == above.fields.get(k) for k in kinds})
+
+    def of(
+        self, record: Mapping[str, Any], data: dict[str, Any], *, first_done: bool
+    ) -> list[bytes]:
+        """One leaf per level; `data` is the record's data as this node holds it, or as the
+        first level holds it already (`first_done`: the outgoing wire)."""
+        kind = record["kind"]
+        out: list[bytes] = []
+        for i, projector in enumerate(self.projectors):
+            if i and self._same[i].get(kind, True):
+                out.append(out[-1])
+                continue
+            held = data
+            if kind in projector.kinds and not (i == 0 and first_done):
+                held = projector.project(kind, data)
+            out.append(leaf_of(self.suite, record, held))
+        return out
