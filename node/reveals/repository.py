@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from node.models import table
 from node.reveals.models import RevealRequest
@@ -32,12 +32,6 @@ def with_status(conn: Connection, status: str) -> list[Row[Any]]:
 def expired(conn: Connection, now: datetime) -> list[Row[Any]]:
     query = select(_requests).where(_requests.c.status == "approved", _requests.c.expires_at <= now)
     return list(conn.execute(query))
-
-
-def next_expiry(conn: Connection) -> datetime | None:
-    """When the first approved answer's hold ends (None: none held)."""
-    query = select(func.min(_requests.c.expires_at)).where(_requests.c.status == "approved")
-    return conn.execute(query).scalar_one_or_none()
 
 
 def set_values(conn: Connection, request_id: uuid.UUID, **values: Any) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Row
 from federation.privacy import reveal_box
 from node.audit import service as audit
 from node.context import NodeContext
-from node.db import Database, WriteTxn, as_utc
+from node.db import Database, WriteTxn
 from node.directives import repository as directives_repo
 from node.directives import service as directives
 from node.directives.issue import issue_in_txn
@@ -234,27 +234,6 @@ def _purge(txn: WriteTxn, entry: Row[Any]) -> Row[Any]:
     purged = repository.get(txn.conn, entry.id)
     assert purged is not None
     return purged
-
-
-def purge_round(ctx: NodeContext, *, every_s: float) -> tuple[int, float | None]:
-    """Settle, purge (purge_expired) if anything is due, and say how many were purged and
-    when to look again: in `every_s` while a request waits for its answer, when the first held
-    answer's hold ends, or (None) at the next commit only. Idle, one read."""
-    at = _now(ctx.db)
-    with ctx.db.read() as conn:
-        waiting = bool(repository.with_status(conn, RevealStatus.pending.value))
-        due = bool(repository.expired(conn, at))
-        ends = as_utc(repository.next_expiry(conn))
-    purged = 0
-    if waiting or due:
-        purged = purge_expired(ctx, now=at)
-        with ctx.db.read() as conn:
-            waiting = bool(repository.with_status(conn, RevealStatus.pending.value))
-            ends = as_utc(repository.next_expiry(conn))
-    after = None if ends is None else max(0.0, (ends - at).total_seconds())
-    if waiting:
-        after = every_s if after is None else min(after, every_s)
-    return purged, after
 
 
 def purge_expired(ctx: NodeContext, *, now: datetime | None = None) -> int:
