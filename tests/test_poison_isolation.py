@@ -16,6 +16,17 @@ from tests.cluster import Cluster, Node
 from tests.test_edge_poisons import TOWNSHIP, VILLAGE, push, wire
 
 
+def refuse_when_stored(node: Node, record: dict[str, Any]) -> None:
+    """A write hook at `node` that fails storing `record`, as an engine refuses a value or a
+    roll-up overflows."""
+
+    def refuse(txn: WriteTxn, changes: Sequence[Any]) -> None:
+        if any(str(version.id) == record["id"] for version, _head in changes):
+            raise ArithmeticError("roll-up overflow")
+
+    node.ctx.db.write_hooks = (*node.ctx.db.write_hooks, refuse)
+
+
 @pytest.fixture
 async def parent_child(
     tmp_path: Path, database_url_factory: Callable[[str], str]
@@ -63,13 +74,7 @@ async def test_a_record_the_parent_fails_to_store_is_quarantined_and_the_rest_ac
     refuses a value or a roll-up overflows): that record is set aside, the others stored."""
     parent, child = parent_child
     poison = household()
-
-    def refuse_poison(txn: WriteTxn, changes: Sequence[Any]) -> None:
-        if any(str(version.id) == poison["id"] for version, _head in changes):
-            raise ArithmeticError("roll-up overflow")
-
-    db = parent.ctx.db
-    db.write_hooks = (*db.write_hooks, refuse_poison)
+    refuse_when_stored(parent, poison)
     before, after = household(), household()
     answer = await push(parent, child, records=[before, poison, after], until=3, head=3)
     assert answer.status_code == 200, answer.text  # on main: 500, for ever
@@ -110,13 +115,7 @@ async def test_a_batch_that_stores_cleanly_takes_no_savepoint(
         assert answer.json()["applied"] == 20
         assert savepoints == []  # on main: one per batch
         poison = household()
-
-        def refuse_poison(txn: WriteTxn, changes: Sequence[Any]) -> None:
-            if any(str(version.id) == poison["id"] for version, _head in changes):
-                raise ArithmeticError("roll-up overflow")
-
-        db = parent.ctx.db
-        db.write_hooks = (*db.write_hooks, refuse_poison)
+        refuse_when_stored(parent, poison)
         answer = await push(
             parent, child, records=[household(), poison], since=20, until=22, head=22
         )

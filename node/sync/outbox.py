@@ -164,7 +164,8 @@ class SqlChangeStore:
                 # that; docs/decisions/0702). Unknown when this start was not noted (0).
                 above = opened or 0
                 restamp(txn, origin=self.node_code, after=acked, above=above, upto=standing.issued)
-            repository.save_upstream(txn.conn, opened_hlc=None)  # confirmed by the parent
+            if opened is not None:
+                repository.save_upstream(txn.conn, opened_hlc=None)  # confirmed by the parent
             if standing.cursor >= acked:
                 return None
             repository.save_upstream(txn.conn, acked_seq=standing.cursor)
