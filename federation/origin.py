@@ -46,11 +46,12 @@ def merkle_root(suite: Suite, leaves: Iterable[bytes]) -> bytes:
     level = sorted(set(leaves))
     if not level:
         return suite.hash(b"")
+    digest = suite.hash
     while len(level) > 1:
         if len(level) % 2:
             level.append(level[-1])
-        level = [suite.hash(b"\x01" + a + b) for a, b in zip(level[::2], level[1::2], strict=True)]
-    return suite.hash(b"\x00" + level[0])
+        level = [digest(b"\x01" + a + b) for a, b in zip(level[::2], level[1::2], strict=True)]
+    return digest(b"\x00" + level[0])
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ healthy subtree does not turn stale there, and the freshness of the nodes below 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from math import inf
@@ -38,6 +38,10 @@ class ReplicatorConfig:
     source: str
     batch_max_records: int = 5000
     batch_max_bytes: int = 4_000_000
+    # The first batch of a round holds at most this many records, each next one twice the one
+    # before, up to batch_max_records: the parent starts applying while the rest is read (the
+    # pipeline fills sooner, docs/protocol.md "Pipelining"); 0 starts at batch_max_records.
+    batch_first_records: int = 1000
     delay_s: float = 0.02
     retry_min_s: float = 0.2
     retry_max_s: float = 30.0
@@ -134,7 +138,8 @@ class Replicator:
         owed = heartbeat
         if self.config.check_standing and not self._standing_known:
             await self._check_standing()
-        current = await self._read(await self.blocking(self.store.acked))
+        sizes = self._batch_sizes()
+        current = await self._read(await self.blocking(self.store.acked), next(sizes))
         if current.empty and not owed:
             return 0
         sending = self._send(current)
@@ -143,7 +148,7 @@ class Replicator:
             following: asyncio.Future[PushAck] | None = None
             if current.until < current.head:  # more of the log behind it: read it meanwhile
                 try:
-                    upcoming = await self._read(current.until)
+                    upcoming = await self._read(current.until, next(sizes))
                 except BaseException:
                     await _discard(sending)
                     raise
@@ -156,7 +161,7 @@ class Replicator:
                 await _discard(following)
                 log.warning("rewinding to parent cursor %s (%s)", mismatch.cursor, mismatch.reason)
                 await self.blocking(self.store.rewind, mismatch.cursor)
-                current = await self._read(mismatch.cursor)
+                current = await self._read(mismatch.cursor, next(sizes))
                 if current.empty and not owed:
                     return pushed
                 sending = self._send(current)
@@ -214,15 +219,21 @@ class Replicator:
             return 0.0
         return self.last_contact + self.config.heartbeat_s - self.clock()
 
-    async def _read(self, since: int) -> OutgoingBatch:
-        return await self.blocking(self._read_prepared, since)
+    def _batch_sizes(self) -> Iterator[int]:
+        """The record bounds of a round's batches: from batch_first_records, doubling."""
+        top = self.config.batch_max_records
+        size = min(top, self.config.batch_first_records or top)
+        while True:
+            yield size
+            size = min(top, size * 2)
 
-    def _read_prepared(self, since: int) -> OutgoingBatch:
+    async def _read(self, since: int, max_records: int) -> OutgoingBatch:
+        return await self.blocking(self._read_prepared, since, max_records)
+
+    def _read_prepared(self, since: int, max_records: int) -> OutgoingBatch:
         """The next batch, encoded for the wire (in the same thread, off the event loop)."""
         batch = self.store.read_batch(
-            since,
-            max_records=self.config.batch_max_records,
-            max_bytes=self.config.batch_max_bytes,
+            since, max_records=max_records, max_bytes=self.config.batch_max_bytes
         )
         return batch if batch.empty else self.peer.prepare(batch, source=self.config.source)
 

@@ -81,6 +81,13 @@ def execute_many(conn: Connection, stmt: ClauseElement, rows: list[dict[str, Any
             columns.append([process(values[0])] * len(values))
         else:
             columns.append([process(v) for v in values])
+    table_columns = getattr(getattr(stmt, "table", None), "c", {})
+    for name, bind in compiled.binds.items():  # a constant of the statement (`x % 2**40`)
+        if name not in names and name not in table_columns:  # (a column default: not here)
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            value = bind.effective_value if process is None else process(bind.effective_value)
+            names.append(name)
+            columns.append([value] * len(rows))
     if compiled.positiontup is not None:  # qmark (SQLite): tuples in the statement's order
         order = [names.index(name) for name in compiled.positiontup]
         params: Any = list(zip(*(columns[i] for i in order), strict=True))

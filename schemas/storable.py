@@ -149,3 +149,33 @@ class StorableInbound(BaseModel):
     @classmethod
     def _storable(cls, value: Any) -> Any:
         return refuse_unstorable(value)
+
+
+_PARSED_CHECKED = frozenset({dict, list, int, float})
+
+
+class StorableParsed(BaseModel):
+    """StorableInbound's check made on the parsed fields instead of the raw input, for the
+    models that arrive by the thousand (a push's records): a check before parsing makes
+    pydantic build the raw dict of each one and validate it again, field by field (measured:
+    5.2 against 3.0 ms a push of 1,000 person records). Fields whose type is not a plain
+    JSON value (a UUID, a bool) are storable by construction and skipped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _storable(self) -> "StorableParsed":
+        for name, value in self.__dict__.items():
+            kind = type(value)
+            if kind is str:
+                if "\x00" not in value and value.isascii():
+                    continue
+            elif kind not in _PARSED_CHECKED:
+                continue
+            found = first_problem(value, (name,))
+            if found is not None:
+                where, reason = found
+                raise PydanticCustomError(
+                    ERROR_TYPE, "{reason}", {"reason": reason, "path": ".".join(map(str, where))}
+                )
+        return self

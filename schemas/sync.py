@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas.storable import INT64_MAX, StorableInbound
+from schemas.storable import INT64_MAX, StorableInbound, StorableParsed
 
 PROTOCOL_VERSION = 1
 BATCH_MEDIA_TYPE = "application/vnd.tiersync.batch+json"
@@ -24,7 +24,7 @@ Position = Annotated[int, Field(ge=0, le=INT64_MAX)]
 """A log position, HLC value or epoch-ms time: a signed 64-bit column everywhere."""
 
 
-class ChangeRecord(StorableInbound):
+class ChangeRecord(StorableParsed):
     """The latest version of one record, as the sending node holds it."""
 
     id: UUID

@@ -73,6 +73,26 @@ async def test_the_next_batch_is_sent_while_the_current_one_is_applied() -> None
     assert parent.received == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
 
 
+async def test_a_round_starts_with_a_small_batch_and_doubles_up_to_the_bound() -> None:
+    """The parent starts applying while the rest of a long backlog is read: the first batch of
+    a round holds batch_first_records, each next one twice as many, up to batch_max_records;
+    every round starts small again."""
+    store, parent = AckLog(list(range(1, 41))), SlowParent(delay_s=0.001)
+    rep = replicator(store, parent, batch_max_records=8, batch_first_records=2)
+    assert await rep.run_once() == 40
+    sizes = [until - since for since, until in parent.received]
+    assert sizes == [2, 4, 8, 8, 8, 8, 2]
+    assert store.acks == [2, 6, 14, 22, 30, 38, 40]
+    store.log.extend(range(41, 46))
+    parent.received.clear()
+    assert await rep.run_once() == 5
+    assert [until - since for since, until in parent.received] == [2, 3]
+    whole = replicator(AckLog(list(range(1, 11))), SlowParent(), batch_max_records=4)
+    whole.config.batch_first_records = 0  # 0: every batch at the bound
+    await whole.run_once()
+    assert [u - s for s, u in whole.peer.received] == [4, 4, 2]  # type: ignore[attr-defined]
+
+
 class CountingLog(AckLog):
     """Counts the batches read (each one a snapshot of the log and its push sections)."""
 

@@ -3,6 +3,7 @@ passes a value the full walk refuses: for every poison, wherever it sits in a re
 answer (path and reason) is the full walk's; a push validated whole gives the same batch as
 one read record by record, and only a batch with a poison is read record by record."""
 
+import json
 import math
 from typing import Any
 
@@ -139,3 +140,29 @@ def test_a_push_with_a_poison_is_read_record_by_record_and_isolates_it() -> None
     assert len(refused) == 1
     assert refused[0].raw["id"] == records[1]["id"]
     assert refused[0].reason.startswith("records.1: data.note")
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"kind": "per\x00son"}, "kind"),
+        ({"unit": VILLAGE + "\x00"}, "unit"),
+        ({"version": f"{1:016x}.{VILLAGE}\x00"}, "version"),
+        ({"data": {"n": 2**64}}, "data.n"),
+        ({"data": {"deep": {"x": [math.inf]}}}, "data.deep.x.0"),
+    ],
+    ids=["kind", "unit", "version", "int", "nested"],
+)
+def test_a_pushed_record_is_checked_field_by_field_after_parsing(
+    changes: dict[str, Any], named: str
+) -> None:
+    """ChangeRecord is checked once parsed (StorableParsed, not a check of the raw dict
+    before): every string field and the data, with the field named as before."""
+    records = [_record(0), _record(1, **changes)]
+    body = json.dumps(  # the standard encoder writes what orjson refuses: 2**64, Infinity
+        {"protocol": PROTOCOL_VERSION, "source": VILLAGE, "since": 0, "until": 2, "head": 2,
+         "records": records}
+    ).encode()  # fmt: skip
+    batch, refused = intake.parse_push(body)
+    assert [str(r.id) for r in batch.records] == [records[0]["id"]]
+    assert len(refused) == 1 and refused[0].reason.startswith(f"records.1: {named}"), refused

@@ -48,7 +48,8 @@ class Sealer:
 
     def seal(self, kind: str, record_id: Any, data: dict[str, Any]) -> dict[str, Any]:
         """`data` with its sensitive fields taken out and sealed together under `_sealed` (one
-        AEAD per record; a new dict, `data` is left as it is)."""
+        AEAD per record; a new dict, `data` is left as it is), or `data` itself when it holds
+        none in clear (a parent's projected copy: hashed or dropped already)."""
         paths = self._paths.get(kind)
         if not paths or not isinstance(data, dict):
             return data
@@ -57,7 +58,7 @@ class Sealer:
         for steps in paths:
             _take(out, steps, "", taken)
         if not taken:
-            return out
+            return data
         sealed = self.suite.seal(self.key, orjson.dumps(taken), _id_bytes(record_id))
         out[FIELD] = PREFIX + base64.urlsafe_b64encode(sealed).decode()
         return out

@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
-from node.db import upsert_insert
+from node.db import execute_many, upsert_insert
 from node.digests.models import ChildReport, DigestBucket
 from node.models import table
 from node.records.repository import in_subtree
@@ -27,7 +27,8 @@ def add_digest_deltas(conn: Connection, deltas: Delta) -> None:
     if not rows:
         return
     stmt = upsert_insert(conn, digests)
-    conn.execute(
+    execute_many(
+        conn,
         stmt.on_conflict_do_update(
             index_elements=[digests.c.origin, digests.c.kind, digests.c.bucket],
             set_={

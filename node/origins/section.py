@@ -129,10 +129,15 @@ class OriginSection:
                 data = orjson.loads(info.rows[k][3])
             for i, h in enumerate(self.leaves.of(wire, data, first_done=True)):
                 per_level[i].append(h)
-        roots = {
-            level: origin.merkle_root(self.suite, hs).hex()
-            for level, hs in zip(self.leaves.levels, per_level, strict=True)
-        }
+        roots: dict[str, str] = {}
+        below: tuple[list[bytes], str] | None = None
+        for level, hs in zip(self.leaves.levels, per_level, strict=True):
+            # A level that holds the kinds of the batch as the level below does has its leaves,
+            # hence its root (LeafMaker.of repeats them): one tree, not one per level.
+            root = (
+                below[1] if below and below[0] == hs else origin.merkle_root(self.suite, hs).hex()
+            )
+            roots[level], below = root, (hs, root)
         seal = origin.Seal(self.code, info.since, info.until, roots)
         signature = base64.b64encode(self._sign(seal.message())).decode()
         return {

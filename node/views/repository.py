@@ -16,7 +16,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from node.db import ID_CHUNK, upsert_insert
+from node.db import ID_CHUNK, execute_many, upsert_insert
 from node.models import ChildCredential, Unit, table
 from node.views.models import GridEntry, PatrolVisit, Rollup, UnitFreshness
 from schemas.codes import subtree_upper_bound
@@ -35,7 +35,8 @@ def add_rollup(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     stmt = upsert_insert(conn, rollup)
-    conn.execute(
+    execute_many(
+        conn,
         stmt.on_conflict_do_update(
             index_elements=[rollup.c.unit, rollup.c.dim, rollup.c.kind, rollup.c.key],
             set_={
