@@ -87,8 +87,11 @@ class RecordProjection(Protocol):
     ready: bool
     """False when it cannot project (a key missing): `project` raises a FederationError."""
 
-    def project(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-        """`data` as the parent may hold it (a new dict; `data` itself is left untouched)."""
+    def project(
+        self, kind: str, data: dict[str, Any], *, id_hash: str | None = None
+    ) -> dict[str, Any]:
+        """`data` as the parent may hold it (a new dict; `data` itself is left untouched);
+        `id_hash`, the record's stored ID hash, saves hashing its ID number again."""
         ...
 
 

@@ -20,6 +20,9 @@ from federation.errors import FederationError
 from federation.privacy.policy import Policy, Treatment
 
 HASH_PREFIX = "h:"
+ID_FIELDS: dict[str, str] = {"person": "id_number", "key_person": "id_number"}
+"""The field whose keyed hash is a record's `id_hash` (the index lookups by ID number use, and
+a projection may take instead of hashing again: `Projector.project(..., id_hash=)`)."""
 _HASH_HEX = 32  # 16 bytes of the HMAC: collisions out of reach for a prefecture's population
 _DROP = object()
 
@@ -73,20 +76,36 @@ class Projector:
             for fields in self.fields.values()
             for t in fields.values()
         )
+        # Per kind: its ID field and that field's treatment, when it is a keyed hash.
+        self._id_treatment: dict[str, tuple[str, Treatment]] = {
+            kind: (name, t)
+            for kind, name in ID_FIELDS.items()
+            if (t := self.fields.get(kind, {}).get(name)) in (Treatment.hash, Treatment.hash_last4)
+        }
         self.ready = bool(key) or not self.needs_key
         """False: this node lacks the hash key its policy needs, and sends nothing that does."""
 
-    def project(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    def project(
+        self, kind: str, data: dict[str, Any], *, id_hash: str | None = None
+    ) -> dict[str, Any]:
+        """`data` as this level holds it. `id_hash`: the keyed hash of the record's ID number
+        (ID_FIELDS) that the database already holds (node/records: written with the record,
+        with the same key), taken instead of computing the HMAC again."""
         plan = self._plans.get(kind)
         if not plan or not isinstance(data, dict):
             return data
+        known = self._id_treatment.get(kind) if id_hash else None
         out = dict(data)
         for name, steps, op in plan:
             if name is None:
                 _apply(out, steps, op)
             elif name in out:  # _apply's case of a field at the top, inline
                 value = out[name]
-                if value is not None:
+                if value is None:
+                    continue
+                if known is not None and name == known[0] and _clear(value):
+                    out[name] = _hashed(known[1], value, id_hash)  # type: ignore[arg-type]
+                else:
                     value = op(value)
                     if value is _DROP:
                         del out[name]
@@ -117,14 +136,26 @@ class Projector:
             return _DROP
         if value.startswith(HASH_PREFIX):
             return value[: len(HASH_PREFIX) + _HASH_HEX]
-        return self.hash_of(value)
+        return _hashed(Treatment.hash, value, self.hash_of(value))
 
     def _hash_last4(self, value: Any) -> Any:
         if not isinstance(value, str):
             return _DROP
         if value.startswith(HASH_PREFIX):
             return value
-        return f"{self.hash_of(value)}:{value.strip()[-4:].upper()}"
+        return _hashed(Treatment.hash_last4, value, self.hash_of(value))
+
+
+def _clear(value: Any) -> bool:
+    return isinstance(value, str) and not value.startswith(HASH_PREFIX)
+
+
+def _hashed(treatment: Treatment, value: str, digest: str) -> str:
+    """A clear `value` held as its keyed hash `digest` (`h:<32 hex>`), with its last four
+    characters for hash_last4."""
+    if treatment is Treatment.hash_last4:
+        return f"{digest}:{value.strip()[-4:].upper()}"
+    return digest
 
 
 def _apply(data: dict[str, Any], steps: tuple[str, ...], op: Op) -> None:

@@ -10,16 +10,18 @@ minimised (a keyed hash `h:…`) is kept as it is.
 """
 
 import base64
+import binascii
 import uuid
 from typing import Any
 
 import orjson
 
 from federation.crypto import Suite
-from federation.privacy.projection import HASH_PREFIX, id_hash
+from federation.privacy.projection import HASH_PREFIX, ID_FIELDS, id_hash
 
 PREFIX = "enc:"
 FIELD = "_sealed"  # where a record's sealed fields are kept, together
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 SEALED: dict[str, tuple[str, ...]] = {
     "person": ("id_number", "phone"),
     "household": ("head_id_number",),
@@ -27,8 +29,6 @@ SEALED: dict[str, tuple[str, ...]] = {
     "grid": ("leader_phone",),
     "governance_org": ("members[].phone",),
 }
-ID_FIELDS: dict[str, str] = {"person": "id_number", "key_person": "id_number"}
-"""The field whose keyed hash is a record's `id_hash` (the index lookups by ID number use)."""
 
 
 class Sealer:
@@ -69,11 +69,15 @@ class Sealer:
             return data
         out = dict(data)
         blob = str(out.pop(FIELD))
-        sealed = base64.urlsafe_b64decode(blob[len(PREFIX) :])
+        # base64.urlsafe_b64decode, without its two copies and checks (a third of the cost)
+        sealed = binascii.a2b_base64(blob[len(PREFIX) :].encode().translate(_FROM_URLSAFE))
         for path, value in orjson.loads(
             self.suite.open(self.key, sealed, _id_bytes(record_id))
         ).items():
-            _put(out, path.split("."), value)
+            if "." in path:
+                _put(out, path.split("."), value)
+            else:
+                out[path] = value
         return out
 
     def id_hash(self, kind: str, data: dict[str, Any]) -> str | None:
@@ -104,13 +108,15 @@ class Sealer:
 
 
 def _id_bytes(value: Any) -> bytes:
+    if type(value) is str and len(value) == 32:
+        try:  # the 32 hex digits SQLite stores: as uuid.UUID reads them, ten times cheaper
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raw = b""
+        if len(raw) == 16:  # (fromhex skips spaces: those go to uuid.UUID, as before)
+            return raw
     if isinstance(value, uuid.UUID):
         return value.bytes
-    if isinstance(value, str) and len(value) == 32 and value.isalnum():
-        try:  # the 32 hex digits SQLite stores: as uuid.UUID reads them, ten times cheaper
-            return bytes.fromhex(value)
-        except ValueError:
-            pass
     return uuid.UUID(str(value)).bytes
 
 

@@ -28,16 +28,22 @@ def levels_above(code: str) -> list[str]:
 
 def leaf_of(suite: Suite, record: Mapping[str, Any], data: Any) -> bytes:
     """federation.origin.leaf of `record` holding `data` (a dict, already parsed)."""
-    fields = [
+    fields = _fields(record)
+    fields[3] = data
+    return suite.hash(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS))
+
+
+def _fields(record: Mapping[str, Any]) -> list[Any]:
+    """The wire fields of a leaf, in order, the data (at 3) left to fill in."""
+    return [
         str(record["id"]),
         record["kind"],
         record["unit"],
-        data,
+        None,
         record["version"],
         record.get("deleted", False),
         record.get("schema_version"),
     ]
-    return suite.hash(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS))
 
 
 class LeafMaker:
@@ -61,6 +67,8 @@ class LeafMaker:
         """One leaf per level; `data` is the record's data as this node holds it, or as the
         first level holds it already (`first_done`: the outgoing wire)."""
         kind = record["kind"]
+        fields = _fields(record)  # leaf_of's, filled once per record and level
+        digest, dumps = self.suite.hash, orjson.dumps
         out: list[bytes] = []
         for i, projector in enumerate(self.projectors):
             if i and self._same[i].get(kind, True):
@@ -69,5 +77,6 @@ class LeafMaker:
             held = data
             if kind in projector.kinds and not (i == 0 and first_done):
                 held = projector.project(kind, data)
-            out.append(leaf_of(self.suite, record, held))
+            fields[3] = held
+            out.append(digest(dumps(fields, option=orjson.OPT_SORT_KEYS)))
         return out

@@ -210,14 +210,19 @@ def changes_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
 
 
 def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
-    """`changes_since` as the outbox ships it: WIRE_COLUMNS, seq, then the data's length (for
-    the batch's byte bound), with the id and data as the text the database holds (the data is
-    embedded in the batch as it is, never decoded and encoded again). The data of a row with
-    sealed fields is the opened dict: it is parsed once, to open it (and project it)."""
+    """`changes_since` as the outbox ships it: WIRE_COLUMNS, seq, the data's length (for the
+    batch's byte bound), then the ID hash (what a projection takes instead of hashing the ID
+    number again), with the id and data as the text the database holds (the data is embedded
+    in the batch as it is, never decoded and encoded again). The data of a row with sealed
+    fields is the opened dict: it is parsed once, to open it (and project it)."""
     as_text = {"id": String, "data": Text}
     wire = [cast(c, as_text[c.key]).label(c.key) if c.key in as_text else c for c in WIRE_COLUMNS]
     size = func.length(wire[3]).label("size")
-    stmt = select(*wire, records.c.seq, size).where(records.c.seq > seq).order_by(records.c.seq)
+    stmt = (
+        select(*wire, records.c.seq, size, records.c.id_hash)
+        .where(records.c.seq > seq)
+        .order_by(records.c.seq)
+    )
     return _opened(conn, list(conn.execute(stmt.limit(limit))), parsed=True)
 
 

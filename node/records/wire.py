@@ -74,12 +74,15 @@ def version_of(
     )
 
 
-def projected_wire(row: Sequence[Any], projection: Any) -> dict[str, Any]:
+def projected_wire(
+    row: Sequence[Any], projection: Any, *, id_hash: str | None = None
+) -> dict[str, Any]:
     """`record_to_wire(row)` with its data as `projection` (node.seams.RecordProjection) lets
-    the parent hold it; records of a kind it leaves alone go as they are, unparsed."""
+    the parent hold it; records of a kind it leaves alone go as they are, unparsed. `id_hash`:
+    the row's stored ID hash, if it was read (`feed_since`)."""
     wire = record_to_wire(row)
     if projection is not None and wire["kind"] in projection.kinds:
         data = row[3]
         held = orjson.loads(data) if isinstance(data, str) else data
-        wire["data"] = projection.project(wire["kind"], held)
+        wire["data"] = projection.project(wire["kind"], held, id_hash=id_hash)
     return wire

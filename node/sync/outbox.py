@@ -111,8 +111,9 @@ class SqlChangeStore:
                 if not mine:
                     until = seq  # came from above (a directive): never pushed back up
                     continue
-                wire = projected_wire(row, self.projection)
-                size += row[WIRE_WIDTH + 1] + _ENVELOPE_BYTES  # feed_since: the data's length
+                # feed_since: the data's length, then the ID hash after the wire
+                wire = projected_wire(row, self.projection, id_hash=row[WIRE_WIDTH + 2])
+                size += row[WIRE_WIDTH + 1] + _ENVELOPE_BYTES
             if size > max_bytes and (out_records or out_units):
                 break
             if what == "u":
