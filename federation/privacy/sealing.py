@@ -51,7 +51,7 @@ class Sealer:
         AEAD per record; a new dict, `data` is left as it is), or `data` itself when it holds
         none in clear (a parent's projected copy: hashed or dropped already)."""
         paths = self._paths.get(kind)
-        if not paths or not isinstance(data, dict):
+        if not paths or not isinstance(data, dict) or not any(_may_take(data, p) for p in paths):
             return data
         out = dict(data)
         taken: dict[str, Any] = {}
@@ -118,6 +118,15 @@ def _id_bytes(value: Any) -> bytes:
     if isinstance(value, uuid.UUID):
         return value.bytes
     return uuid.UUID(str(value)).bytes
+
+
+def _may_take(data: dict[str, Any], steps: tuple[str, ...]) -> bool:
+    """False when `_take` would certainly find nothing at `steps` (a field at the top that is
+    absent, null or hashed already: a parent's projected copy); a path through lists: True."""
+    if len(steps) > 1 or steps[0].endswith("[]"):
+        return True
+    value = data.get(steps[0])
+    return value is not None and not (isinstance(value, str) and value.startswith(HASH_PREFIX))
 
 
 def _take(data: dict[str, Any], steps: tuple[str, ...], path: str, taken: dict[str, Any]) -> None:

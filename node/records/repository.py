@@ -75,7 +75,8 @@ def _opened(
 ) -> list[Any]:
     """`rows` with the sealed fields of their data opened (rows without a sealed field, and
     kinds with none, are the rows themselves). Data read as JSON text stays text, unless
-    `parsed`: then an opened row's data is the opened dict (not encoded again)."""
+    `parsed` (the outbox): then an opened row is a plain tuple, its data the opened dict (not
+    encoded again)."""
     sealer = _sealer(conn)
     if sealer is None or not rows:
         return rows
@@ -92,8 +93,10 @@ def _opened(
             continue
         if isinstance(data, str):
             data = sealer.open(of, row[at_id], orjson.loads(data))
-            if not parsed:
-                data = orjson.dumps(data).decode()
+            if parsed:  # the outbox's feed, read by position only: a plain tuple will do
+                out.append((*row[:at_data], data, *row[at_data + 1 :]))
+                continue
+            data = orjson.dumps(data).decode()
         else:
             data = sealer.open(of, row[at_id], data)
         values = list(row)
