@@ -126,9 +126,11 @@ class Replicator:
     async def run_once(self, *, heartbeat: bool = False) -> int:
         """Push until the parent holds the whole log; returns records pushed. Raises on failure.
 
-        Two pushes are in flight at most: the next batch is read, encoded and sent while the
-        parent applies the current one (it applies one child's pushes in log order; see
-        docs/protocol.md, Pipelining). Acks are saved in log order, each after its own ack.
+        Two pushes are in flight at most, and the batch after them is read meanwhile: the
+        next batch is read, encoded and sent while the parent applies the current one (it
+        applies one child's pushes in log order; see docs/protocol.md, Pipelining), and the
+        one after it is read while both are on their way, so neither side waits for the other
+        while there is more to send. Acks are saved in log order, each after its own ack.
         A batch that reaches the head of the log as it was read is the round's last: nothing
         is read after it (writes committed meanwhile call `notify`, which starts the next
         round of `run_forever`).
@@ -143,33 +145,44 @@ class Replicator:
         if current.empty and not owed:
             return 0
         sending = self._send(current)
+        ahead = self._read_after(current, sizes)  # the batch after `current`, being read
         while True:
             upcoming: OutgoingBatch | None = None
             following: asyncio.Future[PushAck] | None = None
-            if current.until < current.head:  # more of the log behind it: read it meanwhile
+            if ahead is not None:
                 try:
-                    upcoming = await self._read(current.until, next(sizes))
+                    upcoming = await ahead
                 except BaseException:
                     await _discard(sending)
                     raise
-                following = None if upcoming.empty else self._send(upcoming)
-            # A batch that reaches the head it was read at ends the round after its ack: what
-            # was committed since woke the replicator (notify), and its next round sends it.
+                ahead = None
+                if not upcoming.empty:
+                    following = self._send(upcoming)
+                    ahead = self._read_after(upcoming, sizes)
             try:
                 ack = await sending
             except CursorMismatch as mismatch:
                 await _discard(following)
+                await _discard(ahead)
                 log.warning("rewinding to parent cursor %s (%s)", mismatch.cursor, mismatch.reason)
                 await self.blocking(self.store.rewind, mismatch.cursor)
+                sizes = self._batch_sizes()
                 current = await self._read(mismatch.cursor, next(sizes))
                 if current.empty and not owed:
                     return pushed
                 sending = self._send(current)
+                ahead = self._read_after(current, sizes)
                 continue
             except BaseException:
                 await _discard(following)
+                await _discard(ahead)
                 raise
-            await self.blocking(self.store.save_ack, until=current.until, durable=ack.durable)
+            try:
+                await self.blocking(self.store.save_ack, until=current.until, durable=ack.durable)
+            except BaseException:
+                await _discard(following)
+                await _discard(ahead)
+                raise
             self._acked = current.until
             self.last_contact = self.clock()
             self._check_clock(ack)
@@ -178,6 +191,15 @@ class Replicator:
             if upcoming is None or following is None:
                 return pushed
             current, sending = upcoming, following
+
+    def _read_after(
+        self, batch: OutgoingBatch, sizes: Iterator[int]
+    ) -> "asyncio.Future[OutgoingBatch] | None":
+        """The read of the batch after `batch`, started now; None when `batch` reaches the head
+        it was read at (the round's last)."""
+        if batch.until >= batch.head:
+            return None
+        return asyncio.ensure_future(self._read(batch.until, next(sizes)))
 
     def _check_clock(self, ack: PushAck) -> None:
         """Compare this node's clock with the parent's time in its ack: loudly when off."""

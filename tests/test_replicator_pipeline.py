@@ -131,6 +131,34 @@ async def test_the_batch_that_reaches_the_head_is_the_last_read_of_a_round() -> 
     assert store.acked_seq == 6 and parent.received[-1] == (5, 6)
 
 
+class EventLog(CountingLog):
+    """Every read and saved ack, in the order they happened."""
+
+    def __init__(self, log: list[int]) -> None:
+        super().__init__(log)
+        self.events: list[str] = []
+
+    def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
+        self.events.append(f"read {since}")
+        return super().read_batch(since, max_records=max_records, max_bytes=max_bytes)
+
+    def save_ack(self, *, until: int, durable: int) -> None:
+        self.events.append(f"ack {until}")
+        super().save_ack(until=until, durable=durable)
+
+
+async def test_the_batch_after_the_two_in_flight_is_read_before_the_first_ack() -> None:
+    """The child never waits for an ack to read on: with two pushes on their way it reads the
+    third, so a parent that applies faster than the child reads is never left idle (on main:
+    read 4 came after ack 2, a bubble of one read per batch at the parent)."""
+    store, parent = EventLog(list(range(1, 9))), SlowParent(delay_s=0.02)
+    assert await replicator(store, parent, batch_max_records=2).run_once() == 8
+    assert store.events[:4] == ["read 0", "read 2", "read 4", "ack 2"]
+    assert store.events.count("read 6") == 1 and store.events[-1] == "ack 8"
+    assert parent.most_in_flight == 2  # still two pushes at most
+    assert store.acks == [2, 4, 6, 8]
+
+
 async def test_a_failed_push_keeps_no_ack_after_it_and_the_next_run_resends_from_there() -> None:
     store, parent = AckLog(list(range(1, 11))), SlowParent(fail_since=4)
     with pytest.raises(PeerUnavailable):
