@@ -6,7 +6,7 @@ Created by migrations/versions/0301_ops_tables.py (the table names keep its `ops
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.models import Base, Code, JsonDoc
@@ -21,6 +21,16 @@ class DigestBucket(Base):
     """
 
     __tablename__ = "ops_digests"
+    # The total rows (bucket -1, migration 1701), found without visiting the buckets.
+    __table_args__ = (
+        Index(
+            "ix_ops_digests_totals",
+            "origin",
+            "kind",
+            sqlite_where=text("bucket = -1"),
+            postgresql_where=text("bucket = -1"),
+        ),
+    )
 
     origin: Mapped[str] = mapped_column(Code, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -3,7 +3,7 @@ The records themselves are read through node/records/repository.py."""
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, delete, func, insert, literal_column, select, update
 
 from node.db import execute_many, upsert_insert
 from node.digests.models import ChildReport, DigestBucket
@@ -13,15 +13,24 @@ from node.records.repository import in_subtree
 digests = table(DigestBucket)
 reports = table(ChildReport)
 MOD = 1 << 40  # digest sums are kept modulo 2**40, so any SUM of rows stays far from 2**63
+TOTAL = -1
+"""The bucket of the row that holds the sum of an (origin, kind)'s buckets (migration 1701):
+a subtree's root digest is read from these, a few rows, not summed from 4,096 per origin."""
 
 Delta = dict[tuple[str, str, int], list[int]]
 
 
 def add_digest_deltas(conn: Connection, deltas: Delta) -> None:
-    """Add (count, hash sum) deltas to digest rows, one upsert per write."""
+    """Add (count, hash sum) deltas to digest rows, and to their (origin, kind)'s total row,
+    one upsert per write."""
+    totals: Delta = {}
+    for (o, k, _b), (c, s) in deltas.items():
+        total = totals.setdefault((o, k, TOTAL), [0, 0])
+        total[0] += c
+        total[1] += s
     rows = [
         {"origin": o, "kind": k, "bucket": b, "count": c, "total": s % MOD}
-        for (o, k, b), (c, s) in deltas.items()
+        for (o, k, b), (c, s) in (deltas | totals).items()
         if c or s % MOD
     ]
     if not rows:
@@ -41,22 +50,34 @@ def add_digest_deltas(conn: Connection, deltas: Delta) -> None:
 
 
 def replace_digests(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The bucket rows replaced by `rows`, and the total rows recomputed from them."""
     conn.execute(delete(digests))
+    totals: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        total = totals.setdefault((row["origin"], row["kind"]), [0, 0])
+        total[0] += row["count"]
+        total[1] += row["total"]
+    rows = rows + [
+        {"origin": o, "kind": k, "bucket": TOTAL, "count": c, "total": t % MOD}
+        for (o, k), (c, t) in totals.items()
+    ]
     if rows:
         conn.execute(insert(digests), rows)
 
 
 def all_digest_rows(conn: Connection) -> dict[tuple[str, str, int], tuple[int, int]]:
+    """The bucket rows (not the totals, which follow from them)."""
     stmt = select(
         digests.c.origin, digests.c.kind, digests.c.bucket, digests.c.count, digests.c.total
-    )
+    ).where(digests.c.bucket >= 0)
     return {(o, k, b): (int(c), int(t)) for o, k, b, c, t in conn.execute(stmt)}
 
 
 def digest_by_kind(conn: Connection, root: str) -> dict[str, tuple[int, int]]:
     stmt = (
         select(digests.c.kind, func.sum(digests.c.count), func.sum(digests.c.total))
-        .where(in_subtree(digests.c.origin, root))
+        # -1 inline, not bound: a partial index is used only for its own literal condition
+        .where(in_subtree(digests.c.origin, root), digests.c.bucket == literal_column(str(TOTAL)))
         .group_by(digests.c.kind)
     )
     return {k: (int(c), int(t) % MOD) for k, c, t in conn.execute(stmt) if c}
