@@ -94,6 +94,22 @@ def test_a_stored_id_hash_projects_as_hashing_the_id_number_again(
         kind, {**data, "id_number": fresh.get("id_number", "h:0")})  # fmt: skip
 
 
+@pytest.mark.parametrize("applied", LEVELS)
+def test_projecting_only_what_differs_from_a_level_below_gives_the_full_projection(
+    applied: str,
+) -> None:
+    """`Projector(..., applied=L)` skips the fields a level treats as L does (the origin's
+    seals project the outgoing wire for each level above): on L's output it gives exactly
+    what the full projection of the level gives, for every kind of the demo."""
+    above = LEVELS[LEVELS.index(applied) :]
+    for level in above:
+        partial = Projector(DEFAULT_POLICY, level, suite("default"), KEY, applied=applied)
+        for record in demo_records():
+            kind, data = record["kind"], record["data"]
+            held_below = projector(applied).project(kind, data)
+            assert partial.project(kind, held_below) == projector(level).project(kind, data)
+
+
 def test_a_policy_file_widens_a_field_for_the_township(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_text('[person]\nphone = { county = "drop" }\nname = "mask"\n')

@@ -52,13 +52,29 @@ def mask_name(value: str) -> str:
 class Projector:
     """The policy compiled for records held at `level`."""
 
-    def __init__(self, policy: Policy, level: str, suite: Suite, key: bytes | None) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        level: str,
+        suite: Suite,
+        key: bytes | None,
+        *,
+        applied: str | None = None,
+    ) -> None:
+        """`applied`: a level below `level` whose projection every input already has; only
+        the fields `level` treats otherwise are then projected (each treatment is idempotent
+        on its own output, so the others would change nothing)."""
         self.level = level
         self.suite = suite
         self.key = key
         self.fields = policy.at(level)
+        done = policy.at(applied) if applied else {}
         self._ops: dict[str, list[tuple[tuple[str, ...], Op]]] = {
-            kind: [(tuple(path.split(".")), self._op(t)) for path, t in fields.items()]
+            kind: [
+                (tuple(path.split(".")), self._op(t))
+                for path, t in fields.items()
+                if done.get(kind, {}).get(path) != t
+            ]
             for kind, fields in self.fields.items()
         }
         # The plan of each kind, in the policy's order: a field at the top by its name (applied

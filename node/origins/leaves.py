@@ -55,6 +55,12 @@ class LeafMaker:
         self.suite = suite
         self.levels = list(levels)
         self.projectors = [Projector(policy, level, suite, key) for level in self.levels]
+        # The same levels for data the first level's projection was applied to (the outgoing
+        # wire): only what each treats otherwise than the first level is projected again.
+        self._after_first = self.projectors[:1] + [
+            Projector(policy, level, suite, key, applied=self.levels[0])
+            for level in self.levels[1:]
+        ]
         # Per kind and level: does the level hold the kind as the level before it does?
         self._same: list[dict[str, bool]] = [{}]
         for below, above in zip(self.projectors, self.projectors[1:], strict=False):
@@ -70,7 +76,7 @@ class LeafMaker:
         fields = _fields(record)  # leaf_of's, filled once per record and level
         digest, dumps = self.suite.hash, orjson.dumps
         out: list[bytes] = []
-        for i, projector in enumerate(self.projectors):
+        for i, projector in enumerate(self._after_first if first_done else self.projectors):
             if i and self._same[i].get(kind, True):
                 out.append(out[-1])
                 continue
