@@ -45,14 +45,24 @@ class Sealer:
         self.hash_key = hash_key
         self.kinds = frozenset(SEALED)
         self._paths = {kind: [tuple(p.split(".")) for p in paths] for kind, paths in SEALED.items()}
+        # Kinds whose sealed fields are all at the top: their names, for a quick look first.
+        self._tops = {k: paths for k, paths in SEALED.items() if not any("." in p for p in paths)}
 
     def seal(self, kind: str, record_id: Any, data: dict[str, Any]) -> dict[str, Any]:
         """`data` with its sensitive fields taken out and sealed together under `_sealed` (one
         AEAD per record; a new dict, `data` is left as it is), or `data` itself when it holds
         none in clear (a parent's projected copy: hashed or dropped already)."""
         paths = self._paths.get(kind)
-        if not paths or not isinstance(data, dict) or not any(_may_take(data, p) for p in paths):
+        if not paths or not isinstance(data, dict):
             return data
+        tops = self._tops.get(kind)
+        if tops is not None:  # nothing in clear at the top: nothing to seal (no copy made)
+            for name in tops:
+                value = data.get(name)
+                if value is not None and not (type(value) is str and value.startswith(HASH_PREFIX)):
+                    break
+            else:
+                return data
         out = dict(data)
         taken: dict[str, Any] = {}
         for steps in paths:
@@ -118,15 +128,6 @@ def _id_bytes(value: Any) -> bytes:
     if isinstance(value, uuid.UUID):
         return value.bytes
     return uuid.UUID(str(value)).bytes
-
-
-def _may_take(data: dict[str, Any], steps: tuple[str, ...]) -> bool:
-    """False when `_take` would certainly find nothing at `steps` (a field at the top that is
-    absent, null or hashed already: a parent's projected copy); a path through lists: True."""
-    if len(steps) > 1 or steps[0].endswith("[]"):
-        return True
-    value = data.get(steps[0])
-    return value is not None and not (isinstance(value, str) and value.startswith(HASH_PREFIX))
 
 
 def _take(data: dict[str, Any], steps: tuple[str, ...], path: str, taken: dict[str, Any]) -> None:
