@@ -161,6 +161,40 @@ async def test_the_feed_survives_a_failed_read(
         assert got is not None and str(got.id) == written["id"] and live.errors == 1
 
 
+async def test_nobody_watching_reads_nothing_and_a_late_viewer_gets_only_what_is_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a subscriber a commit costs the feed no read (on main: one read of the log's
+    head in a worker thread after every commit, a push's among them); a viewer who comes later
+    gets what is written after it subscribed, not the incidents before."""
+    app = await _node(tmp_path)
+    async with running(app):
+        live = feed(app.state)
+        reads: list[str] = []
+        head, read_after = live._head, live._read_after
+
+        def counted_head() -> int:
+            reads.append("head")
+            return head()
+
+        def counted_after(after: int) -> Any:
+            reads.append("after")
+            return read_after(after)
+
+        monkeypatch.setattr(live, "_head", counted_head)
+        monkeypatch.setattr(live, "_read_after", counted_after)
+        async with operator_client(app) as client:
+            for _ in range(3):
+                assert (await client.post("/api/v1/records", json=incident())).status_code == 201
+            await asyncio.sleep(0.05)
+            assert reads == []
+            sub = live.subscribe(VILLAGE)
+            written = (await client.post("/api/v1/records", json=incident(title="新的"))).json()
+            got = await asyncio.wait_for(sub.queue.get(), 5)
+        assert got is not None and str(got.id) == written["id"]
+        assert sub.queue.empty()  # none of the three before it
+
+
 async def test_stopping_the_node_ends_every_stream(tmp_path: Path) -> None:
     app = await _node(tmp_path)
     async with running(app):

@@ -132,6 +132,11 @@ class Broadcaster:
     # --- subscribers -----------------------------------------------------------------------
 
     def subscribe(self, unit: str) -> Subscriber:
+        if not self.subscribers:
+            # Nobody watched: `drain` did not follow the log. The head now is at or before
+            # what the new stream's snapshot will read, so nothing after it is missed (what
+            # the snapshot holds already, the stream does not send twice).
+            self.last_seq = max(self.last_seq, self._head())
         sub = Subscriber(unit)
         self.subscribers.add(sub)
         return sub
@@ -168,8 +173,7 @@ class Broadcaster:
     async def drain(self) -> int:
         """Hand every incident version logged since the last one seen to its subscribers;
         returns how many versions were read."""
-        if not self.subscribers:  # nobody watching: just keep up with the log
-            self.last_seq = max(self.last_seq, await asyncio.to_thread(self._head))
+        if not self.subscribers:  # nobody watching: nothing read (subscribe catches up)
             return 0
         read = 0
         while True:
