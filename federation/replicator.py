@@ -161,9 +161,9 @@ class Replicator:
                     ahead = self._read_after(upcoming, sizes)
             try:
                 ack = await sending
-            except CursorMismatch as mismatch:
-                await _discard(following)
-                await _discard(ahead)
+                await self.blocking(self.store.save_ack, until=current.until, durable=ack.durable)
+            except CursorMismatch as mismatch:  # (from the push: saving an ack raises none)
+                await _discard(following, ahead)
                 log.warning("rewinding to parent cursor %s (%s)", mismatch.cursor, mismatch.reason)
                 await self.blocking(self.store.rewind, mismatch.cursor)
                 sizes = self._batch_sizes()
@@ -174,14 +174,7 @@ class Replicator:
                 ahead = self._read_after(current, sizes)
                 continue
             except BaseException:
-                await _discard(following)
-                await _discard(ahead)
-                raise
-            try:
-                await self.blocking(self.store.save_ack, until=current.until, durable=ack.durable)
-            except BaseException:
-                await _discard(following)
-                await _discard(ahead)
+                await _discard(following, ahead)
                 raise
             self._acked = current.until
             self.last_contact = self.clock()
@@ -307,11 +300,12 @@ class Replicator:
         self._wake.clear()
 
 
-async def _discard(task: "asyncio.Future[Any] | None") -> None:
-    """Cancel a push that is no longer wanted and wait it out (one the parent already received
-    is applied there all the same, idempotently)."""
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(BaseException):
-        await task
+async def _discard(*tasks: "asyncio.Future[Any] | None") -> None:
+    """Cancel pushes (or reads) that are no longer wanted and wait them out (a push the parent
+    already received is applied there all the same, idempotently)."""
+    for task in tasks:
+        if task is None:
+            continue
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
