@@ -23,16 +23,7 @@ Delta = dict[tuple[str, str, int], list[int]]
 def add_digest_deltas(conn: Connection, deltas: Delta) -> None:
     """Add (count, hash sum) deltas to digest rows, and to their (origin, kind)'s total row,
     one upsert per write."""
-    totals: Delta = {}
-    for (o, k, _b), (c, s) in deltas.items():
-        total = totals.setdefault((o, k, TOTAL), [0, 0])
-        total[0] += c
-        total[1] += s
-    rows = [
-        {"origin": o, "kind": k, "bucket": b, "count": c, "total": s % MOD}
-        for (o, k, b), (c, s) in (deltas | totals).items()
-        if c or s % MOD
-    ]
+    rows = _as_rows(_with_totals(deltas))
     if not rows:
         return
     stmt = upsert_insert(conn, digests)
@@ -52,17 +43,27 @@ def add_digest_deltas(conn: Connection, deltas: Delta) -> None:
 def replace_digests(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """The bucket rows replaced by `rows`, and the total rows recomputed from them."""
     conn.execute(delete(digests))
-    totals: dict[tuple[str, str], list[int]] = {}
-    for row in rows:
-        total = totals.setdefault((row["origin"], row["kind"]), [0, 0])
-        total[0] += row["count"]
-        total[1] += row["total"]
-    rows = rows + [
-        {"origin": o, "kind": k, "bucket": TOTAL, "count": c, "total": t % MOD}
-        for (o, k), (c, t) in totals.items()
+    cells = {(r["origin"], r["kind"], r["bucket"]): [r["count"], r["total"]] for r in rows}
+    if cells:
+        conn.execute(insert(digests), _as_rows(_with_totals(cells)))
+
+
+def _with_totals(cells: Delta) -> Delta:
+    """`cells` (origin, kind, bucket → [count, sum]) with each (origin, kind)'s total row."""
+    totals: Delta = {}
+    for (origin, kind, _bucket), (count, total) in cells.items():
+        cell = totals.setdefault((origin, kind, TOTAL), [0, 0])
+        cell[0] += count
+        cell[1] += total
+    return cells | totals
+
+
+def _as_rows(cells: Delta) -> list[dict[str, Any]]:
+    return [
+        {"origin": o, "kind": k, "bucket": b, "count": c, "total": s % MOD}
+        for (o, k, b), (c, s) in cells.items()
+        if c or s % MOD
     ]
-    if rows:
-        conn.execute(insert(digests), rows)
 
 
 def all_digest_rows(conn: Connection) -> dict[tuple[str, str, int], tuple[int, int]]:
