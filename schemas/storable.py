@@ -134,8 +134,12 @@ def refuse_unstorable(value: Any) -> Any:
     found = first_problem(value)
     if found is None:
         return value
-    where, reason = found
-    raise PydanticCustomError(
+    raise unstorable_error(*found)
+
+
+def unstorable_error(where: Path, reason: str) -> PydanticCustomError:
+    """The pydantic error of an unstorable value: its reason, and its path in the context."""
+    return PydanticCustomError(
         ERROR_TYPE, "{reason}", {"reason": reason, "path": ".".join(str(p) for p in where)}
     )
 
@@ -174,8 +178,5 @@ class StorableParsed(BaseModel):
                 continue
             found = first_problem(value, (name,))
             if found is not None:
-                where, reason = found
-                raise PydanticCustomError(
-                    ERROR_TYPE, "{reason}", {"reason": reason, "path": ".".join(map(str, where))}
-                )
+                raise unstorable_error(*found)
         return self

@@ -55,14 +55,9 @@ class Sealer:
         paths = self._paths.get(kind)
         if not paths or not isinstance(data, dict):
             return data
-        tops = self._tops.get(kind)
-        if tops is not None:  # nothing in clear at the top: nothing to seal (no copy made)
-            for name in tops:
-                value = data.get(name)
-                if value is not None and not (type(value) is str and value.startswith(HASH_PREFIX)):
-                    break
-            else:
-                return data
+        tops = self._tops.get(kind)  # nothing in clear at the top: nothing to seal, no copy
+        if tops is not None and all(_kept_as_is(data.get(name)) for name in tops):
+            return data
         out = dict(data)
         taken: dict[str, Any] = {}
         for steps in paths:
@@ -130,6 +125,11 @@ def _id_bytes(value: Any) -> bytes:
     return uuid.UUID(str(value)).bytes
 
 
+def _kept_as_is(value: Any) -> bool:
+    """Absent, null, or minimised already (a keyed hash): not a value to seal."""
+    return value is None or (isinstance(value, str) and value.startswith(HASH_PREFIX))
+
+
 def _take(data: dict[str, Any], steps: tuple[str, ...], path: str, taken: dict[str, Any]) -> None:
     """Move the values at `steps` (not yet minimised) from `data` into `taken`, by path."""
     head = steps[0]
@@ -146,7 +146,7 @@ def _take(data: dict[str, Any], steps: tuple[str, ...], path: str, taken: dict[s
             data[name] = copies
         return
     value = data.get(head)
-    if value is None or (isinstance(value, str) and value.startswith(HASH_PREFIX)):
+    if _kept_as_is(value):
         return
     taken[path + head] = data.pop(head)
 
