@@ -53,7 +53,9 @@ class OutgoingInfo:
 class PushSection(Protocol):
     name: str
     """The batch's top-level field this section owns (e.g. "digest"); the parent's PushBatch
-    schema must know it (schemas/sync.py), so an older parent refuses nothing it cannot read."""
+    schema must know it (schemas/sync.py), so an older parent refuses nothing it cannot read.
+    A section that only relays what the nodes below reported may say so with a class attribute
+    `relays_below = True`: a village (no node below it) then leaves it out of its pushes."""
 
     def outgoing(self, conn: Connection, info: OutgoingInfo) -> Any | None:
         """The section's value for this batch, or None to leave the field out. Read in the
@@ -88,10 +90,16 @@ class RecordProjection(Protocol):
     """False when it cannot project (a key missing): `project` raises a FederationError."""
 
     def project(
-        self, kind: str, data: dict[str, Any], *, id_hash: str | None = None
+        self,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        id_hash: str | None = None,
+        in_place: bool = False,
     ) -> dict[str, Any]:
-        """`data` as the parent may hold it (a new dict; `data` itself is left untouched);
-        `id_hash`, the record's stored ID hash, saves hashing its ID number again."""
+        """`data` as the parent may hold it (a new dict; `data` itself is left untouched unless
+        `in_place`: the caller's own fresh dict); `id_hash`, the record's stored ID hash, saves
+        hashing its ID number again."""
         ...
 
 

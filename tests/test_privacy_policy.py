@@ -4,6 +4,7 @@ view figure exact, monotone projections, and policies refused at start with the 
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from federation.crypto import suite
@@ -184,3 +185,22 @@ def test_the_default_table_is_in_the_readme() -> None:
     for kind, path, chain in DEFAULT_POLICY.table():
         assert f"| {kind} | `{path}` | {' | '.join(chain)} |" in readme, (kind, path)
     assert set(DEFAULT_SPEC) <= {k.value for k in Kind}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_projecting_in_place_gives_the_copy_s_result_and_changes_only_the_given_dict(
+    level: str,
+) -> None:
+    """The outbox projects the data dict it has just opened for the read `in_place`: the same
+    result as the copying projection, for every kind of the demo (nested paths too); without
+    `in_place` the input is left as it was."""
+    project = projector(level).project
+    for record in demo_records():
+        kind, data = record["kind"], record["data"]
+        before = orjson.loads(orjson.dumps(data))
+        copied = project(kind, data)
+        assert data == before, kind  # the copying projection leaves its input alone
+        own = orjson.loads(orjson.dumps(data))
+        held = project(kind, own, in_place=True)
+        assert held == copied, (level, kind)
+        assert held is own or kind not in projector(level).kinds, kind

@@ -25,6 +25,7 @@ ID_FIELDS: dict[str, str] = {"person": "id_number", "key_person": "id_number"}
 a projection may take instead of hashing again: `Projector.project(..., id_hash=)`)."""
 _HASH_HEX = 32  # 16 bytes of the HMAC: collisions out of reach for a prefecture's population
 _DROP = object()
+_NO_ID: tuple[None, None] = (None, None)  # a kind without a keyed-hash ID field
 
 Op = Callable[[Any], Any]
 
@@ -102,31 +103,37 @@ class Projector:
         """False: this node lacks the hash key its policy needs, and sends nothing that does."""
 
     def project(
-        self, kind: str, data: dict[str, Any], *, id_hash: str | None = None
+        self,
+        kind: str,
+        data: dict[str, Any],
+        *,
+        id_hash: str | None = None,
+        in_place: bool = False,
     ) -> dict[str, Any]:
         """`data` as this level holds it. `id_hash`: the keyed hash of the record's ID number
         (ID_FIELDS) that the database already holds (node/records: written with the record,
-        with the same key), taken instead of computing the HMAC again."""
+        with the same key), taken instead of computing the HMAC again. `in_place`: `data` is
+        the caller's own fresh dict (just parsed or opened), changed rather than copied."""
         plan = self._plans.get(kind)
         if not plan or not isinstance(data, dict):
             return data
-        known = self._id_treatment.get(kind) if id_hash else None
-        out = dict(data)
+        id_field, id_treatment = self._id_treatment.get(kind, _NO_ID) if id_hash else _NO_ID
+        out = data if in_place else dict(data)
         for name, steps, op in plan:
             if name is None:
                 _apply(out, steps, op)
-            elif name in out:  # _apply's case of a field at the top, inline
-                value = out[name]
-                if value is None:
-                    continue
-                if known is not None and name == known[0] and _clear(value):
-                    out[name] = _hashed(known[1], value, id_hash)  # type: ignore[arg-type]
-                else:
-                    value = op(value)
-                    if value is _DROP:
-                        del out[name]
-                    else:
-                        out[name] = value
+                continue
+            value = out.get(name)  # _apply's case of a field at the top, inline
+            if value is None:  # absent or null: nothing to project
+                continue
+            if name == id_field and _clear(value):
+                out[name] = _hashed(id_treatment, value, id_hash)  # type: ignore[arg-type]
+                continue
+            value = op(value)
+            if value is _DROP:
+                del out[name]
+            else:
+                out[name] = value
         return out
 
     def hash_of(self, value: str) -> str:

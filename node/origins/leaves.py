@@ -66,6 +66,7 @@ class LeafMaker:
         for below, above in zip(self.projectors, self.projectors[1:], strict=False):
             kinds = below.kinds | above.kinds
             self._same.append({k: below.fields.get(k) == above.fields.get(k) for k in kinds})
+        self._steps: dict[tuple[str, bool], list[tuple[Any, bool]]] = {}  # of(), per kind
 
     def of(
         self, record: Mapping[str, Any], data: dict[str, Any], *, first_done: bool
@@ -73,16 +74,26 @@ class LeafMaker:
         """One leaf per level; `data` is the record's data as this node holds it, or as the
         first level holds it already (`first_done`: the outgoing wire)."""
         kind = record["kind"]
+        steps = self._steps.get((kind, first_done))
+        if steps is None:
+            steps = self._steps[(kind, first_done)] = self._steps_of(kind, first_done)
         fields = _fields(record)  # leaf_of's, filled once per record and level
         digest, dumps = self.suite.hash, orjson.dumps
         out: list[bytes] = []
-        for i, projector in enumerate(self._after_first if first_done else self.projectors):
-            if i and self._same[i].get(kind, True):
+        for project, same in steps:
+            if same:
                 out.append(out[-1])
                 continue
-            held = data
-            if kind in projector.kinds and not (i == 0 and first_done):
-                held = projector.project(kind, data)
-            fields[3] = held
+            fields[3] = data if project is None else project(kind, data)
             out.append(digest(dumps(fields, option=orjson.OPT_SORT_KEYS)))
         return out
+
+    def _steps_of(self, kind: str, first_done: bool) -> list[tuple[Any, bool]]:
+        """Per level, for records of `kind`: the projection to apply (None: the data as it
+        is) and whether the leaf is the level below's (the level holds the kind alike)."""
+        steps: list[tuple[Any, bool]] = []
+        for i, projector in enumerate(self._after_first if first_done else self.projectors):
+            same = bool(i) and self._same[i].get(kind, True)
+            needed = kind in projector.kinds and not (i == 0 and first_done)
+            steps.append((projector.project if needed else None, same))
+        return steps

@@ -226,7 +226,8 @@ def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
         .where(records.c.seq > seq)
         .order_by(records.c.seq)
     )
-    return _opened(conn, list(conn.execute(stmt.limit(limit))), parsed=True)
+    rows = list(conn.execute(stmt.limit(limit)).all())  # fetchall: not a fetchone per row
+    return _opened(conn, rows, parsed=True)
 
 
 def max_seq(conn: Connection) -> int:

@@ -75,14 +75,16 @@ def version_of(
 
 
 def projected_wire(
-    row: Sequence[Any], projection: Any, *, id_hash: str | None = None
+    row: Sequence[Any], projection: Any, *, id_hash: str | None = None, owned: bool = False
 ) -> dict[str, Any]:
     """`record_to_wire(row)` with its data as `projection` (node.seams.RecordProjection) lets
     the parent hold it; records of a kind it leaves alone go as they are, unparsed. `id_hash`:
-    the row's stored ID hash, if it was read (`feed_since`)."""
+    the row's stored ID hash, if it was read (`feed_since`). `owned`: a parsed data dict in the
+    row is the caller's own (`feed_since` opened it for this read), projected without a copy."""
     wire = record_to_wire(row)
     if projection is not None and wire["kind"] in projection.kinds:
         data = row[3]
-        held = orjson.loads(data) if isinstance(data, str) else data
-        wire["data"] = projection.project(wire["kind"], held, id_hash=id_hash)
+        if isinstance(data, str):
+            data, owned = orjson.loads(data), True
+        wire["data"] = projection.project(wire["kind"], data, id_hash=id_hash, in_place=owned)
     return wire

@@ -111,8 +111,9 @@ class SqlChangeStore:
                 if not mine:
                     until = seq  # came from above (a directive): never pushed back up
                     continue
-                # feed_since: the data's length, then the ID hash after the wire
-                wire = projected_wire(row, self.projection, id_hash=row[WIRE_WIDTH + 2])
+                # feed_since: the data's length, then the ID hash after the wire; a parsed
+                # data dict is the one it opened for this read (nobody else holds it)
+                wire = projected_wire(row, self.projection, id_hash=row[WIRE_WIDTH + 2], owned=True)
                 size += row[WIRE_WIDTH + 1] + _ENVELOPE_BYTES
             if size > max_bytes and (out_records or out_units):
                 break

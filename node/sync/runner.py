@@ -9,6 +9,7 @@ from federation.peer import Peer
 from federation.replicator import Replicator, ReplicatorConfig
 from node.context import NodeContext
 from node.sync.outbox import SqlChangeStore
+from schemas.codes import NODE_LEVELS, level_of
 
 log = logging.getLogger(__name__)
 Stop = Callable[[], Awaitable[None]]
@@ -17,10 +18,13 @@ CLOCK_NOTE = "clock"
 
 
 def outbox(ctx: NodeContext) -> SqlChangeStore:
-    """This node's change store, with the push sections it was wired with."""
-    return SqlChangeStore(
-        ctx.db, ctx.settings.code, sections=ctx.push_sections, projection=ctx.projection
-    )
+    """This node's change store, with the push sections it was wired with, less those that
+    only relay what nodes below reported when no node can be below (a village): each would
+    read the database on every push to find nothing."""
+    sections = ctx.push_sections
+    if level_of(ctx.settings.code) is NODE_LEVELS[-1]:
+        sections = [s for s in sections if not getattr(s, "relays_below", False)]
+    return SqlChangeStore(ctx.db, ctx.settings.code, sections=sections, projection=ctx.projection)
 
 
 def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:

@@ -72,6 +72,7 @@ class EnrolmentSection:
     """The push section `enrolments`: what changed in the slice, kept at the parent."""
 
     name = "enrolments"
+    relays_below = True  # the children's enrolments: nothing at a village
 
     def outgoing(self, conn: Connection, info: OutgoingInfo) -> list[dict[str, Any]] | None:
         rows = repository.credentials_between(conn, info.since, info.until)

@@ -115,6 +115,7 @@ class KeySection:
     """The push section `keys`: the descendants' keys changed in the slice, checked above."""
 
     name = "keys"
+    relays_below = True  # the descendants' keys: nothing at a village
 
     def __init__(self, ca: bytes | None = None) -> None:
         self.ca = ca

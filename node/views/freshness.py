@@ -63,6 +63,7 @@ class FreshnessSection:
     """The push section of the views: times of the nodes below out, merged by max in."""
 
     name = "freshness"
+    relays_below = True  # only what the nodes below reported: nothing at a village
 
     def outgoing(self, conn: Connection, info: OutgoingInfo) -> list[dict[str, Any]] | None:
         return outgoing(conn, info.since) or None  # only when there is some (never at a village)

@@ -1,0 +1,51 @@
+"""A village has no node below it: its pushes leave out the sections that only relay what
+nodes below reported (freshness, enrolments, keys), and read nothing for them; a township's
+pushes still carry them."""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from node.settings import Settings
+from node.sync.runner import outbox
+from node.wiring import open_node
+
+RELAYING = {"freshness", "enrolments", "keys"}
+RELAY_TABLES = ("view_freshness", "child_credentials", "descendant_keys")
+
+
+def _statements_of_a_read(data_dir: Path, code: str) -> tuple[set[str], list[str]]:
+    ctx = open_node(Settings(code=code, name=code, data_dir=data_dir))
+    try:
+        store = outbox(ctx)
+        seen: list[str] = []
+
+        def log(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(statement)
+
+        event.listen(ctx.db.engine, "before_cursor_execute", log)
+        store.read_batch(0, max_records=100, max_bytes=1 << 20)
+        event.remove(ctx.db.engine, "before_cursor_execute", log)
+        return {s.name for s in store.sections}, seen
+    finally:
+        ctx.db.dispose()
+
+
+def _reads_of(statements: list[str], table: str) -> list[str]:
+    return [s for s in statements if f"FROM {table}" in s]
+
+
+def test_a_village_push_reads_nothing_for_what_only_nodes_below_report(tmp_path: Path) -> None:
+    names, statements = _statements_of_a_read(tmp_path / "v", "632322101201")
+    assert not names & RELAYING
+    for table in RELAY_TABLES:
+        assert not _reads_of(statements, table), table
+    assert {"audit", "digest"} <= names  # what is the village's own still goes up
+
+
+def test_a_township_push_still_carries_what_its_children_reported(tmp_path: Path) -> None:
+    names, statements = _statements_of_a_read(tmp_path / "t", "632322101")
+    assert names >= RELAYING
+    for table in RELAY_TABLES:
+        assert _reads_of(statements, table), table
