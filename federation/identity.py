@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,8 +208,12 @@ class NodeAuth(httpx.Auth):
         node: str,
         token: str | None,
         hash_key_id: str | None = None,
+        clock_ms: Callable[[], int] | None = None,
     ) -> None:
         self.identity = identity
+        # The node's wall clock (its HLC's, simulated under tests/sim): a signature's created
+        # time is the one the node reads everywhere else, not a second clock.
+        self.clock_ms = clock_ms
         self.node = node
         self.token = token
         self.hash_key_id = hash_key_id  # told at enrolment: a parent with another key refuses
@@ -236,6 +240,7 @@ class NodeAuth(httpx.Auth):
             path=request.url.path,
             query=request.url.query.decode("ascii"),
             body=request.content,
+            now=None if self.clock_ms is None else self.clock_ms() / 1000,
         )
         request.headers.pop("Authorization", None)
         request.headers.update(headers)

@@ -216,9 +216,10 @@ def verify_request(
     if parts.alg != suite.name:
         raise SignatureRefused(f"signed with suite {parts.alg!r}; this node uses {suite.name!r}")
     if abs(now - parts.created) > window_s:
+        off = parts.created - now
         raise SignatureRefused(
-            f"signature created {int(now - parts.created)} s from this node's clock, outside "
-            f"the replay window of {window_s:g} s (check both clocks)"
+            f"signature dated {abs(off):,.0f} s {'ahead of' if off > 0 else 'behind'} this "
+            f"node's clock, outside the replay window of {window_s:g} s (check both clocks: NTP)"
         )
     if parts.digest != content_digest(suite, body):
         raise SignatureRefused("Content-Digest does not match the body")

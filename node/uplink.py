@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from federation.hlc import Clock
 from federation.http_peer import HttpPeer
 from federation.identity import Identity, NodeAuth
 from federation.observe import Observer
@@ -33,12 +34,19 @@ def parent_tls(ca: Path | None) -> ssl.SSLContext | bool:
     return context
 
 
-def node_auth(settings: Settings, hash_key_id: str | None = None) -> NodeAuth:
+def node_auth(
+    settings: Settings, hash_key_id: str | None = None, clock: Clock | None = None
+) -> NodeAuth:
     """The child's credential at its parent: its key (registered once with the code, with
-    the fingerprint of its hash key, `hash_key_id`, for the parent to compare)."""
+    the fingerprint of its hash key, `hash_key_id`, for the parent to compare), signing with
+    the times of `clock` (the node's; the system clock without one)."""
     identity = Identity.of(settings.data_dir, settings.crypto)
     return NodeAuth(
-        identity, node=settings.code, token=settings.parent_token, hash_key_id=hash_key_id
+        identity,
+        node=settings.code,
+        token=settings.parent_token,
+        hash_key_id=hash_key_id,
+        clock_ms=clock,
     )
 
 
@@ -48,9 +56,11 @@ def connect_parent(
     transport: Any = None,
     observe: Observer | None = None,
     hash_key_id: str | None = None,
+    clock: Clock | None = None,
 ) -> HttpPeer:
     """The connection to this node's parent; raises NoParent when none is configured.
-    `observe` is told of every request (the serving node's metrics)."""
+    `observe` is told of every request (the serving node's metrics); `clock` (the node's,
+    `Database.clock`) dates the requests' signatures."""
     if not settings.parent_url or not settings.parent_token:
         raise NoParent("本节点未配置上级：需设置 TIERSYNC_PARENT_URL 和 TIERSYNC_PARENT_TOKEN")
     return HttpPeer(
@@ -59,7 +69,7 @@ def connect_parent(
         transport=transport,
         timeout_s=settings.parent_timeout_s,
         exchange_timeout_s=settings.parent_timeout_s,
-        auth=node_auth(settings, hash_key_id),
+        auth=node_auth(settings, hash_key_id, clock),
         verify=parent_tls(settings.parent_ca),
         observe=observe,
     )
@@ -67,10 +77,10 @@ def connect_parent(
 
 @asynccontextmanager
 async def parent_connection(
-    settings: Settings, *, transport: Any = None
+    settings: Settings, *, transport: Any = None, clock: Clock | None = None
 ) -> AsyncIterator[HttpPeer]:
     """`connect_parent` for the length of one operator command, closed after it."""
-    parent = connect_parent(settings, transport=transport)
+    parent = connect_parent(settings, transport=transport, clock=clock)
     try:
         yield parent
     finally:

@@ -297,7 +297,11 @@ def parent_hook(*, transport: Any = None, observe: Observer | None = None) -> St
         if not ctx.settings.parent_url:
             return None
         parent = connect_parent(
-            ctx.settings, transport=transport, observe=observe, hash_key_id=ctx.hash_key_id
+            ctx.settings,
+            transport=transport,
+            observe=observe,
+            hash_key_id=ctx.hash_key_id,
+            clock=lambda: ctx.db.clock(),  # read at each request: tests set it anew
         )
         ctx.parent = parent
         return parent.aclose

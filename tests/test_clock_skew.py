@@ -6,8 +6,10 @@ above; and a child learns from its parent's acks that its own clock is off, and 
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from federation.errors import PeerRejected
 from federation.hlc import LOGICAL_BITS, MAX_HLC, wall_ms
 from node.models import NodeState, table
 from node.ops.status import node_status
@@ -107,7 +109,12 @@ async def test_a_node_whose_clock_was_set_back_refuses_to_issue_until_time_catch
     village = await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
     village.ctx.db.clock = lambda: wall_ms() + DAY_MS  # a day ahead, then set right (NTP)
     early = await village.write(household_body(unit=VILLAGE))
-    await cluster.sync()
+    # Its requests are dated by the same clock: the township refuses them, saying why, and
+    # the early write waits in the village's log.
+    with pytest.raises(
+        PeerRejected, match=r"dated 86,\d{3} s ahead of this node's clock.*check both clocks"
+    ):
+        await village.replicator.run_once()
     village.ctx.db.clock = wall_ms
     held = await village.client.get("/api/v1/records", params={"limit": 100})
     before = len(held.json()["items"])

@@ -69,7 +69,9 @@ async def run_verify(
     with audited(ctx, actor=actor, action="ops.verify", what=what) as outcome:
         link = None
         if settings.parent_url and settings.parent_token:
-            async with parent_connection(settings, transport=transport) as parent:
+            async with parent_connection(
+                settings, transport=transport, clock=ctx.db.clock
+            ) as parent:
                 link = await verify.verify_upstream(
                     ctx, parent, repair=repair, deep=deep, stats=parent.exchanges
                 )

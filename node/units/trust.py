@@ -96,6 +96,7 @@ class ChildTrust:
                 body=body,
                 window_s=self.window_s,
                 nonces=self.nonces,
+                now=self.db.clock() / 1000,  # the node's clock, as everywhere else
             )
         except SignatureRefused as exc:
             raise Unauthorized(f"signature refused: {exc.reason}") from None
