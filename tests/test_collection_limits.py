@@ -33,11 +33,15 @@ from tests.test_tombstone_collection import delete, horizon, on_engine, rows
 
 __all__ = ["on_engine"]  # the fixture, shared with the collection tests
 DAY_MS = 86_400_000
-HOUR_MS = 3_600_000
+BEHIND_MS = 20 * 60_000  # beyond TIERSYNC_MAX_CLOCK_SKEW_S (300 s), within the window
 
 
 async def pair(cluster: Cluster) -> tuple[Node, Node]:
-    township = await cluster.add(TOWNSHIP, "Kangyang Town", tombstone_retention_s=0)
+    # Its replay window an hour (TIERSYNC_REPLAY_WINDOW_S): a clock BEHIND_MS off still lets
+    # its child's signed requests in, while their versions lie beyond its clock bound.
+    township = await cluster.add(
+        TOWNSHIP, "Kangyang Town", tombstone_retention_s=0, replay_window_s=3600
+    )
     village = await cluster.add(VILLAGE, "Dongmen Village", parent=TOWNSHIP)
     return township, village
 
@@ -60,6 +64,7 @@ async def test_a_deletion_held_above_as_clock_ahead_is_neither_collected_below_n
     await cluster.sync()
     village.ctx.db.clock = lambda: wall_ms() + DAY_MS  # the village's clock runs a day ahead
     await delete(village, rid)
+    village.ctx.db.clock = wall_ms  # set right (NTP): its requests pass, the deletion is ahead
     await cluster.sync()
     await village.replicator.run_once(heartbeat=True)  # acked again: durable as far as it goes
     [entry] = quarantine.list_entries(township.ctx.db)
@@ -77,7 +82,7 @@ async def test_a_deletion_held_above_as_clock_ahead_is_neither_collected_below_n
 
     # Once the township's time reaches the version, it applies by itself and the village
     # may forget its tombstone.
-    township.ctx.db.clock = lambda: wall_ms() + DAY_MS
+    township.ctx.db.clock = village.ctx.db.clock = lambda: wall_ms() + DAY_MS  # a day later
     assert QuarantineRetrier(township.ctx.db, receiver(township.ctx)).run_once() == 1
     assert await status_of(township, rid) == 404
     await village.replicator.run_once(heartbeat=True)
@@ -91,6 +96,7 @@ async def test_release_force_drops_a_held_deletion(cluster: Cluster) -> None:
     await cluster.sync()
     village.ctx.db.clock = lambda: wall_ms() + DAY_MS
     await delete(village, rid)
+    village.ctx.db.clock = wall_ms
     await cluster.sync()
     [entry] = quarantine.list_entries(township.ctx.db)
     released = quarantine.release(township.ctx.db, ids=[entry["id"]], actor="ops", force=True)
@@ -104,7 +110,7 @@ async def test_a_quarantined_version_is_applied_although_later_tombstones_were_c
 ) -> None:
     cluster = on_engine
     township, village = await pair(cluster)
-    township.ctx.db.clock = lambda: wall_ms() - HOUR_MS  # the township's clock an hour behind
+    township.ctx.db.clock = lambda: wall_ms() - BEHIND_MS  # the township's clock 20 minutes behind
     held = (await village.write(person()))["id"]
     await cluster.sync()
     assert quarantine.count(township.ctx.db) == 1
@@ -127,7 +133,7 @@ async def test_a_quarantined_version_older_than_its_own_collected_tombstone_stay
     cluster: Cluster,
 ) -> None:
     township, village = await pair(cluster)
-    township.ctx.db.clock = lambda: wall_ms() - HOUR_MS
+    township.ctx.db.clock = lambda: wall_ms() - BEHIND_MS
     rid = (await village.write(person()))["id"]
     await cluster.sync()
     township.ctx.db.clock = wall_ms
@@ -156,7 +162,7 @@ async def test_a_version_at_or_below_the_horizon_is_stale_even_when_it_cannot_be
     assert collect_top(township) == 1
     # The old version comes again (a village restored from before the deletion) while the
     # township's clock runs behind it: stale now, not held for a retry that would revive it.
-    township.ctx.db.clock = lambda: wall_ms() - HOUR_MS
+    township.ctx.db.clock = lambda: wall_ms() - BEHIND_MS
     record = ChangeRecord(
         id=uuid.UUID(rid),
         kind=old.kind,
