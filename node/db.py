@@ -255,6 +255,8 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
         self._on_commit: list[Callable[[], None]] = []
+        self._generation = 0  # see `generation`
+        self._generation_lock = threading.Lock()
         self._on_any_commit: list[Callable[[], None]] = []
         # Since when writes fail on a full disk (None: they commit), for /readyz and status.
         self.full_since: datetime | None = None
@@ -278,6 +280,19 @@ class Database:
         """Call `listener` after every committed write that changed the log (e.g. to wake the
         replicator), or after every write at all with `bookkeeping=True`."""
         (self._on_any_commit if bookkeeping else self._on_commit).append(listener)
+
+    @property
+    def generation(self) -> int:
+        """A number that changes after every commit of this process (bookkeeping included) and
+        every commit another process announced (node/wake.py calls `note_commit`): a periodic
+        reader that found nothing to do, and took this number before its read, may skip the
+        next read while the number stays the same."""
+        return self._generation
+
+    def note_commit(self) -> None:
+        """A commit to this database happened: this process's, or another's announced."""
+        with self._generation_lock:
+            self._generation += 1
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -340,6 +355,7 @@ class Database:
                         update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)
                     )
                     faults.point(faults.BEFORE_COMMIT, self.url)
+                self.note_commit()
         except Exception as exc:
             if storage_full(exc):
                 self._storage_full(True)
