@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, create_engine, event, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
@@ -27,6 +36,10 @@ from node.errors import ClockBehind, Conflict
 from node.models import NodeState, table
 
 node_state = table(NodeState)
+# Built once, the two statements of every write transaction (building a statement costs
+# several times what running it costs here).
+_lock_state = select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
+_save_hlc = update(node_state).where(node_state.c.id == 1).values(last_hlc=bindparam("hlc"))
 
 
 def _json_dumps(value: Any) -> str:
@@ -340,9 +353,7 @@ class Database:
                     **{SEALER_OPTION: self.sealer, CHAIN_OPTION: self.chain_suite},
                 )
                 with self._relaxed(conn, relaxed=not durable), conn.begin():
-                    last = conn.execute(
-                        select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
-                    ).scalar_one()
+                    last = conn.execute(_lock_state).scalar_one()
                     txn = WriteTxn(
                         conn=conn,
                         last_hlc=last,
@@ -351,9 +362,7 @@ class Database:
                         max_skew_ms=self.max_skew_ms,
                     )
                     yield txn
-                    conn.execute(
-                        update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)
-                    )
+                    conn.execute(_save_hlc, {"hlc": txn.last_hlc})
                     faults.point(faults.BEFORE_COMMIT, self.url)
                 self.note_commit()
         except Exception as exc:
