@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import event
+from sqlalchemy import Select, event
 
 from federation.hlc import wall_ms
 from federation.puller import Puller, PullerConfig
@@ -340,3 +340,25 @@ async def test_an_idle_held_poll_reads_the_feed_once_and_ends_with_a_fresh_push_
     with ctx.db.read() as conn:
         assert answer.push_cursor == child_cursor(conn, KANGYANG) > 0  # what it holds now
     assert (answer.records, answer.cursor, answer.more) == ([], since, False)
+
+
+async def test_an_idle_poll_builds_no_sql_statement(
+    net: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Building a select costs several times what running it costs on SQLite: the statements
+    # of a child's every request (its credential, the feed, the push cursor) are built once.
+    county, kangyang = net.nodes[JIANZHA], net.nodes[KANGYANG]
+    since = feed.read_feed(county.ctx.db, child=KANGYANG, since=0).cursor
+    built: list[object] = []
+    init = Select.__init__
+
+    def counted(self: Select[Any], *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Select, "__init__", counted)
+    answer = await county.client.get(
+        "/api/v1/sync/directives", params={"since": since, "wait": 0}, auth=kangyang.as_child()
+    )
+    assert answer.status_code == 200 and answer.json()["records"] == []
+    assert built == []
