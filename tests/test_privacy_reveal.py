@@ -3,6 +3,7 @@ Kangyang township, for one resident in full; an operator at the village approves
 the answer reaches the county only (the township holds ciphertext), is kept for a limited
 time, and both sides audit it."""
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -245,11 +246,13 @@ async def test_the_request_and_its_answer_wait_out_cut_links(chain: Cluster) -> 
 
 @contextmanager
 def _reveal_reads(node: Node) -> Iterator[list[str]]:
-    """The statements run on the node's reveal requests while the block runs."""
+    """The statements run on the node's reveal requests by this thread while the block runs
+    (not by the node's own purge task, which runs in a worker thread)."""
     seen: list[str] = []
+    here = threading.get_ident()
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "reveal_requests" in statement:
+        if "reveal_requests" in statement and threading.get_ident() == here:
             seen.append(statement)
 
     engine = node.ctx.db.engine
