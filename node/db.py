@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, create_engine, event, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql import ClauseElement
@@ -27,6 +36,10 @@ from node.errors import ClockBehind, Conflict
 from node.models import NodeState, table
 
 node_state = table(NodeState)
+# Built once, the two statements of every write transaction (building a statement costs
+# several times what running it costs here).
+_lock_state = select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
+_save_hlc = update(node_state).where(node_state.c.id == 1).values(last_hlc=bindparam("hlc"))
 
 
 def _json_dumps(value: Any) -> str:
@@ -255,6 +268,8 @@ class Database:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
         self._on_commit: list[Callable[[], None]] = []
+        self._generation = 0  # see `generation`
+        self._generation_lock = threading.Lock()
         self._on_any_commit: list[Callable[[], None]] = []
         # Since when writes fail on a full disk (None: they commit), for /readyz and status.
         self.full_since: datetime | None = None
@@ -278,6 +293,19 @@ class Database:
         """Call `listener` after every committed write that changed the log (e.g. to wake the
         replicator), or after every write at all with `bookkeeping=True`."""
         (self._on_any_commit if bookkeeping else self._on_commit).append(listener)
+
+    @property
+    def generation(self) -> int:
+        """A number that changes after every commit of this process (bookkeeping included) and
+        every commit another process announced (node/wake.py calls `note_commit`): a periodic
+        reader that found nothing to do, and took this number before its read, may skip the
+        next read while the number stays the same."""
+        return self._generation
+
+    def note_commit(self) -> None:
+        """A commit to this database happened: this process's, or another's announced."""
+        with self._generation_lock:
+            self._generation += 1
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -325,9 +353,7 @@ class Database:
                     **{SEALER_OPTION: self.sealer, CHAIN_OPTION: self.chain_suite},
                 )
                 with self._relaxed(conn, relaxed=not durable), conn.begin():
-                    last = conn.execute(
-                        select(node_state.c.last_hlc).where(node_state.c.id == 1).with_for_update()
-                    ).scalar_one()
+                    last = conn.execute(_lock_state).scalar_one()
                     txn = WriteTxn(
                         conn=conn,
                         last_hlc=last,
@@ -336,10 +362,9 @@ class Database:
                         max_skew_ms=self.max_skew_ms,
                     )
                     yield txn
-                    conn.execute(
-                        update(node_state).where(node_state.c.id == 1).values(last_hlc=txn.last_hlc)
-                    )
+                    conn.execute(_save_hlc, {"hlc": txn.last_hlc})
                     faults.point(faults.BEFORE_COMMIT, self.url)
+                self.note_commit()
         except Exception as exc:
             if storage_full(exc):
                 self._storage_full(True)

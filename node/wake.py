@@ -72,7 +72,9 @@ class Poker:
 
 
 def wake_local(ctx: NodeContext) -> None:
-    """What a commit of this process wakes: the replicator, the children's held polls."""
+    """What a commit of this process wakes: the replicator, the children's held polls, and
+    the readers that skip while nothing committed (Database.generation)."""
+    ctx.db.note_commit()
     if ctx.replicator is not None:
         ctx.replicator.notify()
     if ctx.directive_signal is not None:

@@ -5,21 +5,25 @@ its own directives and looks only at those. Recovery cases get fresh networks in
 test_directives_recovery.py.
 """
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import Select, event
 
 from federation.hlc import wall_ms
 from federation.puller import Puller, PullerConfig
 from node.audit.repository import list_audit
-from node.directives import repository
+from node.directives import feed, repository
 from node.directives.progress import view_progress
 from node.directives.service import complete, issue_resync, pending_resync_requests
+from node.sync.repository import child_cursor
 from schemas.directives import DirectiveFeed
 from tests.cluster import Cluster
 from tests.directives_support import (
@@ -299,3 +303,64 @@ async def test_view_progress_for_the_views_domain(net: Cluster) -> None:
     items = view_progress(top.ctx.db, node=top.ctx.identity, unit=ZEKU)
     [mine] = [i for i in items if str(i.id) == sent["id"]]
     assert (mine.targets, mine.delivered) == (1, 1)
+
+
+@contextmanager
+def _statements(node: Any, table: str) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if f"FROM {table}" in statement:
+            seen.append(statement)
+
+    engine = node.ctx.db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_an_idle_held_poll_reads_the_feed_once_and_ends_with_a_fresh_push_cursor(
+    net: Cluster,
+) -> None:
+    county, kangyang = net.nodes[JIANZHA], net.nodes[KANGYANG]
+    await net.sync()
+    ctx = county.ctx
+    since = feed.read_feed(ctx.db, child=KANGYANG, since=0).cursor  # nothing new after it
+    with _statements(county, "directive_entries") as feed_reads:
+        poll = asyncio.create_task(
+            feed.wait_for_feed(ctx.db, ctx.directive_signal, child=KANGYANG, since=since, wait_s=1)
+        )
+        await asyncio.sleep(0.2)  # held now
+        await kangyang.write(person(KANGYANG))
+        await kangyang.replicator.run_once()  # a push while the poll is held: no directive
+        answer = await poll
+    assert len(feed_reads) == 1  # at its arrival only: no directive committed since
+    with ctx.db.read() as conn:
+        assert answer.push_cursor == child_cursor(conn, KANGYANG) > 0  # what it holds now
+    assert (answer.records, answer.cursor, answer.more) == ([], since, False)
+
+
+async def test_an_idle_poll_builds_no_sql_statement(
+    net: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Building a select costs several times what running it costs on SQLite: the statements
+    # of a child's every request (its credential, the feed, the push cursor) are built once.
+    county, kangyang = net.nodes[JIANZHA], net.nodes[KANGYANG]
+    since = feed.read_feed(county.ctx.db, child=KANGYANG, since=0).cursor
+    built: list[str] = []
+    init = Select.__init__
+    polled = {"child_credentials", "directive_entries", "child_sync", "directive_pull"}
+
+    def counted(self: Select[Any], *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        # Only the poll's tables: the network's background tasks run meanwhile.
+        built.extend(polled & {getattr(f, "name", "") for f in self.get_final_froms()})
+
+    monkeypatch.setattr(Select, "__init__", counted)
+    answer = await county.client.get(
+        "/api/v1/sync/directives", params={"since": since, "wait": 0}, auth=kangyang.as_child()
+    )
+    assert answer.status_code == 200 and answer.json()["records"] == []
+    assert built == []

@@ -16,10 +16,12 @@ from federation.identity import Identity
 from federation.signing import b64
 from node import tls
 from node.ops.status import node_status
+from node.sync import routes as sync_routes
 from node.units import keys as descendant_keys
 from node.units.service import enrol_child
 from tests.cli_support import run
 from tests.cluster import Cluster
+from tests.factories import person
 
 COUNTY, TOWNSHIP, VILLAGE = "632322", "632322101", "632322101201"
 
@@ -188,3 +190,24 @@ def test_ca_issue_certifies_the_nodes_signing_key_and_ca_certify_a_key_made_else
     assert result.exit_code == 0, result.output
     village_cert = orjson.loads((top / "tls" / "issued" / VILLAGE / tls.KEY_CERT).read_bytes())
     assert village_cert["public_key"] == made_elsewhere
+
+
+async def test_a_signed_request_reads_no_ca_file(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CA is read (and parsed) only where a key certificate is checked: enrolment and
+    # rotation (the certified keys above), not for each of a child's requests.
+    nodes = await certified_tree(cluster, prefecture_ca(tmp_path))
+    reads: list[Path] = []
+    read = sync_routes.trusted_ca
+
+    def counted(data_dir: Path, parent_ca: Path | None) -> bytes | None:
+        reads.append(data_dir)
+        return read(data_dir, parent_ca)
+
+    monkeypatch.setattr(sync_routes, "trusted_ca", counted)
+    await nodes[VILLAGE].write(person(VILLAGE))
+    before = cluster.router.requests.get(TOWNSHIP, 0)
+    await cluster.sync()
+    assert cluster.router.requests.get(TOWNSHIP, 0) > before  # signed requests were answered
+    assert reads == []

@@ -3,17 +3,23 @@ Kangyang township, for one resident in full; an operator at the village approves
 the answer reaches the county only (the township holds ciphertext), is kept for a limited
 time, and both sides audit it."""
 
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from federation.errors import PeerUnavailable
 from node.audit.service import entries
+from node.db import as_utc
 from node.reveals import repository, service
+from node.reveals.runner import Purger
+from node.wake import wake_local
 from tests.access_support import bearer, grant
 from tests.cluster import Cluster, Node
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
@@ -233,3 +239,104 @@ async def test_the_request_and_its_answer_wait_out_cut_links(chain: Cluster) -> 
     shown = (await county.client.get(f"/api/v1/reveals/{asked['id']}")).json()
     assert shown["status"] == "approved"
     assert shown["record"]["data"]["id_number"] == resident["data"]["id_number"]
+
+
+# --- the requester's periodic purge, idle (issue 16's fourth round) -------------------------
+
+
+@contextmanager
+def _reveal_reads(node: Node) -> Iterator[list[str]]:
+    """The statements run on the node's reveal requests by this thread while the block runs
+    (not by the node's own purge task, which runs in a worker thread)."""
+    seen: list[str] = []
+    here = threading.get_ident()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "reveal_requests" in statement and threading.get_ident() == here:
+            seen.append(statement)
+
+    engine = node.ctx.db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def test_an_idle_purge_is_one_statement(chain: Cluster) -> None:
+    county = chain.nodes[COUNTY]
+    with _reveal_reads(county) as reads:
+        assert service.purge_expired(county.ctx) == 0
+    assert len(reads) == 1
+
+
+async def test_an_idle_requester_reads_nothing_until_something_commits(chain: Cluster) -> None:
+    resident = await _resident(chain)
+    county = chain.nodes[COUNTY]
+    purger = Purger(county.ctx)
+    with _reveal_reads(county) as reads:
+        purger.tick()
+        assert len(reads) == 1
+        for _ in range(5):  # nothing asked, nothing held, nothing committed: no read at all
+            purger.tick()
+        assert len(reads) == 1
+        wake_local(county.ctx)  # another process's commit, announced (node/wake.py)
+        purger.tick()
+        assert len(reads) == 2
+    asked = await _ask(county, resident["id"])  # a commit of this process
+    with _reveal_reads(county) as reads:
+        purger.tick()  # the request is seen at the next tick (and waits for its answer)
+        assert reads
+    with _reveal_reads(county) as reads:
+        purger.tick()  # a request that waits for its answer is looked at on every tick
+        assert reads
+    await _reach_owner(chain, asked["id"])
+    await chain.nodes[VILLAGE].client.post(f"/api/v1/reveals/{asked['id']}/approve")
+    await chain.sync()
+    purger.tick()  # the answer arrived: settled at the next tick
+    shown = service.show(county.ctx, request_id=uuid.UUID(asked["id"]), read=False)
+    assert shown.status == "approved"
+
+
+async def test_a_quiet_requester_still_purges_when_the_hold_ends(
+    chain: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resident = await _resident(chain)
+    county, village = chain.nodes[COUNTY], chain.nodes[VILLAGE]
+    asked = await _ask(county, resident["id"])
+    await _reach_owner(chain, asked["id"])
+    await village.client.post(f"/api/v1/reveals/{asked['id']}/approve")
+    await chain.sync()
+    purger = Purger(county.ctx, recheck_s=10 * 86_400)  # no safety-net look in this test
+    request_id = uuid.UUID(asked["id"])
+    purger.tick()  # settles the answer: approved, held until expires_at
+    ends = as_utc(service.show(county.ctx, request_id=request_id, read=False).expires_at)
+    assert ends is not None
+    purger.tick()  # (the settling and show committed: one more look)
+    with _reveal_reads(county) as reads:
+        for before in (3600, 60, 1):
+            monkeypatch.setattr(
+                service, "now_of", lambda _db, s=before: ends - timedelta(seconds=s)
+            )
+            assert purger.tick() == 0
+        assert reads == []  # the hold runs, nothing committed: no read before it ends
+        monkeypatch.setattr(service, "now_of", lambda _db: ends)
+        assert purger.tick() == 1  # purged on time
+    assert service.show(county.ctx, request_id=request_id, read=False).status == "expired"
+
+
+async def test_a_quiet_requester_looks_again_after_the_recheck(
+    chain: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    county = chain.nodes[COUNTY]
+    purger = Purger(county.ctx, recheck_s=300)
+    start = service.now_of(county.ctx.db)
+    with _reveal_reads(county) as reads:
+        purger.tick()
+        monkeypatch.setattr(service, "now_of", lambda _db: start + timedelta(seconds=299))
+        purger.tick()
+        assert len(reads) == 1
+        # A commit nobody announced (another host's, on PostgreSQL) is seen within recheck_s.
+        monkeypatch.setattr(service, "now_of", lambda _db: start + timedelta(seconds=301))
+        purger.tick()
+        assert len(reads) == 2

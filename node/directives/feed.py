@@ -11,7 +11,8 @@ the signal's `notify` as `wake`): waking every child on every commit, as Databas
 would, made each pushed batch and receipt re-run every held poll's read. A held poll reads
 nothing else until then: writes made by another process on the same database (the CLI) reach
 it through that process's wake-up of the serving one (node/wake.py). An idle poll costs one
-read when it arrives and one when it ends.
+read of the feed when it arrives and, when it ends with no directive committed meanwhile, one
+of the push cursor alone (the one part of the answer that other commits move).
 """
 
 import asyncio
@@ -81,6 +82,12 @@ def read_feed(
     )
 
 
+def push_cursor(db: Database, *, child: str) -> int:
+    """Where this node holds `child`'s pushes up to (the feed's `push_cursor`)."""
+    with db.read() as conn:
+        return sync_repo.child_cursor(conn, child)
+
+
 async def _never() -> bool:
     return False
 
@@ -117,3 +124,9 @@ async def wait_for_feed(
             continue
         with contextlib.suppress(TimeoutError):  # held for the whole wait unless a commit comes
             await asyncio.wait_for(event.wait(), timeout=remaining)
+        if not event.is_set():
+            # The wait ended and no directive committed meanwhile: nothing new for the child,
+            # only the push cursor may have moved (pushes do not wake held polls), and the
+            # child compares it with what it sent (a parent restored from a backup).
+            cursor = await asyncio.to_thread(push_cursor, db, child=child)
+            return feed.model_copy(update={"push_cursor": cursor})

@@ -4,12 +4,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, func, select, update
 
 from node.models import table
 from node.reveals.models import RevealRequest
+from schemas.reveals import RevealStatus
 
 _requests = table(RevealRequest)
+_outstanding = (  # built once: a statement run every tick of every node's purge
+    select(_requests.c.status, func.min(_requests.c.expires_at))
+    .where(_requests.c.status.in_((RevealStatus.pending.value, RevealStatus.approved.value)))
+    .group_by(_requests.c.status)
+)
 
 
 def add(conn: Connection, row: dict[str, Any]) -> None:
@@ -27,6 +33,12 @@ def newest(conn: Connection, limit: int) -> list[Row[Any]]:
 
 def with_status(conn: Connection, status: str) -> list[Row[Any]]:
     return list(conn.execute(select(_requests).where(_requests.c.status == status)))
+
+
+def outstanding(conn: Connection) -> dict[str, datetime | None]:
+    """The statuses pending and approved that some request has, each with the earliest end
+    of a hold among them (one statement: what the requester's periodic purge looks at)."""
+    return {str(status): ends for status, ends in conn.execute(_outstanding)}
 
 
 def expired(conn: Connection, now: datetime) -> list[Row[Any]]:

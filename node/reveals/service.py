@@ -41,7 +41,8 @@ TITLE = "查阅个人信息请求"
 APPROVED = "已批准"
 
 
-def _now(db: Database) -> datetime:
+def now_of(db: Database) -> datetime:
+    """The node's time (its clock: virtual under the simulator), as the requests store it."""
     return ms_to_datetime(db.clock())
 
 
@@ -92,7 +93,7 @@ def request(ctx: NodeContext, *, record_id: uuid.UUID, reason: str, by: Principa
                 "owner": row.origin,
                 "reason": reason,
                 "requested_by": by.actor[:64],
-                "requested_at": _now(db),
+                "requested_at": now_of(db),
                 "status": RevealStatus.pending.value,
                 "private_key": _seal_key(db, request_id, private),
             },
@@ -184,7 +185,7 @@ def show(
     who asked (the read audited; anyone else: 403)."""
     db = ctx.db
     actor = (by or local()).actor
-    now = _now(db)
+    now = now_of(db)
     with db.write() as txn:
         entry = repository.get(txn.conn, request_id)
         if entry is None:
@@ -213,7 +214,7 @@ def show(
 def list_requests(ctx: NodeContext, *, limit: int = 100) -> RevealPage:
     """The requests made here, newest first, each as it stands (no record in them)."""
     with ctx.db.write(notify=False) as txn:
-        now = _now(ctx.db)
+        now = now_of(ctx.db)
         rows = repository.newest(txn.conn, limit)
         items = [_settle(txn, row, ctx.settings.reveal_hold_s, now) for row in rows]
     return RevealPage(items=[_read(row) for row in items])
@@ -238,20 +239,39 @@ def _purge(txn: WriteTxn, entry: Row[Any]) -> Row[Any]:
 
 def purge_expired(ctx: NodeContext, *, now: datetime | None = None) -> int:
     """Settle the answers that arrived and purge those whose hold ended; how many purged."""
+    return purge_due(ctx, now=now)[0]
+
+
+def purge_due(ctx: NodeContext, *, now: datetime | None = None) -> tuple[int, datetime | None]:
+    """`purge_expired`, and when it next has something to do unless a commit comes first:
+    now (a request waits for its answer), the end of the earliest hold, or None (nothing
+    asked, nothing held)."""
     db = ctx.db
-    at = now or _now(db)
-    with db.read() as conn:  # idle (nothing asked, nothing due): a read, no transaction to commit
-        if not repository.with_status(conn, RevealStatus.pending.value) and not (
-            repository.expired(conn, at)
-        ):
-            return 0
+    at = now or now_of(db)
+    with db.read() as conn:  # idle (nothing asked, nothing due): one statement, no transaction
+        waiting = repository.outstanding(conn)
+    if RevealStatus.pending.value not in waiting and not _ended(waiting, at):
+        return 0, _next_due(waiting, at)
     with db.write(notify=False) as txn:
         for entry in repository.with_status(txn.conn, RevealStatus.pending.value):
             _settle(txn, entry, ctx.settings.reveal_hold_s, at)
         due = repository.expired(txn.conn, at)
         for entry in due:
             _purge(txn, entry)
-    return len(due)
+        waiting = repository.outstanding(txn.conn)
+    return len(due), _next_due(waiting, at)
+
+
+def _ended(waiting: dict[str, datetime | None], at: datetime) -> bool:
+    ends = waiting.get(RevealStatus.approved.value)
+    return ends is not None and _aware(ends) <= _aware(at)
+
+
+def _next_due(waiting: dict[str, datetime | None], at: datetime) -> datetime | None:
+    if RevealStatus.pending.value in waiting:
+        return at
+    ends = waiting.get(RevealStatus.approved.value)
+    return None if ends is None else _aware(ends)
 
 
 # --- owner ----------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 
 from federation.hlc import parse_version
 from node.db import upsert_insert
@@ -13,10 +13,14 @@ child_sync = table(ChildSync)
 batch_marks = table(BatchMark)
 upstream = table(Upstream)
 quarantine = table(Quarantined)
+# Built once, the statements of every request and every idle round (a held poll's push cursor,
+# the replicator's state): building a select costs several times what running it costs here.
+_child_cursor = select(child_sync.c.cursor).where(child_sync.c.code == bindparam("code"))
+_upstream = select(upstream).where(upstream.c.id == 1)
 
 
 def child_cursor(conn: Connection, code: str) -> int:
-    cursor = conn.execute(select(child_sync.c.cursor).where(child_sync.c.code == code)).scalar()
+    cursor = conn.execute(_child_cursor, {"code": code}).scalar()
     return int(cursor or 0)
 
 
@@ -66,7 +70,7 @@ def prune_batch_marks(conn: Connection, *, code: str, below: int) -> None:
 
 
 def get_upstream(conn: Connection) -> Row[Any] | None:
-    return conn.execute(select(upstream).where(upstream.c.id == 1)).first()
+    return conn.execute(_upstream).first()
 
 
 def save_upstream(conn: Connection, **values: Any) -> None:

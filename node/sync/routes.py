@@ -51,7 +51,7 @@ def child_trust(ctx: NodeContext) -> ChildTrust:
         window_s=settings.replay_window_s,
         accept_tokens=settings.accept_child_tokens,
         nonces=ctx.nonces,
-        ca=trusted_ca(settings.data_dir, settings.parent_ca),
+        ca=partial(trusted_ca, settings.data_dir, settings.parent_ca),
     )
 
 

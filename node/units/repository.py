@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from node.db import upsert_insert
 from node.models import ChildCredential, HeldEnrolment, Unit, table
@@ -108,8 +108,12 @@ def held_via(conn: Connection, via: str) -> list[Row[Any]]:
     return list(conn.execute(select(held).where(held.c.via == via).order_by(held.c.code)))
 
 
+# Built once: read for every signed request a child makes.
+_credential = select(credentials).where(credentials.c.code == bindparam("code"))
+
+
 def get_credential(conn: Connection, code: str) -> Row[Any] | None:
-    return conn.execute(select(credentials).where(credentials.c.code == code)).first()
+    return conn.execute(_credential, {"code": code}).first()
 
 
 def revoke_credential(

@@ -8,7 +8,7 @@ Links (docs/protocol.md "Enrolment, keys and signatures"):
   child has registered no key and `accept_child_tokens` is on (the rolling upgrade).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,7 +62,9 @@ class ChildTrust:
     window_s: float
     accept_tokens: bool
     nonces: NonceStore  # the node's one store (NodeContext.nonces)
-    ca: bytes | None = None  # the prefecture's CA certificate, to check key certificates
+    # The prefecture's CA certificate, to check key certificates: read from disk only by what
+    # checks one (enrolment, rotation), not for every signed request.
+    ca: Callable[[], bytes | None] = lambda: None
 
     # --- every request ------------------------------------------------------------------------
 
@@ -214,7 +216,7 @@ class ChildTrust:
     def _certificate(self, child: str, public: str, given: Any) -> tuple[str | None, bool]:
         try:
             return descendant_keys.check_key(
-                self.ca, code=child, suite=self.suite.name, public_key=public, certificate=given
+                self.ca(), code=child, suite=self.suite.name, public_key=public, certificate=given
             )
         except KeyCertRefused as exc:
             raise Forbidden(
