@@ -23,6 +23,7 @@ from federation.errors import CursorMismatch, FederationError, PeerRejected, Pee
 from federation.hlc import wall_ms
 from federation.peer import ChangeStore, OutgoingBatch, Peer
 from federation.retry import Health, Unwatched, backoff_delay, in_thread
+from federation.waiting import within
 from schemas.sync import PushAck
 
 log = logging.getLogger("tiersync.replicator")
@@ -295,8 +296,7 @@ class Replicator:
         if not wake_early:
             await asyncio.sleep(seconds)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=None if seconds == inf else seconds)
+        await within(None if seconds == inf else seconds, self._wake.wait())
         self._wake.clear()
 
 

@@ -16,6 +16,8 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from federation.waiting import within
+
 WAIT_S = 10.0  # the longest a batch waits for its predecessor before it is applied anyway
 GRACE_S = 0.25  # how long a batch beyond the cursor waits for a predecessor not yet in sight
 
@@ -59,8 +61,7 @@ class PushSequencer:
                 left = started + (self.grace_s if alone else self.wait_s) - loop.time()
                 if left <= 0:
                     break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), left)
+                await within(left, self._changed.wait())
             await self._changed.wait_for(lambda: child not in self._applying)
             self._applying.add(child)
 

@@ -164,11 +164,16 @@ class NodeProcess:
             )
         return self
 
-    def wait_healthy(self, timeout: float = 30) -> None:
+    def wait_healthy(self, timeout: float = 90) -> None:
+        """Until /healthz answers 200 (a few seconds; far more on a loaded machine, where the
+        imports alone can take half a minute); past `timeout` the error quotes the node's log."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"node {self.spec.code} exited with {self.process.returncode}")
+                raise RuntimeError(
+                    f"node {self.spec.code} exited with {self.process.returncode}; its log ends:\n"
+                    f"{self.log_tail()}"
+                )
             try:
                 url, context = self.spec.url + "/healthz", self.spec.ssl_context()
                 with urllib.request.urlopen(url, timeout=1, context=context) as response:
@@ -177,7 +182,17 @@ class NodeProcess:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             time.sleep(0.05)
-        raise TimeoutError(f"node {self.spec.code} not healthy within {timeout} s")
+        raise TimeoutError(
+            f"node {self.spec.code} not healthy within {timeout} s; its log ends:\n"
+            f"{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        log_path = self.log_path or self.spec.data_dir / "serve.log"
+        try:
+            return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError as exc:
+            return f"(no log: {exc})"
 
     @property
     def alive(self) -> bool:

@@ -35,6 +35,7 @@ import orjson
 
 from federation.errors import PeerUnavailable
 from federation.retry import backoff_delay
+from federation.waiting import within
 from schemas.errors import clip
 
 log = logging.getLogger("tiersync.supervisor")
@@ -43,6 +44,7 @@ TASKS_FILE = "tasks.json"
 PUBLISH_S = 10.0  # a serving node rewrites its tasks file at least this often
 UNREADY_AFTER_S = 30.0  # failing this long: /readyz answers 503 and `status` exits 1
 DEAD_AFTER_S = 600.0  # failing this long: the task counts as dead
+STOP_RECHECK_S = 5.0  # a task still running this long after its cancellation is cancelled again
 ERROR_CHARS = 300
 
 State = Literal["running", "failing", "dead", "stopped"]
@@ -174,9 +176,7 @@ class Supervisor:
         task = self._tasks.pop(name, None)
         self._stopping.add(name)
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await _cancel_until_done(task, name)
         self.stopped(name)
 
     def stopped(self, name: str) -> None:
@@ -293,8 +293,7 @@ class Supervisor:
                 await asyncio.to_thread(self.publish)
             except Exception:  # a full disk: the next change or PUBLISH_S tries again
                 log.warning("could not write the task states", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=PUBLISH_S)
+            await within(PUBLISH_S, self._changed.wait())
             self._changed.clear()
 
     def publish(self) -> None:
@@ -369,3 +368,16 @@ def read_published(path: Path) -> Published | None:
 
 def _moment(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+async def _cancel_until_done(task: "asyncio.Task[None]", name: str) -> None:
+    """Cancel `task` and wait for it; ask again every STOP_RECHECK_S while it runs on: a library
+    that swallows a cancellation (as Python 3.11's wait_for does) must not make a node's shutdown
+    wait for ever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=STOP_RECHECK_S)
+        if not task.done():
+            log.warning("background task %s still runs after its cancellation: asking again", name)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -52,7 +52,8 @@ class BodyLimit:
                 message = await receive()
             else:
                 try:
-                    message = await asyncio.wait_for(receive(), max(deadline - loop.time(), 0))
+                    async with asyncio.timeout_at(deadline):
+                        message = await receive()
                 except TimeoutError:
                     if not started:
                         await self._too_slow(scope, send, received)

@@ -16,9 +16,9 @@ of the push cursor alone (the one part of the answer that other commits move).
 """
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 
+from federation.waiting import within
 from node.db import Database
 from node.directives import repository
 from node.directives.seals import DirectiveSigner, stored
@@ -122,8 +122,7 @@ async def wait_for_feed(
         if event is None:
             await asyncio.sleep(min(remaining, RECHECK_S))
             continue
-        with contextlib.suppress(TimeoutError):  # held for the whole wait unless a commit comes
-            await asyncio.wait_for(event.wait(), timeout=remaining)
+        await within(remaining, event.wait())  # held for the whole wait unless a commit comes
         if not event.is_set():
             # The wait ended and no directive committed meanwhile: nothing new for the child,
             # only the push cursor may have moved (pushes do not wake held polls), and the

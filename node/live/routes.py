@@ -65,7 +65,8 @@ async def _stream(live: Broadcaster, unit: str, resume: int | None) -> AsyncIter
                 yield sse("incident", item, item.seq)
         while True:
             try:
-                queued = await asyncio.wait_for(sub.queue.get(), timeout=live.heartbeat_s)
+                async with asyncio.timeout(live.heartbeat_s):
+                    queued = await sub.queue.get()
             except TimeoutError:
                 yield ": keepalive\n\n"
                 continue

@@ -17,6 +17,7 @@ from typing import Any
 from federation.hlc import ceiling as hlc_ceiling
 from federation.hlc import parse_version
 from federation.retry import Health, Unwatched, backoff_delay
+from federation.waiting import within
 from node.audit import service as audit
 from node.db import Database
 from node.signals import CommitSignal
@@ -164,9 +165,7 @@ class QuarantineRetrier:
                 continue
             # Nothing held for its clock: only a commit (a push, which may quarantine) can
             # change that; meanwhile nothing is read. The commits of a burst: one look.
-            try:
-                await asyncio.wait_for(committed.wait(), timeout=IDLE_LONGEST_S)
-            except TimeoutError:
+            if not await within(IDLE_LONGEST_S, committed.wait()):
                 continue
             await self.sleep(self.every_s)
 

@@ -137,7 +137,8 @@ class FaultProxy:
             reader, writer = await asyncio.open_connection(self.host, self.upstream_port)
             writer.write(data)
             await writer.drain()
-            with contextlib.suppress(asyncio.TimeoutError, OSError):
-                while await asyncio.wait_for(reader.read(65536), 5):
-                    pass
+            with contextlib.suppress(TimeoutError, OSError):
+                async with asyncio.timeout(5):  # the answer to the replay is read and dropped
+                    while await reader.read(65536):
+                        pass
             writer.transport.abort()
