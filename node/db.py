@@ -294,6 +294,11 @@ class Database:
         replicator), or after every write at all with `bookkeeping=True`."""
         (self._on_any_commit if bookkeeping else self._on_commit).append(listener)
 
+    def now_ms(self) -> int:
+        """The node's clock as it reads at this call (a test may set `clock` anew meanwhile):
+        what dates this node's requests to its parent."""
+        return self.clock()
+
     @property
     def generation(self) -> int:
         """A number that changes after every commit of this process (bookkeeping included) and

@@ -60,7 +60,7 @@ def connect_parent(
 ) -> HttpPeer:
     """The connection to this node's parent; raises NoParent when none is configured.
     `observe` is told of every request (the serving node's metrics); `clock` (the node's,
-    `Database.clock`) dates the requests' signatures."""
+    `Database.now_ms`) dates the requests' signatures."""
     if not settings.parent_url or not settings.parent_token:
         raise NoParent("本节点未配置上级：需设置 TIERSYNC_PARENT_URL 和 TIERSYNC_PARENT_TOKEN")
     return HttpPeer(

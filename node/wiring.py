@@ -301,7 +301,7 @@ def parent_hook(*, transport: Any = None, observe: Observer | None = None) -> St
             transport=transport,
             observe=observe,
             hash_key_id=ctx.hash_key_id,
-            clock=lambda: ctx.db.clock(),  # read at each request: tests set it anew
+            clock=ctx.db.now_ms,
         )
         ctx.parent = parent
         return parent.aclose

@@ -7,15 +7,14 @@ test_directives_recovery.py.
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Select, event
+from sqlalchemy import Select
 
 from federation.hlc import wall_ms
 from federation.puller import Puller, PullerConfig
@@ -49,6 +48,7 @@ from tests.directives_support import (
     report,
 )
 from tests.factories import person
+from tests.statements import statements_run
 
 __all__ = ["migrated_sqlite"]
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -305,22 +305,6 @@ async def test_view_progress_for_the_views_domain(net: Cluster) -> None:
     assert (mine.targets, mine.delivered) == (1, 1)
 
 
-@contextmanager
-def _statements(node: Any, table: str) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if f"FROM {table}" in statement:
-            seen.append(statement)
-
-    engine = node.ctx.db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 async def test_an_idle_held_poll_reads_the_feed_once_and_ends_with_a_fresh_push_cursor(
     net: Cluster,
 ) -> None:
@@ -328,7 +312,7 @@ async def test_an_idle_held_poll_reads_the_feed_once_and_ends_with_a_fresh_push_
     await net.sync()
     ctx = county.ctx
     since = feed.read_feed(ctx.db, child=KANGYANG, since=0).cursor  # nothing new after it
-    with _statements(county, "directive_entries") as feed_reads:
+    with statements_run(county.ctx.db.engine, mentioning="FROM directive_entries") as feed_reads:
         poll = asyncio.create_task(
             feed.wait_for_feed(ctx.db, ctx.directive_signal, child=KANGYANG, since=since, wait_s=1)
         )

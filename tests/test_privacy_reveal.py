@@ -3,16 +3,14 @@ Kangyang township, for one resident in full; an operator at the village approves
 the answer reaches the county only (the township holds ciphertext), is kept for a limited
 time, and both sides audit it."""
 
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from federation.errors import PeerUnavailable
 from node.audit.service import entries
@@ -25,6 +23,7 @@ from tests.cluster import Cluster, Node
 from tests.conftest import COUNTY, PREFECTURE, TOWNSHIP, VILLAGE
 from tests.directives_support import pull_all
 from tests.factories import person
+from tests.statements import statements_run
 from tests.test_privacy_leaks import stored_text
 
 
@@ -52,6 +51,17 @@ async def _reach_owner(chain: Cluster, request_id: str) -> None:
     items = (await chain.nodes[VILLAGE].client.get("/api/v1/reveals/inbox")).json()["items"]
     assert [(i["id"], i["kind"]) for i in items] == [(request_id, "reveal")]
     assert items[0]["body"] == "核查流动人口重复登记"
+
+
+async def _approved(chain: Cluster) -> tuple[Node, dict[str, Any]]:
+    """The county asked to see a resident, the village approved, the answer is at the county."""
+    resident = await _resident(chain)
+    county = chain.nodes[COUNTY]
+    asked = await _ask(county, resident["id"])
+    await _reach_owner(chain, asked["id"])
+    await chain.nodes[VILLAGE].client.post(f"/api/v1/reveals/{asked['id']}/approve")
+    await chain.sync()
+    return county, asked
 
 
 def _actions(node: Node) -> list[str]:
@@ -141,18 +151,13 @@ async def test_a_refusal_reaches_the_county_with_its_reason(chain: Cluster) -> N
 
 
 async def test_the_answer_is_purged_when_the_hold_ends(chain: Cluster) -> None:
-    resident = await _resident(chain)
-    county, village = chain.nodes[COUNTY], chain.nodes[VILLAGE]
-    asked = await _ask(county, resident["id"])
-    await _reach_owner(chain, asked["id"])
-    await village.client.post(f"/api/v1/reveals/{asked['id']}/approve")
-    await chain.sync()
+    county, asked = await _approved(chain)
     request_id = uuid.UUID(asked["id"])
-    assert service.purge_expired(county.ctx) == 0  # settles the arrived answer, purges nothing
+    assert service.purge_due(county.ctx)[0] == 0  # settles the arrived answer, purges nothing
     shown = service.show(county.ctx, request_id=request_id, read=False)
     assert shown.status == "approved" and shown.expires_at is not None
     later = shown.expires_at + timedelta(seconds=1)
-    assert service.purge_expired(county.ctx, now=later) == 1
+    assert service.purge_due(county.ctx, now=later)[0] == 1
     after = (await county.client.get(f"/api/v1/reveals/{asked['id']}")).json()
     assert (after["status"], after["record"]) == ("expired", None)
     assert "reveal.purge" in _actions(county)
@@ -244,29 +249,16 @@ async def test_the_request_and_its_answer_wait_out_cut_links(chain: Cluster) -> 
 # --- the requester's periodic purge, idle (issue 16's fourth round) -------------------------
 
 
-@contextmanager
-def _reveal_reads(node: Node) -> Iterator[list[str]]:
+def _reveal_reads(node: Node) -> AbstractContextManager[list[str]]:
     """The statements run on the node's reveal requests by this thread while the block runs
     (not by the node's own purge task, which runs in a worker thread)."""
-    seen: list[str] = []
-    here = threading.get_ident()
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if "reveal_requests" in statement and threading.get_ident() == here:
-            seen.append(statement)
-
-    engine = node.ctx.db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    return statements_run(node.ctx.db.engine, mentioning="reveal_requests", this_thread=True)
 
 
 async def test_an_idle_purge_is_one_statement(chain: Cluster) -> None:
     county = chain.nodes[COUNTY]
     with _reveal_reads(county) as reads:
-        assert service.purge_expired(county.ctx) == 0
+        assert service.purge_due(county.ctx)[0] == 0
     assert len(reads) == 1
 
 
@@ -301,12 +293,7 @@ async def test_an_idle_requester_reads_nothing_until_something_commits(chain: Cl
 async def test_a_quiet_requester_still_purges_when_the_hold_ends(
     chain: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    resident = await _resident(chain)
-    county, village = chain.nodes[COUNTY], chain.nodes[VILLAGE]
-    asked = await _ask(county, resident["id"])
-    await _reach_owner(chain, asked["id"])
-    await village.client.post(f"/api/v1/reveals/{asked['id']}/approve")
-    await chain.sync()
+    county, asked = await _approved(chain)
     purger = Purger(county.ctx, recheck_s=10 * 86_400)  # no safety-net look in this test
     request_id = uuid.UUID(asked["id"])
     purger.tick()  # settles the answer: approved, held until expires_at

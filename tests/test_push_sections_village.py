@@ -3,13 +3,11 @@ nodes below reported (freshness, enrolments, keys), and read nothing for them; a
 pushes still carry them."""
 
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import event
 
 from node.settings import Settings
 from node.sync.runner import outbox
 from node.wiring import open_node
+from tests.statements import statements_run
 
 RELAYING = {"freshness", "enrolments", "keys"}
 RELAY_TABLES = ("view_freshness", "child_credentials", "descendant_keys")
@@ -19,14 +17,8 @@ def _statements_of_a_read(data_dir: Path, code: str) -> tuple[set[str], list[str
     ctx = open_node(Settings(code=code, name=code, data_dir=data_dir))
     try:
         store = outbox(ctx)
-        seen: list[str] = []
-
-        def log(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            seen.append(statement)
-
-        event.listen(ctx.db.engine, "before_cursor_execute", log)
-        store.read_batch(0, max_records=100, max_bytes=1 << 20)
-        event.remove(ctx.db.engine, "before_cursor_execute", log)
+        with statements_run(ctx.db.engine) as seen:
+            store.read_batch(0, max_records=100, max_bytes=1 << 20)
         return {s.name for s in store.sections}, seen
     finally:
         ctx.db.dispose()

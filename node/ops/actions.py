@@ -70,7 +70,7 @@ async def run_verify(
         link = None
         if settings.parent_url and settings.parent_token:
             async with parent_connection(
-                settings, transport=transport, clock=ctx.db.clock
+                settings, transport=transport, clock=ctx.db.now_ms
             ) as parent:
                 link = await verify.verify_upstream(
                     ctx, parent, repair=repair, deep=deep, stats=parent.exchanges

@@ -59,7 +59,7 @@ async def rebuild_from_parent(
             "this node already holds records: rebuild fills an empty node "
             "(use verify --repair, or --force to merge the parent's copy in)"
         )
-    async with parent_connection(settings, transport=transport, clock=ctx.db.clock) as parent:
+    async with parent_connection(settings, transport=transport, clock=ctx.db.now_ms) as parent:
         if force:
             await _push_pending(ctx, parent)
         return await _rebuild(ctx, parent, progress=progress, page_size=page_size)

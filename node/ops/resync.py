@@ -77,7 +77,7 @@ async def resync_up(
         batch_max_bytes=settings.batch_max_bytes,
     )
     store.rewind(since)
-    async with parent_connection(settings, transport=transport, clock=ctx.db.clock) as peer:
+    async with parent_connection(settings, transport=transport, clock=ctx.db.now_ms) as peer:
         pushed = await Replicator(store=store, peer=peer, config=config).run_once()
     return {
         "since": since,

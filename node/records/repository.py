@@ -71,7 +71,7 @@ def _row_type(fields: tuple[str, ...]) -> type:
 
 
 def _opened(
-    conn: Connection, rows: list[Any], kind: str | None = None, *, parsed: bool = False
+    conn: Connection, rows: Sequence[Any], kind: str | None = None, *, parsed: bool = False
 ) -> list[Any]:
     """`rows` with the sealed fields of their data opened (rows without a sealed field, and
     kinds with none, are the rows themselves). Data read as JSON text stays text, unless
@@ -79,7 +79,7 @@ def _opened(
     encoded again)."""
     sealer = _sealer(conn)
     if sealer is None or not rows:
-        return rows
+        return rows if isinstance(rows, list) else list(rows)  # `.all()` gives a list: no copy
     fields = tuple(rows[0]._fields)  # the rows of one query: one shape, read once
     at_data, at_id = fields.index("data"), fields.index("id")
     at_kind = None if kind else fields.index("kind")
@@ -226,7 +226,7 @@ def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
         .where(records.c.seq > seq)
         .order_by(records.c.seq)
     )
-    rows = list(conn.execute(stmt.limit(limit)).all())  # fetchall: not a fetchone per row
+    rows = conn.execute(stmt.limit(limit)).all()  # fetchall: not a fetchone per row
     return _opened(conn, rows, parsed=True)
 
 

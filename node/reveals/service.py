@@ -5,7 +5,7 @@ X25519 public key, and keeps the private half (sealed with the data key) in `rev
 Owner: `approve` seals the record as it holds it to that key and writes it into its "done"
 receipt; `refuse` is the directives' refusal. The receipt travels up like any other; the tiers
 between store only ciphertext. Requester: `show` opens the answer while the hold lasts and
-audits each read; `purge_expired` deletes the private key when it ends (every copy of the
+audits each read; `purge_due` deletes the private key when it ends (every copy of the
 answer, wherever it lies, is then unreadable). Every step is audited where it happens, in the
 transaction that makes it.
 """
@@ -237,15 +237,10 @@ def _purge(txn: WriteTxn, entry: Row[Any]) -> Row[Any]:
     return purged
 
 
-def purge_expired(ctx: NodeContext, *, now: datetime | None = None) -> int:
-    """Settle the answers that arrived and purge those whose hold ended; how many purged."""
-    return purge_due(ctx, now=now)[0]
-
-
 def purge_due(ctx: NodeContext, *, now: datetime | None = None) -> tuple[int, datetime | None]:
-    """`purge_expired`, and when it next has something to do unless a commit comes first:
-    now (a request waits for its answer), the end of the earliest hold, or None (nothing
-    asked, nothing held)."""
+    """Settle the answers that arrived and purge those whose hold ended: how many purged, and
+    when it next has something to do unless a commit comes first: now (a request waits for its
+    answer), the end of the earliest hold, or None (nothing asked, nothing held)."""
     db = ctx.db
     at = now or now_of(db)
     with db.read() as conn:  # idle (nothing asked, nothing due): one statement, no transaction
