@@ -9,12 +9,14 @@ from node.errors import Unauthorized
 from node.principal import Principal
 
 
-def get_context(request: Request) -> NodeContext:
+# Both async: FastAPI runs a plain `def` dependency in a worker thread, a hop per request
+# for what is an attribute read.
+async def get_context(request: Request) -> NodeContext:
     ctx: NodeContext = request.app.state.ctx
     return ctx
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """Who makes this request, as the operator-access gate found (node/access/gate.py). A
     route reached without the gate has none: refused, never assumed."""
     principal = getattr(request.state, "principal", None)
