@@ -27,7 +27,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def tiersync_command() -> list[str]:
-    """The console script next to this interpreter, else `python -m node.cli.main`."""
+    """The console script next to this interpreter (node/cli/entry.py), else `python -m
+    node.cli.main`."""
     script = Path(sys.executable).parent / "tiersync"
     return [str(script)] if script.exists() else [sys.executable, "-m", "node.cli.main"]
 

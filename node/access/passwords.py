@@ -1,6 +1,8 @@
 """Passwords (argon2id, argon2-cffi's defaults: RFC 9106's second recommended profile) and the
 TOTP second factor (RFC 6238, 30 s steps, one step of clock drift either way)."""
 
+from functools import cache
+
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -8,8 +10,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from node.errors import FieldError, Invalid
 
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so that an unknown name costs the same time.
-_DUMMY = _hasher.hash("not a password of anyone")
 MIN_LENGTH = 10
 ISSUER = "tiersync"
 
@@ -38,9 +38,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@cache
+def _dummy() -> str:
+    """Verified against when the user does not exist, so that an unknown name costs the same
+    time; made at the first sign-in, not at import (an argon2 hash: 0.1 s of every start)."""
+    return _hasher.hash("not a password of anyone")
+
+
 def verify_password(stored: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored or _DUMMY, password[:1024]) and stored is not None
+        return _hasher.verify(stored or _dummy(), password[:1024]) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -1,4 +1,4 @@
-"""The `tiersync` command: the Typer app and its commands (entry point `node.cli.main:app`)."""
+"""The `tiersync` command: the Typer app and its commands (console script: node/cli/entry.py)."""
 
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
