@@ -41,10 +41,11 @@ lint: venv
 
 # Two workers, a test file per worker at a time (module fixtures such as the dashboard's network
 # are set up once): most of the suite waits on real processes, a browser or PostgreSQL rather than
-# on the CPU. PYTEST_WORKERS=0 runs it in one process.
+# on the CPU. Files in the order tests/conftest.py gives (the longest first), not xdist's order by
+# number of tests. PYTEST_WORKERS=0 runs it in one process.
 PYTEST_WORKERS ?= 2
 pytest: venv
-	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test: lint pytest
 
