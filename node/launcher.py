@@ -145,8 +145,7 @@ class NodeProcess:
 
     def start(self) -> "NodeProcess":
         self.spec.data_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_path or self.spec.data_dir / "serve.log"
-        with open(log_path, "ab") as log:
+        with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
                 [
                     *(self.spec.command or tiersync_command()),
@@ -188,10 +187,14 @@ class NodeProcess:
             f"{self.log_tail()}"
         )
 
+    @property
+    def log_file(self) -> Path:
+        """Where the process writes its output: `log_path`, else serve.log in its data dir."""
+        return self.log_path or self.spec.data_dir / "serve.log"
+
     def log_tail(self, lines: int = 20) -> str:
-        log_path = self.log_path or self.spec.data_dir / "serve.log"
         try:
-            return "\n".join(log_path.read_text(errors="replace").splitlines()[-lines:])
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except OSError as exc:
             return f"(no log: {exc})"
 

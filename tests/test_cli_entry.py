@@ -3,7 +3,6 @@ must leave it on for the command it runs: a serving node or a long import collec
 
 import gc
 import subprocess
-import sys
 
 import pytest
 
@@ -15,7 +14,6 @@ def test_the_console_script_runs_a_command_with_the_collector_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[bool] = []
-    monkeypatch.setattr(sys, "argv", ["tiersync", "--help"])
     monkeypatch.setattr("node.cli.main.app", lambda: seen.append(gc.isenabled()))
     try:
         entry.main()
