@@ -1,6 +1,7 @@
 """The deterministic simulator (tests/sim, docs/reliability.md): seeded runs of whole trees
 under faults, held to the checker."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -38,6 +39,18 @@ def test_a_four_level_chain_without_faults_converges_and_checks() -> None:
     result = run_seed(1, profile)
     assert result.violations == []
     assert result.converged_after_s is not None
+
+
+def test_a_run_leaves_the_nodes_logs_as_they_were() -> None:
+    """The simulator silences the nodes' logs while it runs; a test after it in the same worker
+    reads them (tests/test_logs.py, the supervisor's warnings in tests/test_waiting.py)."""
+    nodes = logging.getLogger("tiersync")
+    nodes.setLevel(logging.INFO)
+    try:
+        run_seed(2, Profile("chain", CHAIN, duration_s=60, events=3, fault_share=0.0))
+        assert nodes.level == logging.INFO
+    finally:
+        nodes.setLevel(logging.NOTSET)
 
 
 def test_the_same_seed_replays_the_same_run() -> None:

@@ -9,6 +9,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,28 @@ def run_seed(seed: int, profile: Profile, *, events: list[Event] | None = None) 
 
 def run_events(events: list[Event], profile: Profile, *, seed: int | None = None) -> Result:
     started, cpu = time.perf_counter(), time.process_time()
-    logging.getLogger("tiersync").setLevel(logging.CRITICAL)
+    with _nodes_quiet():
+        result = _run_events(events, profile, seed)
+    result.seed = seed
+    result.wall_s = time.perf_counter() - started
+    result.cpu_s = time.process_time() - cpu
+    return result
+
+
+@contextlib.contextmanager
+def _nodes_quiet() -> Iterator[None]:
+    """The nodes' logs off for a run (faults make them loud), and as they were after it: a test
+    run after the simulator in the same process reads them (tests/test_logs.py)."""
+    logger = logging.getLogger("tiersync")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _run_events(events: list[Event], profile: Profile, seed: int | None) -> Result:
     # On tmpfs where there is one: a commit's fsync costs nothing there (the simulated
     # crashes lose nothing SQLite committed, so durability of the files is not what is tested).
     scratch = SCRATCH if SCRATCH.is_dir() else None
@@ -109,9 +131,6 @@ def run_events(events: list[Event], profile: Profile, *, seed: int | None = None
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
-    result.seed = seed
-    result.wall_s = time.perf_counter() - started
-    result.cpu_s = time.process_time() - cpu
     return result
 
 
