@@ -268,7 +268,14 @@ def test_assets_are_the_nodes_own(network: net.Network, tmp_path: Path) -> None:
 
 def test_the_wall_tours_its_units_when_left_alone(network: net.Network, browser: Any) -> None:
     open_page(browser, f"{network.url}/#unit={net.PREFECTURE}&mode=wall&rotate=1", WALL)
-    wait_drawn(browser, net.PREFECTURE)
+    # Loaded and drawn: the home unit, or already the next stop on a loaded machine (a stop
+    # lasts 1 s here); that the home unit is the tour's first stop is asserted below.
+    wait_until(
+        browser,
+        "return document.body.dataset.ready === '1' && !!document.body.dataset.drawn",
+        "the wall drawn",
+        timeout=20,
+    )
     county, label, stops = wait_until(
         browser,
         "const d = document.body.dataset.drawn, s = TS.wall.state.stops,"
