@@ -40,14 +40,9 @@ def _replicator(request: Request) -> Any:
 
 def privacy_off(ctx: Any) -> None:
     """Nothing sealed at rest, nothing projected for the parent (see `_privacy_off`)."""
-    from node.sync.forms import OutgoingForms
-
     ctx.db.sealer = None
-    ctx.db.write_hooks = tuple(h for h in ctx.db.write_hooks if not isinstance(h, OutgoingForms))
-    ctx.outgoing_forms = None
     if ctx.replicator is not None:
         ctx.replicator.store.projection = None
-        ctx.replicator.store.forms = None
 
 
 def build(config: dict[str, Any]) -> FastAPI:

@@ -44,9 +44,6 @@ class NodeContext:
     projection: RecordProjection | None = None
     # The fingerprint of the prefecture's hash key this node holds (node/privacy), or None.
     hash_key_id: str | None = None
-    # What the outgoing forms worked out at write are made under (node/sync/forms.py); None:
-    # none are kept (a node without a parent), every push works its records out.
-    outgoing_forms: str | None = None
     # At a parent: one child's pipelined pushes applied in log order (built once per node).
     push_sequencer: PushSequencer = field(default_factory=PushSequencer)
     # At a parent: nonces of the children's signed requests seen within the replay window.

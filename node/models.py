@@ -11,7 +11,6 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -222,24 +221,6 @@ class Upstream(Base):
     # confirms its standing: writes at or below it were in the files before this process
     # started (a restore's own, perhaps pushed by the lost copy), writes above it are new.
     opened_hlc: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-
-
-class OutgoingForm(Base):
-    """At a child: a record version as it will leave for the parent, worked out when it was
-    written (node/sync/forms.py): the data projected for the parent's level (only when it holds
-    no field this node seals at rest in clear) and the origin seal's leaves for the levels
-    above. Kept until the parent acks the version; what is missing or made under another
-    policy (`fingerprint`) is worked out at the push as before."""
-
-    __tablename__ = "outgoing_forms"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    hlc: Mapped[int] = mapped_column(BigInteger)
-    origin: Mapped[str] = mapped_column(Code)
-    fingerprint: Mapped[str] = mapped_column(String(16))
-    upto: Mapped[int] = mapped_column(BigInteger, index=True)  # at or above the version's seq
-    form: Mapped[str | None] = mapped_column(Text, nullable=True)
-    leaves: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Quarantined(Base):

@@ -23,7 +23,6 @@ from federation.crypto import suite
 from federation.hlc import Clock, wall_ms
 from federation.identity import Identity
 from federation.observe import Observer
-from federation.privacy.policy import LEVELS
 from federation.signing import NonceStore
 from node import locate, migrate, wake
 from node.access import hosts, openapi
@@ -61,8 +60,6 @@ from node.settings import Settings
 from node.supervisor import TASKS_FILE
 from node.sync import repository as sync_repo
 from node.sync import routes as sync_routes
-from node.sync.forms import OutgoingForms
-from node.sync.forms import fingerprint as forms_fingerprint
 from node.sync.quarantine import TASK as QUARANTINE_TASK
 from node.sync.quarantine import QuarantineRetrier
 from node.sync.receive import receiver
@@ -108,47 +105,12 @@ def include_routes(app: FastAPI, settings: Settings) -> None:
     openapi.install(app)
 
 
-def write_hooks(code: str, forms: OutgoingForms | None = None) -> list[WriteHook]:
+def write_hooks(code: str) -> list[WriteHook]:
     """What every stored batch is shown to, in its transaction (node/records/store.py)."""
-    extra: list[WriteHook] = [forms] if forms is not None else []
     return [
         RollupHook(floor=len(code)),  # views: roll-ups at each level down to this node's
         digest_tree.record_changes,  # digests: the digest tree's kept rows
-        *extra,  # sync: the versions as the next push will send them (node/sync/forms.py)
     ]
-
-
-def leaf_maker(settings: Settings, privacy: Any) -> LeafMaker | None:
-    """The origin seals' leaves of this node's records at the levels above (node/origins);
-    None at the top."""
-    if not settings.parent_url:
-        return None
-    return LeafMaker(
-        suite(settings.crypto), levels_above(settings.code), privacy.policy, privacy.key
-    )
-
-
-def outgoing_forms(
-    settings: Settings, privacy: Any, leaves: LeafMaker | None
-) -> OutgoingForms | None:
-    """The write hook that works out each version's outgoing form (node/sync/forms.py), under
-    a fingerprint of everything a form depends on; None without a parent."""
-    if leaves is None:
-        return None
-    made_under = forms_fingerprint(
-        {
-            "policy": {level: reproject.fingerprints(privacy.policy, level) for level in LEVELS},
-            "levels": leaves.levels,
-            "key": privacy.key_id,
-            "suite": settings.crypto,
-        }
-    )
-    return OutgoingForms(
-        settings.code,
-        made_under,
-        projection=privacy.projection,
-        leaves=lambda wire, data: leaves.of(wire, data, first_done=True),
-    )
 
 
 def push_sections(
@@ -171,15 +133,16 @@ def push_sections(
     ]
 
 
-def origin_section(
-    settings: Settings, privacy: Any, ca: bytes | None, leaves: LeafMaker | None = None
-) -> OriginSection:
+def origin_section(settings: Settings, privacy: Any, ca: bytes | None) -> OriginSection:
     """The `origins` section and screen of this node (node/origins)."""
-    if leaves is None:
-        leaves = leaf_maker(settings, privacy)
+    has_parent = bool(settings.parent_url)
+    leaves = None
+    if has_parent:
+        crypto = suite(settings.crypto)
+        leaves = LeafMaker(crypto, levels_above(settings.code), privacy.policy, privacy.key)
     return OriginSection(
         settings.code,
-        has_parent=bool(settings.parent_url),
+        has_parent=has_parent,
         suite_name=settings.crypto,
         data_dir=settings.data_dir,
         leaves=leaves,
@@ -205,12 +168,10 @@ def open_node(
     if writable and settings.tls_cert is not None:  # the key the CA issued with the certificate
         Identity.of(settings.data_dir, settings.crypto).adopt(Path(settings.tls_cert).parent)
     privacy = privacy_setup.load(settings, create=create)  # a bad policy or key: nothing opened
-    leaves = leaf_maker(settings, privacy)
-    forms = outgoing_forms(settings, privacy, leaves)
     db = Database(
         settings.resolved_database_url,
         clock=clock,
-        write_hooks=write_hooks(settings.code, forms),
+        write_hooks=write_hooks(settings.code),
         max_skew_ms=int(settings.max_clock_skew_s * 1000),
         busy_ms=int(settings.sqlite_busy_timeout_s * 1000),
         chain_suite=settings.crypto,
@@ -235,7 +196,7 @@ def open_node(
         db.dispose()
         raise
     ca = trusted_ca(settings.data_dir, settings.parent_ca)
-    origins = origin_section(settings, privacy, ca, leaves)
+    origins = origin_section(settings, privacy, ca)
     return NodeContext(
         settings=settings,
         db=db,
@@ -244,7 +205,6 @@ def open_node(
         record_screens=[origins],
         projection=privacy.projection,
         hash_key_id=privacy.key_id,
-        outgoing_forms=forms.fingerprint if forms is not None else None,
         nonces=NonceStore(settings.replay_window_s),
         directive_progress=directive_progress.view_progress,
     )

@@ -41,7 +41,6 @@ from node.audit import service as audit
 from node.db import WriteTxn
 from node.origins import repository
 from node.origins.leaves import LeafMaker, leaf_of
-from node.records.repository import FEED_LEAVES
 from node.records.wire import WIRE_WIDTH
 from node.seams import OutgoingInfo
 from node.sync.receive import ORIGIN_SEAL
@@ -123,19 +122,11 @@ class OriginSection:
     def _seal_own(self, info: OutgoingInfo, own: list[int]) -> dict[str, Any]:
         assert self.leaves is not None
         per_level: list[list[bytes]] = [[] for _ in self.leaves.levels]
-        width = len(per_level)
         for k in own:
-            row = info.rows[k]
-            made = row[FEED_LEAVES]  # worked out when written (node/sync/forms.py)
-            if made is not None:
-                size = len(made) // width
-                for i in range(width):
-                    per_level[i].append(made[i * size : (i + 1) * size])
-                continue
             wire = info.records[k]
             data = wire["data"]
             if isinstance(data, orjson.Fragment):  # sent as held, unparsed
-                data = orjson.loads(row[3])
+                data = orjson.loads(info.rows[k][3])
             for i, h in enumerate(self.leaves.of(wire, data, first_done=True)):
                 per_level[i].append(h)
         roots: dict[str, str] = {}

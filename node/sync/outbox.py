@@ -9,17 +9,13 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-import orjson
-
 from federation.peer import OutgoingBatch
 from node.db import Database, WriteTxn
 from node.records import repository as records_repo
-from node.records.repository import FEED_FORM
 from node.records.store import Version, store_versions
-from node.records.wire import WIRE_WIDTH, projected_wire, record_to_wire
+from node.records.wire import WIRE_WIDTH, projected_wire
 from node.seams import OutgoingInfo, PushSection, RecordProjection
 from node.sync import repository
-from node.sync.forms import forget_acked
 from node.units import repository as units_repo
 from schemas.codes import is_within
 from schemas.sync import CursorInfo
@@ -53,7 +49,6 @@ class SqlChangeStore:
     node_code: str
     sections: Sequence[PushSection] = field(default_factory=tuple)  # node/wiring.py
     projection: RecordProjection | None = None  # what the parent may hold (node/privacy)
-    forms: str | None = None  # the fingerprint of the outgoing forms to send (node/sync/forms)
 
     def acked(self) -> int:
         with self.db.read() as conn:
@@ -62,7 +57,7 @@ class SqlChangeStore:
 
     def read_batch(self, since: int, *, max_records: int, max_bytes: int) -> OutgoingBatch:
         with self.db.snapshot() as conn:  # one snapshot: the batch and its sections
-            records = records_repo.feed_since(conn, seq=since, limit=max_records, forms=self.forms)
+            records = records_repo.feed_since(conn, seq=since, limit=max_records)
             units = units_repo.units_changed_since(conn, since)[:max_records]
             head = max(records_repo.max_seq(conn), units_repo.max_seq(conn))
             whole = len(records) < max_records and len(units) < max_records
@@ -116,15 +111,9 @@ class SqlChangeStore:
                 if not mine:
                     until = seq  # came from above (a directive): never pushed back up
                     continue
-                form = row[FEED_FORM]
-                if form is not None:  # worked out when written (node/sync/forms.py)
-                    wire = record_to_wire(row)
-                    wire["data"] = orjson.Fragment(form)
-                else:
-                    # feed_since: the data's length, then the ID hash after the wire; a parsed
-                    # data dict is the one it opened for this read (nobody else holds it)
-                    id_hash = row[WIRE_WIDTH + 2]
-                    wire = projected_wire(row, self.projection, id_hash=id_hash, owned=True)
+                # feed_since: the data's length, then the ID hash after the wire; a parsed
+                # data dict is the one it opened for this read (nobody else holds it)
+                wire = projected_wire(row, self.projection, id_hash=row[WIRE_WIDTH + 2], owned=True)
                 size += row[WIRE_WIDTH + 1] + _ENVELOPE_BYTES
             if size > max_bytes and (out_records or out_units):
                 break
@@ -149,7 +138,6 @@ class SqlChangeStore:
                 last_push_at=datetime.now(UTC),
                 last_error=None,
             )
-            forget_acked(txn.conn, until)
 
     def rewind(self, cursor: int) -> None:
         with self.db.write(notify=False) as txn:

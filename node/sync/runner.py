@@ -24,13 +24,7 @@ def outbox(ctx: NodeContext) -> SqlChangeStore:
     sections = ctx.push_sections
     if level_of(ctx.settings.code) is NODE_LEVELS[-1]:
         sections = [s for s in sections if not getattr(s, "relays_below", False)]
-    return SqlChangeStore(
-        ctx.db,
-        ctx.settings.code,
-        sections=sections,
-        projection=ctx.projection,
-        forms=ctx.outgoing_forms,
-    )
+    return SqlChangeStore(ctx.db, ctx.settings.code, sections=sections, projection=ctx.projection)
 
 
 def build_replicator(ctx: NodeContext, peer: Peer) -> Replicator:
