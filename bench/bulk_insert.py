@@ -18,25 +18,35 @@ import orjson
 
 from bench.common import (
     ID_KINDS,
+    TOWNSHIP,
     VILLAGE,
     NodeProcess,
     RawSqlite,
     RssSampler,
     batches,
+    free_port,
     machine,
     person_records,
     running,
     table,
     workdir,
 )
+from bench.replication import enrol
 
 GOAL_RATIO = 0.3
 
 
 def run_one(
-    records: list[dict], batch: int, *, request_timeout_s: float, privacy_off: bool = False
+    records: list[dict],
+    batch: int,
+    *,
+    request_timeout_s: float,
+    privacy_off: bool = False,
+    with_parent: bool = False,
 ) -> dict:
-    """One fresh node; each batch is posted, then the same batch upserted raw (interleaved)."""
+    """One fresh node; each batch is posted, then the same batch upserted raw (interleaved).
+    `with_parent`: the village is enrolled at a township that is not running (a village whose
+    link is down: it writes as in the field, outgoing forms included, and pushes nothing)."""
     chunks = list(batches(records, batch))
     bodies = [orjson.dumps(list(chunk)) for chunk in chunks]
     api_s = raw_s = 0.0
@@ -44,6 +54,9 @@ def run_one(
         settings: dict = {"name": "Dongmen Village"}
         if privacy_off:
             settings["_privacy_off"] = True  # bench/_node.py: nothing sealed at rest
+        if with_parent:
+            settings |= enrol(tmp / "township", TOWNSHIP, VILLAGE)
+            settings["parent_url"] = f"http://127.0.0.1:{free_port()}"  # nothing listens
         node = NodeProcess(VILLAGE, tmp / "node", settings)
         raw = RawSqlite(tmp / "raw.sqlite")
         try:
@@ -107,6 +120,11 @@ def main() -> None:
     )
     parser.add_argument("--request-timeout", type=float, default=120.0)
     parser.add_argument(
+        "--with-parent",
+        action="store_true",
+        help="the village has a parent (not running): it writes as a village in the field does",
+    )
+    parser.add_argument(
         "--privacy-off",
         action="store_true",
         help="no sealing at rest (what issue 14 costs a bulk insert: compare with a run without)",
@@ -122,7 +140,11 @@ def main() -> None:
     results = []
     for size in sizes:
         result = run_one(
-            records, size, request_timeout_s=args.request_timeout, privacy_off=args.privacy_off
+            records,
+            size,
+            request_timeout_s=args.request_timeout,
+            privacy_off=args.privacy_off,
+            with_parent=args.with_parent,
         )
         results.append(result)
         print(

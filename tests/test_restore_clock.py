@@ -1,10 +1,12 @@
 """After a restore, a node never issues a version at or below one it issued before (its clock
 had run ahead before the loss): it observes what its parent holds of it."""
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 from federation.hlc import wall_ms
+from node.records import repository as records_repo
 from tests.cluster import Cluster, Node
 from tests.conftest import COUNTY, TOWNSHIP, VILLAGE
 from tests.directives_support import puller
@@ -82,6 +84,11 @@ async def test_writes_made_before_the_first_contact_are_issued_again_above(
     now = await get(village, resident["id"])
     assert now["version"] > fast["version"] and now["data"]["name"] == early["data"]["name"]
     assert (await get(cluster.nodes[TOWNSHIP], resident["id"]))["version"] == now["version"]
+    # Issued again, the record is still found by its ID number (its keyed hash kept).
+    with village.ctx.db.read() as conn:
+        number = records_repo.get_row(conn, uuid.UUID(resident["id"])).data["id_number"]
+    found = await village.client.get("/api/v1/records", params={"id_number": number})
+    assert [r["id"] for r in found.json()["items"]] == [resident["id"]], found.text
     assert (await verify(cluster, village, repair=True)).ok
 
 

@@ -17,18 +17,16 @@ from sqlalchemy import (
     cast,
     func,
     literal,
-    null,
     or_,
     select,
 )
 
 from node.db import ID_CHUNK, SEALER_OPTION, execute_many, upsert_insert
-from node.models import ConflictEntry, OutgoingForm, Record, table
+from node.models import ConflictEntry, Record, table
 from schemas.codes import subtree_upper_bound
 
 records = table(Record)
 conflicts = table(ConflictEntry)
-outgoing = table(OutgoingForm)
 _HEAD_COLUMNS = (
     records.c.id,
     records.c.kind,
@@ -73,18 +71,12 @@ def _row_type(fields: tuple[str, ...]) -> type:
 
 
 def _opened(
-    conn: Connection,
-    rows: Sequence[Any],
-    kind: str | None = None,
-    *,
-    parsed: bool = False,
-    unless: int | None = None,
+    conn: Connection, rows: Sequence[Any], kind: str | None = None, *, parsed: bool = False
 ) -> list[Any]:
     """`rows` with the sealed fields of their data opened (rows without a sealed field, and
     kinds with none, are the rows themselves). Data read as JSON text stays text, unless
     `parsed` (the outbox): then an opened row is a plain tuple, its data the opened dict (not
-    encoded again). A row with a value at `unless` is left as it is (the outbox's rows that
-    leave as their outgoing form)."""
+    encoded again)."""
     sealer = _sealer(conn)
     if sealer is None or not rows:
         return rows if isinstance(rows, list) else list(rows)  # `.all()` gives a list: no copy
@@ -96,11 +88,7 @@ def _opened(
     for row in rows:
         of = kind or row[at_kind]
         data = row[at_data]
-        if (
-            of not in sealer.kinds
-            or (isinstance(data, str) and _SEALED_MARK not in data)
-            or (unless is not None and row[unless] is not None)
-        ):
+        if of not in sealer.kinds or (isinstance(data, str) and _SEALED_MARK not in data):
             out.append(row)
             continue
         if isinstance(data, str):
@@ -224,47 +212,22 @@ def changes_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
     return _opened(conn, list(conn.execute(stmt)))
 
 
-FEED_FORM = len(WIRE_COLUMNS) + 3
-"""Where a `feed_since` row holds its outgoing form (node/sync/forms.py), or None."""
-FEED_LEAVES = FEED_FORM + 1
-"""Where a `feed_since` row holds its origin seal's leaves, or None."""
-
-
-def feed_since(
-    conn: Connection, *, seq: int, limit: int, forms: str | None = None
-) -> list[Row[Any]]:
+def feed_since(conn: Connection, *, seq: int, limit: int) -> list[Row[Any]]:
     """`changes_since` as the outbox ships it: WIRE_COLUMNS, seq, the data's length (for the
-    batch's byte bound), the ID hash (what a projection takes instead of hashing the ID
-    number again), then the version's outgoing form and leaves made under fingerprint `forms`
-    (None where there are none, or `forms` is None), with the id and data as the text the
-    database holds (the data is embedded in the batch as it is, never decoded and encoded
-    again). The data of a row with sealed fields and no form is the opened dict: it is parsed
-    once, to open it (and project it); a row with a form is left sealed, never opened."""
+    batch's byte bound), then the ID hash (what a projection takes instead of hashing the ID
+    number again), with the id and data as the text the database holds (the data is embedded
+    in the batch as it is, never decoded and encoded again). The data of a row with sealed
+    fields is the opened dict: it is parsed once, to open it (and project it)."""
     as_text = {"id": String, "data": Text}
     wire = [cast(c, as_text[c.key]).label(c.key) if c.key in as_text else c for c in WIRE_COLUMNS]
     size = func.length(wire[3]).label("size")
-    if forms is None:
-        made: tuple[Any, ...] = (null().label("form"), null().label("leaves"))
-        source: Any = records
-    else:
-        made = (outgoing.c.form, outgoing.c.leaves)
-        source = records.outerjoin(
-            outgoing,
-            and_(
-                outgoing.c.id == records.c.id,
-                outgoing.c.hlc == records.c.hlc,
-                outgoing.c.origin == records.c.origin,
-                outgoing.c.fingerprint == forms,
-            ),
-        )
     stmt = (
-        select(*wire, records.c.seq, size, records.c.id_hash, *made)
-        .select_from(source)
+        select(*wire, records.c.seq, size, records.c.id_hash)
         .where(records.c.seq > seq)
         .order_by(records.c.seq)
     )
     rows = conn.execute(stmt.limit(limit)).all()  # fetchall: not a fetchone per row
-    return _opened(conn, rows, parsed=True, unless=FEED_FORM)
+    return _opened(conn, rows, parsed=True)
 
 
 def max_seq(conn: Connection) -> int:
@@ -317,8 +280,8 @@ def made_by_after(
     conn: Connection, *, origin: str, seq: int, hlc_above: int, hlc_upto: int
 ) -> list[Row[Any]]:
     """The records `origin` itself made at a log position after `seq`, with an HLC above
-    `hlc_above` and at most `hlc_upto`, their data in clear (stored again, they are sealed
-    afresh)."""
+    `hlc_above` and at most `hlc_upto`, their data in clear: stored again, each is sealed
+    afresh and keeps its ID hash (the sealed form has no ID number to hash)."""
     stmt = select(records).where(
         records.c.seq > seq,
         records.c.origin == origin,
