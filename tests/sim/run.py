@@ -127,11 +127,28 @@ def _run_events(events: list[Event], profile: Profile, seed: int | None) -> Resu
         loop.set_exception_handler(_quiet_kills)
         try:
             with world.installed():
-                result = loop.run_until_complete(_play(world, events, profile))
+                try:
+                    result = loop.run_until_complete(_play(world, events, profile))
+                finally:
+                    _end_leftovers(loop)
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
     return result
+
+
+LEFTOVER_WAIT_S = 60.0  # virtual seconds: a cancelled task re-cancels its own within 5 s
+
+
+def _end_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """End the tasks still pending once the run is checked: what a killed node was running
+    when its kill -9 came (its crash points raise from then on, so nothing of it commits). Left
+    to the garbage collector they would each print "Task was destroyed but it is pending"."""
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.wait(tasks, timeout=LEFTOVER_WAIT_S))
 
 
 def _quiet_kills(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
