@@ -57,7 +57,8 @@ class SimNode:
 
     @property
     def alive(self) -> bool:
-        return self.state == "up"
+        """Serving: up, and its start has ended (a starting node takes no client's write)."""
+        return self.state == "up" and self.app is not None
 
     @property
     def ctx(self) -> NodeContext:
@@ -205,19 +206,21 @@ class World:
             )
         else:
             app.state.gate.forget()
-        node.state = "up"
-        node.lock = contextlib.ExitStack()  # as `tiersync serve` holds it
-        node.lock.enter_context(owning(node.settings.data_dir, what="tiersync serve", node=code))
-        manager = LifespanManager(app, startup_timeout=None, shutdown_timeout=None)
-        try:
-            await manager.__aenter__()
-        except Exception:  # its start wrote on a full disk: the service manager starts it again
-            node.lock.close()
-            node.lock, node.state = None, "down"
-            self.count("start refused")
-            await asyncio.sleep(START_RETRY_S)
-            await self.start(code)
-            return
+        while True:
+            node.state = "up"
+            node.lock = contextlib.ExitStack()  # as `tiersync serve` holds it
+            node.lock.enter_context(
+                owning(node.settings.data_dir, what="tiersync serve", node=code)
+            )
+            manager = LifespanManager(app, startup_timeout=None, shutdown_timeout=None)
+            try:
+                await manager.__aenter__()
+                break
+            except Exception:  # its start wrote on a full disk: the service manager retries
+                node.lock.close()
+                node.lock, node.state = None, "down"
+                self.count("start refused")
+                await asyncio.sleep(START_RETRY_S)  # as often as a disk stays full: no recursion
         node.manager, node.app = manager, app
         node.transport = httpx.ASGITransport(app=manager.app)
 
