@@ -206,7 +206,7 @@ class World:
             )
         else:
             app.state.gate.forget()
-        while True:
+        while node.manager is None:  # until it runs (or another start, the heal's, ran it)
             node.state = "up"
             node.lock = contextlib.ExitStack()  # as `tiersync serve` holds it
             node.lock.enter_context(
@@ -215,14 +215,18 @@ class World:
             manager = LifespanManager(app, startup_timeout=None, shutdown_timeout=None)
             try:
                 await manager.__aenter__()
-                break
             except Exception:  # its start wrote on a full disk: the service manager retries
                 node.lock.close()
                 node.lock, node.state = None, "down"
                 self.count("start refused")
-                await asyncio.sleep(START_RETRY_S)  # as often as a disk stays full: no recursion
-        node.manager, node.app = manager, app
-        node.transport = httpx.ASGITransport(app=manager.app)
+                # Started again every START_RETRY_S; a start while the disk is still full fails
+                # at the same commit and writes nothing, so none is tried until it frees.
+                await asyncio.sleep(START_RETRY_S)
+                while node.disk_full_until > self.now:
+                    await asyncio.sleep(START_RETRY_S)
+                continue
+            node.manager, node.app = manager, app
+            node.transport = httpx.ASGITransport(app=manager.app)
 
     async def stop(self, code: str) -> None:
         """A clean shutdown (the lifespan ends); the node is offline until started again."""
