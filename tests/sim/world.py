@@ -35,6 +35,7 @@ from tests.sim.net import Link, SimCrash
 EPOCH_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z: simulated time 0 on every correct clock
 ACTOR = "sim-operator"
 REBUILD_ATTEMPTS, REBUILD_RETRY_S = 20, 30.0
+LOST_REBUILD_ATTEMPTS = 2_000  # 16 simulated hours: longer than any partition of a profile
 START_RETRY_S = 5.0  # a node whose start failed is started again (systemd's RestartSec)
 
 
@@ -295,7 +296,11 @@ class World:
 
     async def rebuild(self, code: str, *, force: bool) -> bool:
         """`tiersync rebuild --from-parent` (after the data was lost, or --force over it), with
-        the node stopped; False if the parent could not be reached (the data stays lost)."""
+        the node stopped. A node that lost its data is not started empty: the operator runs
+        the rebuild again until the parent answers (an empty middle node holds none of its
+        children's enrolments, and refuses them for good). Over data still held (--force) the
+        operator gives up after REBUILD_ATTEMPTS and starts the node as it was. False: the
+        parent never answered."""
         node = self.nodes[code]
         node.state = "down"
         await self._close(node)
@@ -304,8 +309,9 @@ class World:
             node.epoch += 1
         node.state = "offline"
         self.count("rebuild.force" if force else "rebuild")
-        ok = False
-        for _attempt in range(REBUILD_ATTEMPTS):  # the operator runs it again until it works
+        ok, lost, attempts = False, not force, 0
+        while not ok and attempts < (LOST_REBUILD_ATTEMPTS if lost else REBUILD_ATTEMPTS):
+            attempts += 1
             ctx = None
             try:
                 ctx = open_node(node.settings, clock=lambda: self.wall_ms(code))
@@ -317,8 +323,6 @@ class World:
             finally:
                 if ctx is not None:
                     ctx.db.dispose()
-            if ok:
-                break
         await self.start(code)
         return ok
 
