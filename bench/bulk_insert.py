@@ -46,7 +46,7 @@ def run_one(
 ) -> dict:
     """One fresh node; each batch is posted, then the same batch upserted raw (interleaved).
     `with_parent`: the village is enrolled at a township that is not running (a village whose
-    link is down: it writes as in the field, outgoing forms included, and pushes nothing)."""
+    link is down: it writes as in the field and pushes nothing)."""
     chunks = list(batches(records, batch))
     bodies = [orjson.dumps(list(chunk)) for chunk in chunks]
     api_s = raw_s = 0.0
