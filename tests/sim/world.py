@@ -225,9 +225,9 @@ class World:
                 await asyncio.sleep(START_RETRY_S)
                 while node.disk_full_until > self.now:
                     await asyncio.sleep(START_RETRY_S)
-                continue
-            node.manager, node.app = manager, app
-            node.transport = httpx.ASGITransport(app=manager.app)
+            else:
+                node.manager, node.app = manager, app
+                node.transport = httpx.ASGITransport(app=manager.app)
 
     async def stop(self, code: str) -> None:
         """A clean shutdown (the lifespan ends); the node is offline until started again."""
